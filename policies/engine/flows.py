@@ -1,0 +1,274 @@
+"""Flows, endpoints and per-direction decisions with their evaluation traces (SEMANTICS.md 1.3, 2).
+
+An end of a flow resolves to a pod, a node (including hostNetwork pods, 4.8.2) or an external IP.
+A connection between two pods needs both the source's egress and the destination's ingress.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from policies.engine.connections import PORT_PROTOCOLS, canonical_protocol
+from policies.engine.errors import PolicyError
+from policies.engine.model import Cluster, IPAddress, Pod, Source
+
+EndpointKind = Literal["pod", "node", "external"]
+Verdict = Literal["ALLOW", "DENY", "UNDEFINED", "UNSUPPORTED", "NOT_APPLICABLE"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: EndpointKind
+    id: str  # "ns/pod", "ns/Kind/name" for a template, "node:n1" or the IP
+    pod: Pod | None = None  # for kind == "pod", and the hostNetwork pod behind a "node" end
+    node: str = ""  # the node name (a pod's node, or the node itself)
+    ip: IPAddress | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "pod": self.pod.id if self.pod else None,
+            "node": self.node or None,
+            "ip": str(self.ip) if self.ip else None,
+        }
+
+
+@dataclass(frozen=True)
+class Flow:
+    src: Endpoint
+    dst: Endpoint
+    protocol: str = "TCP"
+    port: int | None = None
+    src_port: int = 40000
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+
+    @property
+    def is_l4(self) -> bool:
+        return self.protocol in ("TCP", "UDP", "SCTP")
+
+    def describe(self) -> str:
+        if self.protocol in PORT_PROTOCOLS:
+            what = f"{self.protocol} {self.port}" if self.port is not None else f"{self.protocol}"
+        elif self.icmp_type is not None:
+            what = f"{self.protocol} type {self.icmp_type}" + (
+                f" code {self.icmp_code}" if self.icmp_code is not None else ""
+            )
+        else:
+            what = self.protocol
+        return f"{self.src.id} -> {self.dst.id} {what}"
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    """How one rule fared against the flow."""
+
+    index: int
+    line: int
+    matched: bool
+    action: str = "Allow"
+    peer_matched: bool = False
+    port_matched: bool = False
+    why: str = ""  # a sentence: what matched, or why the rule did not
+    end_line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "line": self.line,
+            "end_line": self.end_line,
+            "action": self.action,
+            "matched": self.matched,
+            "peer_matched": self.peer_matched,
+            "port_matched": self.port_matched,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class PolicyTrace:
+    """One policy that selects the endpoint for the direction, and its rules' results."""
+
+    kind: str  # NetworkPolicy, CalicoNetworkPolicy, GlobalNetworkPolicy, Profile
+    namespace: str
+    name: str
+    source: Source
+    rules: tuple[RuleTrace, ...] = ()
+    tier: str = ""
+    order: float | None = None
+    outcome: str = ""  # e.g. "allows", "no rule matched", "denied by rule 2", "passed"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "id": self.id,
+            "source": self.source.to_dict(),
+            "outcome": self.outcome,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+        if self.tier:
+            data["tier"] = self.tier
+            data["order"] = self.order
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict of one direction (egress of the source, or ingress of the destination)."""
+
+    direction: str  # "Egress" or "Ingress"
+    verdict: Verdict
+    reason: str  # a SEMANTICS.md section 2 reason code, e.g. RULE_ALLOW, NO_MATCH
+    isolated: bool = False
+    detail: str = ""
+    policies: tuple[PolicyTrace, ...] = ()
+    deciding_policy: str = ""  # policy id of the deciding rule, if any
+    deciding_rule: int | None = None
+    deciding_tier: str = ""
+    approximate: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "direction": self.direction,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "isolated": self.isolated,
+            "detail": self.detail,
+            "policies": [p.to_dict() for p in self.policies],
+            "deciding_policy": self.deciding_policy or None,
+            "deciding_rule": self.deciding_rule,
+        }
+        if self.deciding_tier:
+            data["deciding_tier"] = self.deciding_tier
+        if self.approximate:
+            data["approximate"] = True
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
+
+
+def not_applicable(direction: str, why: str) -> Decision:
+    return Decision(direction, "NOT_APPLICABLE", "NOT_APPLICABLE", detail=why)
+
+
+def combine(egress: Decision, ingress: Decision) -> Verdict:
+    """DENY if either denies; else UNSUPPORTED/UNDEFINED if either is; else ALLOW (SEMANTICS.md 2)."""
+    verdicts = {egress.verdict, ingress.verdict}
+    for v in ("DENY", "UNSUPPORTED", "UNDEFINED"):
+        if v in verdicts:
+            return v  # type: ignore[return-value]
+    return "ALLOW"
+
+
+# -- endpoint resolution (SEMANTICS.md 1.3) ----------------------------------------------------
+
+
+def _node_ip(cluster: Cluster, node: str) -> IPAddress | None:
+    for n in cluster.nodes:
+        if n.name == node and n.ips:
+            return n.ips[0]
+    return None
+
+
+def resolve_endpoint(cluster: Cluster, text: str) -> Endpoint:
+    """Resolve ``ns/pod``, ``ns/Kind/name``, ``node:NAME`` or an IP address to an endpoint."""
+    text = text.strip()
+    if not text:
+        raise PolicyError("an empty endpoint; use ns/pod, ns/Kind/name, node:NAME or an IP address")
+    if text.startswith("node:"):
+        name = text[5:]
+        node = next((n for n in cluster.nodes if n.name == name), None)
+        known = node is not None or any(p.node == name for p in cluster.pods)
+        if not known:
+            raise PolicyError(f"unknown node {name!r}")
+        return Endpoint("node", text, node=name, ip=node.ips[0] if node and node.ips else None)
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return _resolve_name(cluster, text)
+    for pod in cluster.pods:
+        if ip in pod.ips:
+            return _pod_endpoint(cluster, pod)
+    for n in cluster.nodes:
+        if ip in n.ips:
+            return Endpoint("node", f"node:{n.name}", node=n.name, ip=ip)
+    for pod in cluster.pods:
+        if pod.host_network and pod.host_ip == ip:
+            return Endpoint("node", f"node:{pod.node}" if pod.node else text, node=pod.node, ip=ip)
+    return Endpoint("external", str(ip), ip=ip)
+
+
+def _pod_endpoint(cluster: Cluster, pod: Pod) -> Endpoint:
+    ident = pod.workload_id if pod.from_template else pod.id
+    if pod.host_network:
+        ip = pod.host_ip or (pod.ips[0] if pod.ips else None) or _node_ip(cluster, pod.node)
+        return Endpoint("node", ident, pod=pod, node=pod.node, ip=ip)
+    return Endpoint("pod", ident, pod=pod, node=pod.node, ip=pod.ips[0] if pod.ips else None)
+
+
+def _resolve_name(cluster: Cluster, text: str) -> Endpoint:
+    parts = text.split("/")
+    if len(parts) == 2:
+        ns, name = parts
+        for pod in cluster.pods:
+            if pod.namespace == ns and pod.name == name:
+                return _pod_endpoint(cluster, pod)
+        # A workload named without its kind: ns/name is accepted when it is unique.
+        matches = [p for p in cluster.pods if p.from_template and p.namespace == ns and p.workload
+                   and p.workload.name == name]
+        if len(matches) == 1:
+            return _pod_endpoint(cluster, matches[0])
+        raise PolicyError(f"unknown pod {text!r}")
+    if len(parts) == 3:
+        ns, kind, name = parts
+        matches = [
+            p for p in cluster.pods
+            if p.namespace == ns and p.workload_id.lower() == f"{ns}/{kind}/{name}".lower()
+        ]
+        if kind.lower() == "pod":
+            matches = [p for p in cluster.pods if p.namespace == ns and p.name == name] or matches
+        if not matches:
+            raise PolicyError(f"unknown workload {text!r}")
+        # A workload's pods may differ; the first (sorted) pod stands for it in a single flow.
+        return _pod_endpoint(cluster, sorted(matches, key=lambda p: p.name)[0])
+    raise PolicyError(f"cannot read endpoint {text!r}; use ns/pod, ns/Kind/name, node:NAME or an IP")
+
+
+def make_flow(
+    cluster: Cluster,
+    src: str,
+    dst: str,
+    *,
+    protocol: str = "TCP",
+    port: int | None = None,
+    src_port: int = 40000,
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
+) -> Flow:
+    try:
+        proto = canonical_protocol(protocol)
+    except ValueError as exc:
+        raise PolicyError(str(exc), path="protocol") from exc
+    if proto in PORT_PROTOCOLS:
+        if port is None:
+            raise PolicyError(f"a {proto} flow needs a destination port", path="port")
+        if not 1 <= port <= 65535:
+            raise PolicyError(f"port {port} is outside 1-65535", path="port")
+    s = resolve_endpoint(cluster, src)
+    d = resolve_endpoint(cluster, dst)
+    if s.kind == "external" and d.kind == "external":
+        raise PolicyError("neither end is in the cluster; NetworkPolicy only governs pods")
+    return Flow(s, d, proto, port, src_port, icmp_type, icmp_code)
