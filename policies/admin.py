@@ -1,0 +1,51 @@
+from django.contrib import admin
+
+from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+
+
+class SnapshotFileInline(admin.TabularInline):
+    model = SnapshotFile
+    fields = ("position", "name")
+    readonly_fields = ("position", "name")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "origin", "created", "created_by")
+    list_filter = ("origin",)
+    search_fields = ("name",)
+    inlines = [SnapshotFileInline]
+
+
+@admin.register(SnapshotFile)
+class SnapshotFileAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "snapshot", "position")
+    search_fields = ("name",)
+    raw_id_fields = ("snapshot",)
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "namespace", "name", "snapshot", "file", "line")
+    list_filter = ("kind",)
+    search_fields = ("name", "namespace")
+    raw_id_fields = ("snapshot", "file")
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "snapshot",
+        "status",
+        "progress",
+        "attempts",
+        "engine_version",
+        "created",
+        "finished",
+    )
+    list_filter = ("status",)
+    raw_id_fields = ("snapshot",)
+    readonly_fields = ("timings", "result", "error_detail")

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+
+from policies import services
+from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "The upload is too large."
+    default_code = "payload_too_large"
+
+
+def too_large(size: int) -> PayloadTooLarge:
+    limit = settings.NETPOL_MAX_UPLOAD_BYTES
+    return PayloadTooLarge(
+        f"The upload is {size} bytes; the limit is {limit} bytes (NETPOL_MAX_UPLOAD_BYTES)."
+    )
+
+
+class AnalysisSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:analysis-detail")
+    summary = serializers.SerializerMethodField()
+    lint = serializers.SerializerMethodField()
+    notes = serializers.SerializerMethodField()
+    pod_graph_stored = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Analysis
+        fields = [
+            "id",
+            "url",
+            "snapshot",
+            "status",
+            "progress",
+            "progress_message",
+            "attempts",
+            "created",
+            "started",
+            "finished",
+            "timings",
+            "engine_version",
+            "error",
+            "error_detail",
+            "summary",
+            "lint",
+            "notes",
+            "pod_graph_stored",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_summary(self, analysis: Analysis) -> dict[str, Any] | None:
+        return (analysis.result or {}).get("summary")
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_lint(self, analysis: Analysis) -> list[dict[str, Any]]:
+        return list((analysis.result or {}).get("lint", []))
+
+    @extend_schema_field({"type": "array", "items": {}})
+    def get_notes(self, analysis: Analysis) -> list[Any]:
+        return list((analysis.result or {}).get("notes", []))
+
+    def get_pod_graph_stored(self, analysis: Analysis) -> bool:
+        return analysis.graph("pod") is not None
+
+
+class SnapshotFileSerializer(serializers.ModelSerializer):
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SnapshotFile
+        fields = ["id", "name", "position", "lines"]
+        read_only_fields = fields
+
+    def get_lines(self, file: SnapshotFile) -> int:
+        return file.text.count("\n") + (0 if file.text.endswith("\n") or not file.text else 1)
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:snapshot-detail")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    files = SnapshotFileSerializer(many=True, read_only=True)
+    resource_count = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Snapshot
+        fields = [
+            "id",
+            "url",
+            "name",
+            "origin",
+            "created",
+            "created_by",
+            "files",
+            "resource_count",
+            "analysis",
+        ]
+        read_only_fields = fields
+
+    def get_resource_count(self, snapshot: Snapshot) -> int:
+        count = getattr(snapshot, "resource_count", None)  # annotated by the viewset's queryset
+        return count if count is not None else snapshot.resources.count()
+
+    @extend_schema_field(AnalysisSerializer(allow_null=True))
+    def get_analysis(self, snapshot: Snapshot) -> dict[str, Any] | None:
+        analyses = list(snapshot.analyses.all())  # newest first (Analysis.Meta.ordering)
+        if not analyses:
+            return None
+        return AnalysisSerializer(analyses[0], context=self.context).data
+
+
+class SnapshotUploadSerializer(serializers.Serializer):
+    """An upload: multipart files, or manifests as text or as a list of objects (JSON)."""
+
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        help_text="Multipart: one or more YAML or JSON manifest files.",
+    )
+    manifests = serializers.JSONField(
+        required=False,
+        help_text="YAML or JSON text; or a Kubernetes object or list of objects; or a list of "
+        '{"name": file name, "text": file text}.',
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        files: list[tuple[str, str]] = []
+        size = 0
+        for upload in attrs.get("files", []):
+            size += upload.size or 0
+            if size > settings.NETPOL_MAX_UPLOAD_BYTES:
+                raise too_large(size)
+            files.append((upload.name, services.decode_file(name=upload.name, data=upload.read())))
+        if "manifests" in attrs:
+            files.extend(manifests_to_files(attrs["manifests"]))
+        size = sum(len(text.encode()) for _, text in files)
+        if size > settings.NETPOL_MAX_UPLOAD_BYTES:
+            raise too_large(size)
+        if not files:
+            raise serializers.ValidationError({"files": "Upload at least one file, or send manifests."})
+        return {"name": attrs.get("name", ""), "files": files}
+
+
+def manifests_to_files(manifests: Any) -> list[tuple[str, str]]:
+    """The (file name, text) pairs that the JSON "manifests" value stands for."""
+    if isinstance(manifests, str):
+        return [("manifests.yaml", manifests)]
+    if isinstance(manifests, dict):
+        manifests = [manifests]
+    if not isinstance(manifests, list) or not all(isinstance(item, dict) for item in manifests):
+        raise serializers.ValidationError(
+            {"manifests": "Expected text, an object, or a list of objects or of {name, text} files."}
+        )
+    files: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    for item in manifests:
+        (files if "text" in item and "kind" not in item else objects).append(item)
+    result = []
+    for i, item in enumerate(files):
+        if not isinstance(item["text"], str):
+            raise serializers.ValidationError({"manifests": f"File {i}: text must be a string."})
+        result.append((str(item.get("name") or f"manifests-{i + 1}.yaml"), item["text"]))
+    if objects:
+        # One YAML document per object, so that errors point at a line the user can find.
+        result.append(("manifests.yaml", yaml.safe_dump_all(objects, sort_keys=False)))
+    return result
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:resource-detail")
+    file = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Resource
+        fields = [
+            "id",
+            "url",
+            "snapshot",
+            "kind",
+            "api_version",
+            "namespace",
+            "name",
+            "file",
+            "document",
+            "line",
+            "end_line",
+            "text",
+        ]
+        read_only_fields = fields
+
+
+class PolicySerializer(ResourceSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:policy-detail")
+    selected_pods = serializers.SerializerMethodField()
+
+    class Meta(ResourceSerializer.Meta):
+        fields = [*ResourceSerializer.Meta.fields, "selected_pods"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_selected_pods(self, policy: Resource) -> list[str]:
+        return services.selected_pods(policy=policy)
+
+
+# --- Query parameters -------------------------------------------------------------------------
+
+
+class GraphQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=services.GRAPH_LEVELS, default="workload")
+
+
+class ExplainQuerySerializer(serializers.Serializer):
+    to = serializers.CharField(help_text="Destination: namespace/pod, namespace/Kind/name or an IP address.")
+    port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    protocol = serializers.CharField(default="TCP", help_text="TCP, UDP or SCTP.")
+    evaluator = serializers.ChoiceField(choices=services.EVALUATORS, default="auto")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        source = serializers.CharField(
+            help_text="Source: namespace/pod, namespace/Kind/name or an IP address."
+        )
+        return {"from": source, **fields}
+
+    def validate_protocol(self, value: str) -> str:
+        value = value.upper()
+        if value not in ("TCP", "UDP", "SCTP"):
+            raise serializers.ValidationError("Must be TCP, UDP or SCTP.")
+        return value
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    against = serializers.IntegerField(help_text="The id of the snapshot to compare with (the old one).")
+    level = serializers.ChoiceField(choices=services.GRAPH_LEVELS, default="workload")
+
+
+# --- Answers (documentation only: these are engine dictionaries) --------------------------------
+
+
+class PodNeighbourSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    all = serializers.BooleanField()
+    ports = serializers.ListField(child=serializers.DictField())
+
+
+class PodSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    namespace = serializers.CharField()
+    name = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField())
+    workload = serializers.CharField(allow_null=True)
+    isolated = serializers.DictField(child=serializers.BooleanField())
+    policies = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    ingress = PodNeighbourSerializer(many=True)
+    egress = PodNeighbourSerializer(many=True)

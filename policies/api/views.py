@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from policies import engine, services
+from policies.api import serializers as s
+from policies.models import Analysis, Resource, Snapshot
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: bad input for the engine is 400 with its message, and asking
+    for the results of an unfinished analysis is 409 with that analysis."""
+    if isinstance(exc, engine.PolicyError):
+        set_rollback()
+        return Response({"detail": str(exc), "error": exc.to_dict()}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, services.AnalysisNotReady):
+        analysis = None
+        if exc.analysis is not None:
+            analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
+        return Response({"detail": str(exc), "analysis": analysis}, status=status.HTTP_409_CONFLICT)
+    return drf_exception_handler(exc, context)
+
+
+def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """Validated query parameters (400 when invalid)."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def engine_dict_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+
+
+NOT_READY = OpenApiResponse(OpenApiTypes.OBJECT, description="The snapshot's analysis has not finished.")
+
+
+class SnapshotViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Snapshots: immutable sets of manifests. Uploading one queues its analysis."""
+
+    serializer_class = s.SnapshotSerializer
+
+    def get_queryset(self) -> QuerySet[Snapshot]:
+        queryset = (
+            Snapshot.objects.select_related("created_by")
+            .annotate(resource_count=Count("resources", distinct=True))
+            .prefetch_related(
+                "files", Prefetch("analyses", queryset=Analysis.objects.order_by("-created", "-id"))
+            )
+        )
+        origin = self.request.query_params.get("origin")
+        if origin:
+            queryset = queryset.filter(origin=origin)
+        return queryset
+
+    @extend_schema(
+        request={
+            "multipart/form-data": s.SnapshotUploadSerializer,
+            "application/json": s.SnapshotUploadSerializer,
+        },
+        responses={201: s.SnapshotSerializer, 400: engine_dict_response("Invalid manifests."), 413: None},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Refuse an oversized body before reading it.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.NETPOL_MAX_UPLOAD_BYTES:
+            raise s.too_large(length)
+        upload = s.SnapshotUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        snapshot = services.create_snapshot(
+            name=upload.validated_data["name"],
+            files=upload.validated_data["files"],
+            user=request.user,
+        )
+        snapshot = self.get_queryset().get(id=snapshot.id)
+        data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: s.AnalysisSerializer})
+    @action(detail=True, methods=["post"])
+    def analyze(self, request: Request, pk: str | None = None) -> Response:
+        """Analyse the snapshot again (for example after an engine upgrade)."""
+        analysis = services.start_analysis(snapshot=self.get_object())
+        analysis.refresh_from_db()  # it may already have run in-process
+        data = s.AnalysisSerializer(analysis, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+    @extend_schema(
+        parameters=[s.GraphQuerySerializer],
+        responses={
+            200: engine_dict_response("The graph: evaluator, level, nodes and edges."),
+            409: NOT_READY,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def graph(self, request: Request, pk: str | None = None) -> Response:
+        params = query(s.GraphQuerySerializer, request)
+        return Response(services.get_graph(snapshot=self.get_object(), level=params["level"]))
+
+    @extend_schema(
+        parameters=[s.ExplainQuerySerializer],
+        responses={200: engine_dict_response("Why the flow is allowed or denied."), 400: None},
+    )
+    @action(detail=True, methods=["get"])
+    def explain(self, request: Request, pk: str | None = None) -> Response:
+        params = query(s.ExplainQuerySerializer, request)
+        explanation = services.explain_flow(
+            snapshot=self.get_object(),
+            source=params["from"],
+            destination=params["to"],
+            port=params.get("port"),
+            protocol=params["protocol"],
+            evaluator=params["evaluator"],
+        )
+        return Response(explanation)
+
+    @extend_schema(
+        parameters=[s.DiffQuerySerializer],
+        responses={200: engine_dict_response("Edges added, removed and changed."), 409: NOT_READY},
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request: Request, pk: str | None = None) -> Response:
+        """What changes from snapshot `against` (old) to this one (new)."""
+        params = query(s.DiffQuerySerializer, request)
+        old = get_object_or_404(Snapshot, id=params["against"])
+        return Response(services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
+
+    @extend_schema(responses={200: s.PodSerializer(many=True), 409: NOT_READY})
+    @action(detail=True, methods=["get"])
+    def pods(self, request: Request, pk: str | None = None) -> Response:
+        """The snapshot's pods, each with the policies that select it and its neighbours."""
+        pods = services.list_pods(snapshot=self.get_object())
+        namespace = request.query_params.get("namespace")
+        if namespace:
+            pods = [pod for pod in pods if pod["namespace"] == namespace]
+        return Response(pods)
+
+    @extend_schema(responses={200: s.PodSerializer, 404: None, 409: NOT_READY})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"pods/(?P<namespace>[^/]+)/(?P<pod_name>[^/]+)",
+        url_name="pod-detail",
+    )
+    def pod(self, request: Request, namespace: str, pod_name: str, pk: str | None = None) -> Response:
+        pod = services.get_pod(snapshot=self.get_object(), namespace=namespace, name=pod_name)
+        if pod is None:
+            raise Http404(f"No pod {namespace}/{pod_name} in this snapshot.")
+        return Response(pod)
+
+
+class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):
+    """Analyses: status, progress, timings, summary and lint findings."""
+
+    serializer_class = s.AnalysisSerializer
+
+    def get_queryset(self) -> QuerySet[Analysis]:
+        queryset = Analysis.objects.all()
+        snapshot = self.request.query_params.get("snapshot")
+        if snapshot and snapshot.isdigit():
+            queryset = queryset.filter(snapshot_id=int(snapshot))
+        return queryset
+
+
+class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Resources: every object of every snapshot, with its text and origin.
+    Filter with ?snapshot=, ?kind= and ?namespace=."""
+
+    serializer_class = s.ResourceSerializer
+
+    def get_queryset(self) -> QuerySet[Resource]:
+        queryset = Resource.objects.select_related("file")
+        params = self.request.query_params
+        if params.get("snapshot", "").isdigit():
+            queryset = queryset.filter(snapshot_id=int(params["snapshot"]))
+        if params.get("kind"):
+            queryset = queryset.filter(kind=params["kind"])
+        if "namespace" in params:
+            queryset = queryset.filter(namespace=params["namespace"])
+        return queryset
+
+
+class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Policies (Kubernetes and Calico), each with the pods it selects. Filter with ?snapshot=."""
+
+    serializer_class = s.PolicySerializer
+
+    def get_queryset(self) -> QuerySet[Resource]:
+        snapshot = self.request.query_params.get("snapshot", "")
+        queryset = services.policies_of(snapshot_id=int(snapshot) if snapshot.isdigit() else None)
+        if "namespace" in self.request.query_params:
+            queryset = queryset.filter(namespace=self.request.query_params["namespace"])
+        return queryset
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT}, auth=[])
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health(request: Request) -> Response:
+    """For load balancers and docker compose: the site is up and reaches its database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return Response({"status": "ok"})

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# Kinds whose objects are policies (Kubernetes and Calico). Calico's namespaced
+# NetworkPolicy shares its kind with Kubernetes' and differs by apiVersion.
+POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
+
+
+class Snapshot(models.Model):
+    """An immutable set of resources: an upload, a cluster state or a proposal's result."""
+
+    class Origin(models.TextChoices):
+        UPLOAD = "upload"
+        DEMO = "demo"
+        CLUSTER = "cluster"
+
+    name = models.CharField(max_length=200)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UPLOAD)
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="snapshots"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def latest_analysis(self) -> Analysis | None:
+        return self.analyses.order_by("-created", "-id").first()
+
+
+class SnapshotFile(models.Model):
+    """One uploaded file, kept whole so that the engine can re-parse it with true line numbers."""
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="files")
+    name = models.CharField(max_length=500)
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["snapshot", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "name"], name="snapshotfile_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Resource(models.Model):
+    """One Kubernetes or Calico object of a snapshot, with its raw text and its origin."""
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="resources")
+    file = models.ForeignKey(SnapshotFile, models.CASCADE, null=True, blank=True, related_name="resources")
+    kind = models.CharField(max_length=100)
+    api_version = models.CharField(max_length=200, blank=True)
+    namespace = models.CharField(max_length=253, blank=True)
+    name = models.CharField(max_length=253, blank=True)
+    document = models.PositiveIntegerField(default=0)  # YAML document index in the file, 0-based
+    line = models.PositiveIntegerField(default=0)  # 1-based; 0 when not from a file
+    end_line = models.PositiveIntegerField(default=0)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["snapshot", "kind", "namespace", "name", "id"]
+        indexes = [models.Index(fields=["snapshot", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.qualified_name}"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def is_policy(self) -> bool:
+        return self.kind in POLICY_KINDS
+
+
+class Analysis(models.Model):
+    """One engine run over a snapshot. The row is the task's state: no result backend."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="analyses")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)  # 0.0 .. 1.0
+    progress_message = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # > 1 after a redelivered message
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)  # seconds: parse, graph, lint, total
+    engine_version = models.CharField(max_length=50, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_detail = models.JSONField(null=True, blank=True)  # PolicyError.to_dict() when the input was bad
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "analyses"
+
+    def __str__(self) -> str:
+        return f"Analysis {self.id} of {self.snapshot_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def start(self) -> None:
+        self.status = self.Status.RUNNING
+        self.started = timezone.now()
+        self.finished = None
+        self.progress = 0.0
+        self.progress_message = "starting"
+        self.attempts += 1
+        self.error = ""
+        self.error_detail = None
+        self.save()
+
+    def finish(self, result: dict[str, Any], *, timings: dict[str, float], engine_version: str) -> None:
+        self.status = self.Status.DONE
+        self.result = result
+        self.timings = timings
+        self.engine_version = engine_version
+        self.progress = 1.0
+        self.progress_message = "done"
+        self.finished = timezone.now()
+        self.save()
+
+    def fail(self, error: str, *, detail: dict[str, Any] | None = None, engine_version: str = "") -> None:
+        self.status = self.Status.FAILED
+        self.error = error
+        self.error_detail = detail
+        self.engine_version = engine_version
+        self.progress_message = "failed"
+        self.finished = timezone.now()
+        self.save()
+
+    def graph(self, level: str) -> dict[str, Any] | None:
+        """The stored graph at ``level`` ("workload" or "pod"), or None when not stored."""
+        if self.status != self.Status.DONE or not self.result:
+            return None
+        graph: dict[str, Any] | None = self.result.get("graph", {}).get(level)
+        return graph
