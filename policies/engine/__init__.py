@@ -1,0 +1,63 @@
+"""netpol's engine: what Kubernetes and Calico network policies allow, as a pure library.
+
+No Django, DRF or Celery here: the web app, the API, the tasks and the command line are users of
+this package. Public API:
+
+- ``parse_files`` / ``load_paths``: manifests in, a ``ParseResult`` (cluster, objects, notes) out;
+- ``build_graph``: the reachability ``Graph`` at pod or workload level;
+- ``render``: the graph as json, txt, csv, dot or md;
+- ``explain``: why one flow is allowed or denied, with the trace;
+- ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
+- ``lint``: findings about policies;
+- ``PolicyError``: every bad input, naming file, document, line and field.
+"""
+
+from __future__ import annotations
+
+from policies.engine.connections import ConnectionSet
+from policies.engine.diff import Diff, diff, diff_dicts
+from policies.engine.errors import PolicyError, UnsupportedError
+from policies.engine.evaluate import FlowResult, evaluate
+from policies.engine.explain import Explanation, explain
+from policies.engine.flows import make_flow
+from policies.engine.lint import Finding, lint
+from policies.engine.model import Cluster
+from policies.engine.output import FORMATS, render
+from policies.engine.reachability import Graph, build_graph
+from policies.engine.selection import selected_pods
+from policies.engine.settings import Settings
+
+ENGINE_VERSION = "0.1.0"
+
+try:  # the parser lands separately; keep the package importable meanwhile
+    from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = [
+    "ENGINE_VERSION",
+    "FORMATS",
+    "Cluster",
+    "ConnectionSet",
+    "Diff",
+    "Explanation",
+    "Finding",
+    "FlowResult",
+    "Graph",
+    "ManifestObject",
+    "ParseResult",
+    "PolicyError",
+    "Settings",
+    "UnsupportedError",
+    "build_graph",
+    "diff",
+    "diff_dicts",
+    "evaluate",
+    "explain",
+    "lint",
+    "load_paths",
+    "make_flow",
+    "parse_files",
+    "render",
+    "selected_pods",
+]

@@ -1,0 +1,158 @@
+"""Compare two reachability graphs by stable node identity: flows added, removed and changed.
+
+Each changed flow names the policies responsible: the policies that were added, removed or edited
+between the versions and that apply to the source's egress or the destination's ingress. When no
+policy changed there, the flow changed because of the endpoints (new pods, new labels) and the
+policies that apply to its ends are listed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.engine.connections import ConnectionSet
+from policies.engine.reachability import Graph
+
+
+@dataclass(frozen=True)
+class FlowChange:
+    source: str
+    target: str
+    before: ConnectionSet
+    after: ConnectionSet
+    policies: tuple[str, ...] = ()
+    cause: str = "policy"  # "policy" or "endpoints"
+
+    @property
+    def opened(self) -> ConnectionSet:
+        return self.after - self.before
+
+    @property
+    def closed(self) -> ConnectionSet:
+        return self.before - self.after
+
+
+@dataclass(frozen=True)
+class Diff:
+    added: tuple[FlowChange, ...] = ()
+    removed: tuple[FlowChange, ...] = ()
+    changed: tuple[FlowChange, ...] = ()
+    nodes_added: tuple[str, ...] = ()
+    nodes_removed: tuple[str, ...] = ()
+    policies_changed: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        def edge(c: FlowChange, conn: ConnectionSet) -> dict[str, Any]:
+            return {"source": c.source, "target": c.target, **conn.to_dict(), "policies": list(c.policies),
+                    "cause": c.cause}
+
+        return {
+            "added": [edge(c, c.after) for c in self.added],
+            "removed": [edge(c, c.before) for c in self.removed],
+            "changed": [
+                {"source": c.source, "target": c.target, "before": c.before.to_dict(),
+                 "after": c.after.to_dict(), "opened": c.opened.to_dict(), "closed": c.closed.to_dict(),
+                 "policies": list(c.policies), "cause": c.cause}
+                for c in self.changed
+            ],
+            "nodes_added": list(self.nodes_added),
+            "nodes_removed": list(self.nodes_removed),
+            "policies_changed": list(self.policies_changed),
+        }
+
+    def to_text(self) -> str:
+        lines: list[str] = []
+        for c in self.added:
+            lines.append(f"+ {c.source} => {c.target} : {c.after}{_why(c)}")
+        for c in self.removed:
+            lines.append(f"- {c.source} => {c.target} : {c.before}{_why(c)}")
+        for c in self.changed:
+            lines.append(f"~ {c.source} => {c.target} : {c.before} -> {c.after}{_why(c)}")
+        if not lines:
+            lines.append("no change in reachability")
+        return "\n".join(lines) + "\n"
+
+    def to_markdown(self) -> str:
+        out = ["| change | source | destination | before | after | policies |", "|---|---|---|---|---|---|"]
+        for tag, items in (("added", self.added), ("removed", self.removed), ("changed", self.changed)):
+            for c in items:
+                out.append(f"| {tag} | {c.source} | {c.target} | {c.before} | {c.after} | "
+                           f"{', '.join(c.policies)} |")
+        if len(out) == 2:
+            return "No change in reachability.\n"
+        return "\n".join(out) + "\n"
+
+
+def _why(c: FlowChange) -> str:
+    if not c.policies:
+        return ""
+    label = "policies" if c.cause == "policy" else "endpoints changed; policies on its ends"
+    return f"  ({label}: {', '.join(c.policies)})"
+
+
+def _edges(graph: Mapping[str, Any]) -> dict[tuple[str, str], ConnectionSet]:
+    return {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in graph.get("edges", [])}
+
+
+def _node_policies(graph: Mapping[str, Any]) -> dict[str, tuple[set[str], set[str]]]:
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for n in graph.get("nodes", []):
+        pols = n.get("policies") or {}
+        out[n["id"]] = (set(pols.get("ingress", [])), set(pols.get("egress", [])))
+    return out
+
+
+def diff_dicts(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
+    """Diff two graphs in their JSON form (as ``Graph.to_dict`` writes them)."""
+    old_edges, new_edges = _edges(old), _edges(new)
+    old_pols = {(p["kind"], p["id"]): p["digest"] for p in old.get("policies", [])}
+    new_pols = {(p["kind"], p["id"]): p["digest"] for p in new.get("policies", [])}
+    changed_pols: list[dict[str, Any]] = []
+    for key in sorted(set(old_pols) | set(new_pols)):
+        if old_pols.get(key) != new_pols.get(key):
+            state = "added" if key not in old_pols else "removed" if key not in new_pols else "modified"
+            changed_pols.append({"kind": key[0], "id": key[1], "change": state})
+    changed_ids = {p["id"] for p in changed_pols}
+    old_np, new_np = _node_policies(old), _node_policies(new)
+
+    def responsible(src: str, dst: str) -> tuple[tuple[str, ...], str]:
+        ends: set[str] = set()
+        for table in (old_np, new_np):
+            if src in table:
+                ends |= table[src][1]
+            if dst in table:
+                ends |= table[dst][0]
+        hit = ends & changed_ids
+        if hit:
+            return tuple(sorted(hit)), "policy"
+        return tuple(sorted(ends)), "endpoints"
+
+    none = ConnectionSet.none()
+    added, removed, changed = [], [], []
+    for key in sorted(set(old_edges) | set(new_edges)):
+        before, after = old_edges.get(key, none), new_edges.get(key, none)
+        if before == after:
+            continue
+        pols, cause = responsible(*key)
+        change = FlowChange(key[0], key[1], before, after, pols, cause)
+        if before.is_empty:
+            added.append(change)
+        elif after.is_empty:
+            removed.append(change)
+        else:
+            changed.append(change)
+    old_nodes = {n["id"] for n in old.get("nodes", [])}
+    new_nodes = {n["id"] for n in new.get("nodes", [])}
+    return Diff(tuple(added), tuple(removed), tuple(changed), tuple(sorted(new_nodes - old_nodes)),
+                tuple(sorted(old_nodes - new_nodes)), tuple(changed_pols))
+
+
+def diff(old: Graph, new: Graph) -> Diff:
+    """Diff two computed graphs (build them with each other's address sets for equal blocks)."""
+    return diff_dicts(old.to_dict(), new.to_dict())

@@ -1,0 +1,104 @@
+"""Why a flow from A to B is allowed or denied: the per-direction evaluation trace in words.
+
+Each direction says whether its endpoint is isolated, every policy that selects it, and for each
+policy which rule, peer and port matched or why none did, with the policy's file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from policies.engine.evaluate import FlowResult, evaluate
+from policies.engine.flows import Decision, make_flow
+from policies.engine.model import Cluster
+from policies.engine.settings import DEFAULT_SETTINGS, Settings
+
+_VERDICT_WORD = {"ALLOW": "Allowed", "DENY": "Denied", "UNDEFINED": "Undefined", "UNSUPPORTED": "Unsupported"}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    result: FlowResult
+    summary: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.result.allowed
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        flow = self.result.flow
+        return {
+            "allowed": self.allowed,
+            "verdict": self.verdict,
+            "evaluator": self.result.evaluator,
+            "summary": self.summary,
+            "flow": {
+                "source": flow.src.to_dict(),
+                "destination": flow.dst.to_dict(),
+                "protocol": flow.protocol,
+                "port": flow.port,
+                "icmp_type": flow.icmp_type,
+                "icmp_code": flow.icmp_code,
+            },
+            "egress": self.result.egress.to_dict(),
+            "ingress": self.result.ingress.to_dict(),
+        }
+
+    def to_text(self) -> str:
+        lines = [self.summary, ""]
+        for decision, who in ((self.result.egress, self.result.flow.src.id),
+                              (self.result.ingress, self.result.flow.dst.id)):
+            lines.extend(_decision_text(decision, who))
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def _decision_text(d: Decision, who: str) -> list[str]:
+    head = f"{d.direction} of {who}: {d.verdict} ({d.reason})"
+    out = [head, f"  {d.detail}"]
+    if d.approximate:
+        out.append("  approximate: " + "; ".join(d.warnings))
+    for p in d.policies:
+        tier = f" [tier {p.tier}, order {p.order}]" if p.tier else ""
+        out.append(f"  - {p.kind} {p.id}{tier} ({p.source}): {p.outcome}")
+        for r in p.rules:
+            mark = "*" if r.matched else " "
+            out.append(f"    {mark} rule {r.index} ({r.action}, line {r.line}): {r.why}")
+    return out
+
+
+def _sentence(result: FlowResult) -> str:
+    flow = result.flow
+    what = flow.protocol if flow.port is None else f"{flow.protocol} {flow.port}"
+    word = _VERDICT_WORD.get(result.verdict, result.verdict)
+    if result.verdict == "ALLOW":
+        return f"{word}: {flow.src.id} may reach {flow.dst.id} on {what}."
+    blockers = [d for d in (result.egress, result.ingress) if d.verdict == result.verdict]
+    why = "; ".join(f"{d.direction.lower()}: {d.detail}" for d in blockers)
+    verb = "may not reach" if result.verdict == "DENY" else "reaching"
+    if result.verdict == "DENY":
+        return f"{word}: {flow.src.id} {verb} {flow.dst.id} on {what} ({why})."
+    return f"{word}: {flow.src.id} {verb} {flow.dst.id} on {what} ({why})."
+
+
+def explain(
+    cluster: Cluster,
+    src: str,
+    dst: str,
+    *,
+    protocol: str = "TCP",
+    port: int | None = None,
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
+    evaluator: str = "auto",
+    settings: Settings = DEFAULT_SETTINGS,
+) -> Explanation:
+    """Evaluate one flow and explain the verdict."""
+    flow = make_flow(cluster, src, dst, protocol=protocol, port=port, icmp_type=icmp_type, icmp_code=icmp_code)
+    result = evaluate(cluster, flow, evaluator=evaluator, settings=settings)
+    return Explanation(result, _sentence(result))

@@ -1,0 +1,267 @@
+"""Endpoint groups, the engine's unit of work, and the k8s evaluator's per-group direction tables.
+
+Pods that no policy can tell apart (same namespace, labels, service account, named ports,
+hostNetwork, node where node traffic matters, and address block where ipBlocks can match pod IPs)
+collapse into one group. Each policy peer's selection is computed once; a direction table then
+gives, for one group and one direction, the connections allowed to or from every other peer
+(group or external block), as a default plus per-peer overrides. No loop runs over pod pairs.
+https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from policies.engine.addresses import AddressSpace, ExternalBlock
+from policies.engine.connections import ConnectionSet
+from policies.engine.model import (
+    Cluster,
+    ContainerPort,
+    IPAddress,
+    IPBlock,
+    Labels,
+    NetworkPolicy,
+    Peer,
+    Pod,
+    PortSpec,
+)
+from policies.engine.settings import Settings
+
+ALL = ConnectionSet.all()
+NONE = ConnectionSet.none()
+
+# A peer is an int: a group index, or ``len(groups) + block.index`` for an external block.
+PeerKey = int
+
+
+@dataclass(frozen=True)
+class EndpointGroup:
+    index: int
+    namespace: str
+    labels: Labels
+    service_account: str
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+    node: str
+    ip: IPAddress | None  # the representative address (IPv4 first), None without an IP
+    block: int | None  # the external block that holds ``ip`` when ipBlocks can match it
+    pods: tuple[Pod, ...] = field(compare=False)
+
+    def named_port(self, name: str) -> ContainerPort | None:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass
+class Table:
+    """Connections allowed between one group and each peer in one direction."""
+
+    default: ConnectionSet
+    overrides: dict[PeerKey, ConnectionSet] = field(default_factory=dict)
+    isolated: bool = False
+    policies: tuple[str, ...] = ()  # ids of the policies that apply
+
+    def get(self, peer: PeerKey) -> ConnectionSet:
+        return self.overrides.get(peer, self.default)
+
+
+OPEN_TABLE = Table(ALL)
+
+
+def address_sets(cluster: Cluster) -> list[IPBlock]:
+    """Every address set of the input that can tell addresses apart (ipBlocks, Calico nets)."""
+    sets = [p.ip_block for np in cluster.policies for r in (*np.ingress, *np.egress) for p in r.peers
+            if p.ip_block is not None]
+    if cluster.calico is not None:
+        # Calico nets / notNets, when the Calico model offers them.
+        more: Callable[[], list[IPBlock]] | None = getattr(cluster.calico, "address_sets", None)
+        if more is not None:
+            sets.extend(more())
+    return sets
+
+
+class GroupIndex:
+    """Groups, blocks, and cached selections for one cluster and settings."""
+
+    def __init__(self, cluster: Cluster, settings: Settings, extra_sets: Iterable[IPBlock] = ()) -> None:
+        self.cluster = cluster
+        self.settings = settings
+        families = {4} | {ip.version for p in cluster.pods for ip in p.ips}
+        # extra_sets: address sets of another version of the input, so that a diff compares the
+        # two graphs over the same blocks.
+        self.space = AddressSpace([*address_sets(cluster), *extra_sets], families)
+        self.blocks: list[ExternalBlock] = self.space.blocks
+        node_matters = any(p.host_network for p in cluster.pods)
+        keyed: dict[tuple[object, ...], list[Pod]] = defaultdict(list)
+        for pod in cluster.pods:
+            ip = _primary_ip(pod, cluster)
+            block = None
+            if ip is not None and (pod.host_network or settings.ip_block_matches_pod_ips):
+                block = self.space.block_of(ip)
+            key = (pod.namespace, pod.labels.items_tuple(), pod.service_account,
+                   tuple(sorted((p.name, p.port, p.protocol) for p in pod.ports)), pod.host_network,
+                   pod.node if node_matters else "", block, ip is not None)
+            keyed[key].append(pod)
+        self.groups: list[EndpointGroup] = []
+        for key in sorted(keyed, key=repr):
+            pods = sorted(keyed[key], key=lambda p: (p.namespace, p.name))
+            first = pods[0]
+            self.groups.append(EndpointGroup(
+                len(self.groups), first.namespace, first.labels, first.service_account,
+                tuple(sorted(first.ports, key=lambda p: p.name)), first.host_network,
+                first.node if node_matters else "", _primary_ip(first, cluster), key[6],  # type: ignore[arg-type]
+                tuple(pods),
+            ))
+        self.n_groups = len(self.groups)
+        self.by_namespace: dict[str, list[EndpointGroup]] = defaultdict(list)
+        self.by_block: dict[int, list[EndpointGroup]] = defaultdict(list)
+        for g in self.groups:
+            if not g.host_network:
+                self.by_namespace[g.namespace].append(g)
+            if g.block is not None:
+                self.by_block[g.block].append(g)
+        self.ns_labels = {ns.name: ns.labels for ns in cluster.namespaces}
+        for g in self.groups:
+            self.ns_labels.setdefault(g.namespace, cluster.namespace(g.namespace).labels)
+        self._peer_cache: dict[tuple[Peer, str], frozenset[PeerKey]] = {}
+        self._port_cache: dict[tuple[tuple[PortSpec, ...], tuple[ContainerPort, ...] | None], ConnectionSet] = {}
+
+    # -- peers --------------------------------------------------------------------------------
+    def peer_keys(self) -> range:
+        return range(self.n_groups + len(self.blocks))
+
+    def block_key(self, block: int) -> PeerKey:
+        return self.n_groups + block
+
+    def blocks_of_set(self, ip_block: IPBlock) -> list[PeerKey]:
+        """External blocks and groups (by address) inside an address set."""
+        keys: list[PeerKey] = []
+        for b in self.space.blocks_in(ip_block):
+            keys.append(self.n_groups + b)
+            keys.extend(g.index for g in self.by_block.get(b, ()))
+        return keys
+
+    def select_k8s_peer(self, peer: Peer, policy_ns: str) -> frozenset[PeerKey]:
+        cached = self._peer_cache.get((peer, policy_ns))
+        if cached is not None:
+            return cached
+        keys: set[PeerKey] = set()
+        if peer.ip_block is not None:
+            keys.update(self.blocks_of_set(peer.ip_block))
+        else:
+            if peer.namespace_selector is None:
+                namespaces: Iterable[str] = [policy_ns]
+            else:
+                sel = peer.namespace_selector
+                namespaces = [ns for ns, labels in self.ns_labels.items() if sel.matches(labels)]
+            for ns in namespaces:
+                for g in self.by_namespace.get(ns, ()):
+                    if peer.pod_selector is None or peer.pod_selector.matches(g.labels):
+                        keys.add(g.index)
+        result = frozenset(keys)
+        self._peer_cache[(peer, policy_ns)] = result
+        return result
+
+    # -- ports ----------------------------------------------------------------------------------
+    def resolve_ports(self, ports: tuple[PortSpec, ...], dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+        """A rule's ``ports`` as a ConnectionSet for one destination (None: not a pod) (4.7)."""
+        key = (ports, dst)
+        cached = self._port_cache.get(key)
+        if cached is not None:
+            return cached
+        if not ports:
+            result = ALL
+        else:
+            result = NONE
+            for spec in ports:
+                if spec.port is None:
+                    result |= ConnectionSet.protocol(spec.protocol)
+                elif isinstance(spec.port, int):
+                    result |= ConnectionSet.protocol(spec.protocol, spec.port, spec.end_port or spec.port)
+                elif dst is not None:
+                    named = next((p for p in dst if p.name == spec.port), None)
+                    if named is not None and named.protocol == spec.protocol:
+                        result |= ConnectionSet.protocol(spec.protocol, named.port, named.port)
+        self._port_cache[key] = result
+        return result
+
+    def dst_ports(self, key: PeerKey) -> tuple[ContainerPort, ...] | None:
+        if key < self.n_groups and not self.groups[key].host_network:
+            return self.groups[key].ports
+        return None
+
+    # -- policies ---------------------------------------------------------------------------------
+    def k8s_policies(self, group: EndpointGroup, direction: str) -> list[NetworkPolicy]:
+        if group.host_network:
+            return []
+        return [np for np in self.cluster.policies
+                if np.namespace == group.namespace and direction in np.policy_types
+                and np.pod_selector.matches(group.labels)]
+
+
+def _primary_ip(pod: Pod, cluster: Cluster) -> IPAddress | None:
+    """IPv4 first (N5: pod to pod uses IPv4); a hostNetwork pod has its node's address."""
+    ips = sorted(pod.ips, key=lambda ip: ip.version)
+    if pod.host_network:
+        if pod.host_ip is not None:
+            return pod.host_ip
+        if not ips:
+            node = next((n for n in cluster.nodes if n.name == pod.node), None)
+            return node.ips[0] if node and node.ips else None
+    return ips[0] if ips else None
+
+
+def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
+    """What ``group`` allows in ``direction`` under Kubernetes semantics (4.3 to 4.7)."""
+    pols = index.k8s_policies(group, direction)
+    if not pols:
+        return OPEN_TABLE
+    default = NONE
+    extra: dict[PeerKey, ConnectionSet] = {}
+    for np in pols:
+        for rule in np.rules(direction):
+            if direction == "Ingress":
+                conn = index.resolve_ports(rule.ports, group.ports)
+                if conn.is_empty:
+                    continue
+                if not rule.peers:
+                    default |= conn
+                    continue
+                for peer in rule.peers:
+                    for key in index.select_k8s_peer(peer, np.namespace):
+                        extra[key] = extra.get(key, NONE) | conn
+            else:
+                if not rule.peers:
+                    default |= index.resolve_ports(rule.ports, None)
+                    if any(isinstance(p.port, str) for p in rule.ports):
+                        for g in index.groups:
+                            if not g.host_network:
+                                conn = index.resolve_ports(rule.ports, g.ports)
+                                extra[g.index] = extra.get(g.index, NONE) | conn
+                    continue
+                for peer in rule.peers:
+                    for key in index.select_k8s_peer(peer, np.namespace):
+                        conn = index.resolve_ports(rule.ports, index.dst_ports(key))
+                        if conn:
+                            extra[key] = extra.get(key, NONE) | conn
+    overrides = {k: default | c for k, c in extra.items()} if not default.is_empty else extra
+    return Table(default, overrides, isolated=True, policies=tuple(sorted(np.id for np in pols)))
+
+
+def k8s_tables(
+    index: GroupIndex, progress: Callable[[float], None] | None = None
+) -> tuple[list[Table], list[Table]]:
+    """Egress and ingress tables of every group."""
+    egress: list[Table] = []
+    ingress: list[Table] = []
+    n = max(1, index.n_groups)
+    for g in index.groups:
+        egress.append(k8s_table(index, g, "Egress"))
+        ingress.append(k8s_table(index, g, "Ingress"))
+        if progress is not None and g.index % 64 == 0:
+            progress(g.index / n)
+    return egress, ingress

@@ -1,0 +1,150 @@
+"""Findings about policies that probably do not do what their author meant.
+
+- NP001 a policy selects no pod;
+- NP002 a peer matches no pod or namespace;
+- NP003 a named port that no destination pod of the rule defines (with that protocol);
+- NP004 a policy made redundant by others (removing it changes no verdict);
+- NP005 egress isolation that blocks DNS (UDP and TCP 53 to the cluster DNS pods).
+https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from policies.engine.connections import ConnectionSet
+from policies.engine.groups import GroupIndex, address_sets, k8s_table
+from policies.engine.model import Cluster, NetworkPolicy, Source
+from policies.engine.settings import DEFAULT_SETTINGS, Settings
+
+SEVERITIES = ("error", "warning", "info")
+REDUNDANCY_LIMIT = 400  # policies; above it the (quadratic) redundancy check is skipped with a note
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    code: str
+    message: str
+    policy: str = ""
+    source: Source = Source()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "code": self.code, "message": self.message,
+                "policy": self.policy, "source": self.source.to_dict()}
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source.file else ""
+        return f"{where}{self.severity} {self.code} {self.policy}: {self.message}"
+
+
+def _selected(index: GroupIndex, np: NetworkPolicy) -> list[int]:
+    return [g.index for g in index.by_namespace.get(np.namespace, ()) if np.pod_selector.matches(g.labels)]
+
+
+def _k8s_findings(index: GroupIndex) -> list[Finding]:
+    out: list[Finding] = []
+    cluster = index.cluster
+    for np in cluster.policies:
+        selected = _selected(index, np)
+        if not selected:
+            out.append(Finding("warning", "NP001", f"podSelector {np.pod_selector} selects no pod in namespace "
+                               f"{np.namespace}", np.id, np.source))
+        for direction in sorted(np.policy_types):
+            for ri, rule in enumerate(np.rules(direction)):
+                where = f"{direction.lower()} rule {ri}"
+                peer_keys: set[int] = set()
+                for pi, peer in enumerate(rule.peers):
+                    keys = index.select_k8s_peer(peer, np.namespace)
+                    peer_keys |= {k for k in keys if k < index.n_groups}
+                    if peer.ip_block is None and not keys:
+                        out.append(Finding("warning", "NP002", f"{where}, peer {pi} ({peer.describe()}) "
+                                           "matches no pod", np.id, replace(np.source, line=peer.line)))
+                named = [p for p in rule.ports if isinstance(p.port, str)]
+                if not named:
+                    continue
+                if direction == "Ingress":
+                    dst_groups = selected
+                else:
+                    dst_groups = sorted(peer_keys) if rule.peers else [
+                        g.index for g in index.groups if not g.host_network]
+                for spec in named:
+                    ok = any((p := index.groups[g].named_port(str(spec.port))) is not None
+                             and p.protocol == spec.protocol for g in dst_groups)
+                    if not ok:
+                        whose = "selected pod" if direction == "Ingress" else "destination pod of the rule"
+                        out.append(Finding("warning", "NP003", f"{where}: no {whose} defines a {spec.protocol} "
+                                           f"port named {spec.port!r}", np.id, replace(np.source, line=spec.line)))
+    return out
+
+
+def _redundant(index: GroupIndex) -> list[Finding]:
+    cluster = index.cluster
+    out: list[Finding] = []
+    for np in cluster.policies:
+        selected = _selected(index, np)
+        if not selected:
+            continue  # already NP001
+        others = tuple(p for p in cluster.policies if p is not np)
+        reduced = GroupIndex(replace(cluster, policies=others), index.settings, address_sets(cluster))
+        same = True
+        for gi in selected:
+            for direction in np.policy_types:
+                full = k8s_table(index, index.groups[gi], direction)
+                part = k8s_table(reduced, reduced.groups[gi], direction)
+                if full.isolated != part.isolated or full.default != part.default or any(
+                        full.get(k) != part.get(k) for k in set(full.overrides) | set(part.overrides)):
+                    same = False
+                    break
+            if not same:
+                break
+        if same:
+            out.append(Finding("info", "NP004", "redundant: the other policies already allow and isolate exactly "
+                               "what this one does", np.id, np.source))
+    return out
+
+
+def _dns(index: GroupIndex) -> list[Finding]:
+    out: list[Finding] = []
+    dns_groups = [g.index for g in index.groups if g.labels.get("k8s-app") == "kube-dns"
+                  or g.labels.get("k8s-app") == "coredns"]
+    udp53 = ConnectionSet.protocol("UDP", 53, 53)
+    reported: set[str] = set()
+    for g in index.groups:
+        table = k8s_table(index, g, "Egress")
+        if not table.isolated:
+            continue
+        if dns_groups:
+            ok = any(udp53 & table.get(d) == udp53 for d in dns_groups)
+        else:
+            ok = udp53 & table.default == udp53 or any(udp53 & c == udp53 for c in table.overrides.values())
+        if ok:
+            continue
+        for pol in table.policies:
+            key = f"{pol}"
+            if key in reported:
+                continue
+            reported.add(key)
+            np = next(p for p in index.cluster.policies if p.id == pol)
+            out.append(Finding("warning", "NP005", f"egress isolation of {g.namespace} pods "
+                               f"({', '.join(p.name for p in g.pods[:3])}) blocks DNS: no egress rule allows "
+                               "UDP 53 to the cluster DNS", np.id, np.source))
+    return out
+
+
+def lint(cluster: Cluster, *, settings: Settings = DEFAULT_SETTINGS) -> list[Finding]:
+    """Every finding, sorted by severity, policy and code."""
+    index = GroupIndex(cluster, settings)
+    findings = _k8s_findings(index) + _dns(index)
+    if len(cluster.policies) <= REDUNDANCY_LIMIT:
+        findings += _redundant(index)
+    if cluster.has_calico():
+        try:
+            from policies.engine.calico.lint import calico_findings
+        except ImportError:
+            pass
+        else:
+            findings += calico_findings(cluster, index)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: (order.get(f.severity, 9), f.policy, f.code, f.source.line, f.message))

@@ -1,0 +1,117 @@
+"""Writers for the reachability graph: json, txt, csv, dot and md (DESIGN.md section 3).
+
+Every writer streams: it writes node by node and edge by edge, in sorted order, so the same input
+gives byte-identical output and a large graph is never held as one string.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TextIO
+
+from policies.engine.errors import PolicyError
+from policies.engine.reachability import Graph
+
+FORMATS = ("json", "txt", "csv", "dot", "md")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_json(graph: Graph, out: TextIO) -> None:
+    out.write("{\n")
+    out.write(f'  "evaluator": {_dumps(graph.evaluator)},\n')
+    out.write(f'  "level": {_dumps(graph.level)},\n')
+    out.write('  "policies": [')
+    entries = graph.policy_entries()
+    for i, entry in enumerate(entries):
+        out.write(("\n    " if i == 0 else ",\n    ") + _dumps(entry))
+    out.write("\n  ],\n" if entries else "],\n")
+    out.write('  "nodes": [')
+    for i, node in enumerate(graph.nodes):
+        out.write(("\n    " if i == 0 else ",\n    ") + _dumps(node.to_dict()))
+    out.write("\n  ],\n" if graph.nodes else "],\n")
+    out.write('  "edges": [')
+    first = True
+    for edge in graph.edges():
+        out.write(("\n    " if first else ",\n    ") + _dumps(edge.to_dict()))
+        first = False
+    out.write("\n  ]\n" if not first else "]\n")
+    out.write("}\n")
+
+
+def write_txt(graph: Graph, out: TextIO) -> None:
+    for edge in graph.edges():
+        out.write(f"{edge.source} => {edge.target} : {edge.conn}\n")
+
+
+def write_csv(graph: Graph, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["source", "target", "all", "protocol", "from", "to"])
+    for edge in graph.edges():
+        if edge.conn.is_all:
+            writer.writerow([edge.source, edge.target, "true", "", "", ""])
+            continue
+        for entry in edge.conn.port_entries():
+            writer.writerow([edge.source, edge.target, "false", entry["protocol"],
+                             "" if entry["from"] is None else entry["from"],
+                             "" if entry["to"] is None else entry["to"]])
+
+
+def _dot_id(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_dot(graph: Graph, out: TextIO) -> None:
+    out.write("digraph netpol {\n  rankdir=LR;\n  node [shape=box, fontname=Helvetica];\n")
+    by_ns: dict[str, list[str]] = defaultdict(list)
+    external: list[str] = []
+    for node in graph.nodes:
+        if node.kind == "external":
+            external.append(node.id)
+        else:
+            by_ns[node.namespace].append(node.id)
+    for i, ns in enumerate(sorted(by_ns)):
+        out.write(f"  subgraph cluster_{i} {{\n    label={_dot_id('namespace ' + ns)};\n")
+        for node_id in by_ns[ns]:
+            out.write(f"    {_dot_id(node_id)};\n")
+        out.write("  }\n")
+    if external:
+        out.write(f"  subgraph cluster_external {{\n    label={_dot_id('outside cluster')};\n")
+        for node_id in external:
+            out.write(f"    {_dot_id(node_id)} [shape=ellipse];\n")
+        out.write("  }\n")
+    for edge in graph.edges():
+        style = "bold" if edge.conn.is_all else "dashed"
+        out.write(f"  {_dot_id(edge.source)} -> {_dot_id(edge.target)} "
+                  f"[label={_dot_id(str(edge.conn))}, style={style}];\n")
+    out.write("}\n")
+
+
+def write_md(graph: Graph, out: TextIO) -> None:
+    out.write("| source | destination | allowed |\n|---|---|---|\n")
+    for edge in graph.edges():
+        out.write(f"| {edge.source} | {edge.target} | {edge.conn} |\n")
+
+
+_WRITERS: dict[str, Callable[[Graph, TextIO], None]] = {
+    "json": write_json, "txt": write_txt, "csv": write_csv, "dot": write_dot, "md": write_md,
+}
+
+
+def render(graph: Graph, fmt: str = "json", out: TextIO | None = None) -> str:
+    """Write ``graph`` in ``fmt`` to ``out``; without ``out``, return the text."""
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise PolicyError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if out is not None:
+        writer(graph, out)
+        return ""
+    buffer = io.StringIO()
+    writer(graph, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,352 @@
+"""The reachability graph: which pod, workload or external block can reach which, on what.
+
+The graph is computed once at the level of endpoint groups (``groups.py``) and kept as a networkx
+DiGraph whose edges carry ConnectionSets. Pod and workload views expand it on demand, so large
+clusters never hold a pod-pair graph in memory. A pod-to-pod connection needs the source's egress
+and the destination's ingress (SEMANTICS.md 2); a pod to itself is always allowed and not listed.
+This is the only module that imports networkx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+
+from policies.engine.connections import ConnectionSet
+from policies.engine.evaluate import choose_evaluator
+from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table, k8s_tables
+from policies.engine.model import Cluster, IPBlock, Labels, Pod, Source
+from policies.engine.settings import DEFAULT_SETTINGS, Settings
+
+Progress = Callable[[float, str], None]
+LEVELS = ("pod", "workload")
+
+
+@dataclass
+class GraphNode:
+    id: str
+    kind: str  # "pod", "workload" or "external"
+    namespace: str = ""
+    name: str = ""
+    labels: Labels = field(default_factory=Labels)
+    cidrs: tuple[str, ...] = ()
+    workload: str = ""
+    pods: tuple[str, ...] = ()
+    host_network: bool = False
+    isolated_ingress: bool = False
+    isolated_egress: bool = False
+    ingress_policies: tuple[str, ...] = ()
+    egress_policies: tuple[str, ...] = ()
+    groups: tuple[int, ...] = ()  # group indices (blocks are peer keys) behind the node
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "labels": self.labels.to_dict(),
+            "cidrs": list(self.cidrs),
+        }
+        if self.kind != "external":
+            data["workload"] = self.workload
+            data["host_network"] = self.host_network
+            data["isolated"] = {"ingress": self.isolated_ingress, "egress": self.isolated_egress}
+            data["policies"] = {"ingress": list(self.ingress_policies), "egress": list(self.egress_policies)}
+            if self.kind == "workload":
+                data["pods"] = list(self.pods)
+        return data
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    source: str
+    target: str
+    conn: ConnectionSet
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, **self.conn.to_dict()}
+
+
+class Graph:
+    """A computed reachability graph at pod or workload level."""
+
+    def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
+                 egress: list[Table], ingress: list[Table], group_graph: nx.DiGraph) -> None:
+        self.cluster = cluster
+        self.index = index
+        self.evaluator = evaluator
+        self.level = level
+        self._egress = egress
+        self._ingress = ingress
+        self._g = group_graph
+        self.nodes: list[GraphNode] = []
+        self._members: dict[int, list[str]] = defaultdict(list)  # peer key -> level node ids
+        self._build_nodes()
+        self._by_id = {n.id: n for n in self.nodes}
+        self._edges: dict[str, dict[str, ConnectionSet]] | None = None
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def _build_nodes(self) -> None:
+        by_id: dict[str, GraphNode] = {}
+        for g in self.index.groups:
+            eg, ing = self._egress[g.index], self._ingress[g.index]
+            for pod in g.pods:
+                node_id = _level_id(pod, self.level)
+                node = by_id.get(node_id)
+                if node is None:
+                    node = by_id[node_id] = _new_node(pod, self.level)
+                node.pods = (*node.pods, pod.id)
+                if g.index not in node.groups:
+                    node.groups = (*node.groups, g.index)
+                node.isolated_ingress |= ing.isolated
+                node.isolated_egress |= eg.isolated
+                node.ingress_policies = tuple(sorted(set(node.ingress_policies) | set(ing.policies)))
+                node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
+                if node_id not in self._members[g.index]:
+                    self._members[g.index].append(node_id)
+        for b in self.index.blocks:
+            key = self.index.block_key(b.index)
+            by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
+            self._members[key].append(b.id)
+        self.nodes = sorted(by_id.values(), key=lambda n: (n.kind == "external", n.id))
+
+    def node(self, node_id: str) -> GraphNode:
+        return self._by_id[node_id]
+
+    def has_node(self, node_id: str) -> bool:
+        return node_id in self._by_id
+
+    # -- edges ---------------------------------------------------------------------------------
+    def adjacency(self) -> dict[str, dict[str, ConnectionSet]]:
+        """Level edges, source -> target -> connections (computed once from the group graph)."""
+        if self._edges is None:
+            acc: dict[str, dict[str, ConnectionSet]] = defaultdict(dict)
+            for a, b, data in self._g.edges(data=True):
+                conn: ConnectionSet = data["conn"]
+                for u in self._members.get(a, ()):
+                    row = acc[u]
+                    for v in self._members.get(b, ()):
+                        if u == v:
+                            continue  # a pod (or workload) to itself is not listed
+                        old = row.get(v)
+                        row[v] = conn if old is None else old | conn
+            self._edges = dict(acc)
+        return self._edges
+
+    def edges(self) -> Iterator[GraphEdge]:
+        """Every edge, sorted by source then target."""
+        adjacency = self.adjacency()
+        for u in sorted(adjacency):
+            row = adjacency[u]
+            for v in sorted(row):
+                yield GraphEdge(u, v, row[v])
+
+    def connection(self, source: str, target: str) -> ConnectionSet:
+        return self.adjacency().get(source, {}).get(target, NONE)
+
+    def allows(self, source: str, target: str, protocol: str = "TCP", port: int | None = None) -> bool:
+        if source == target:
+            return True
+        return self.connection(source, target).allows(protocol, port)
+
+    def group_connection(self, a: int, b: int) -> ConnectionSet:
+        data = self._g.get_edge_data(a, b)
+        return data["conn"] if data else NONE
+
+    # -- summaries -------------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        return {
+            "pods": len(self.cluster.pods),
+            "groups": self.index.n_groups,
+            "blocks": len(self.index.blocks),
+            "nodes": len(self.nodes),
+            "group_edges": self._g.number_of_edges(),
+            "edges": sum(len(r) for r in self.adjacency().values()),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and the headline answers of the overview page."""
+        adjacency = self.adjacency()
+        external = {n.id for n in self.nodes if n.kind == "external"}
+        exposed: set[str] = set()
+        for src in external:
+            exposed.update(adjacency.get(src, {}))
+        internet = {u for u, row in adjacency.items() if u not in external and any(
+            v in external and _is_public(self._by_id[v]) for v in row)}
+        endpoints = [n for n in self.nodes if n.kind != "external"]
+        return {
+            "counts": {
+                "namespaces": len({p.namespace for p in self.cluster.pods} | {
+                    ns.name for ns in self.cluster.namespaces if ns.defined}),
+                "workloads": len({p.workload_id for p in self.cluster.pods}),
+                "pods": sum(1 for p in self.cluster.pods if not p.from_template),
+                "templates": sum(1 for p in self.cluster.pods if p.from_template),
+                "policies": len(self.cluster.policies) + (
+                    len(self.cluster.calico.policies) if self.cluster.calico is not None else 0),
+                "nodes": len(self.nodes),
+                "edges": sum(len(r) for r in adjacency.values()),
+                "groups": self.index.n_groups,
+                "external_blocks": len(external),
+            },
+            "exposed_to_external": sorted(exposed),
+            "ingress_not_isolated": sorted(n.id for n in endpoints if not n.isolated_ingress
+                                           and not n.host_network),
+            "egress_not_isolated": sorted(n.id for n in endpoints if not n.isolated_egress
+                                          and not n.host_network),
+            "reach_internet": sorted(internet),
+        }
+
+    def policy_entries(self) -> list[dict[str, Any]]:
+        """The policies of the input with a digest of their content, so a diff can tell which changed."""
+        return policy_entries(self.cluster)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evaluator": self.evaluator,
+            "level": self.level,
+            "policies": self.policy_entries(),
+            "nodes": [n.to_dict() for n in self.nodes],
+            "edges": [e.to_dict() for e in self.edges()],
+        }
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The level graph as a networkx DiGraph (for small graphs and further analysis)."""
+        out = nx.DiGraph()
+        for n in self.nodes:
+            out.add_node(n.id, **n.to_dict())
+        for e in self.edges():
+            out.add_edge(e.source, e.target, conn=e.conn)
+        return out
+
+
+_PRIVATE = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10",
+    "0.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128")]
+
+
+def _is_public(node: GraphNode) -> bool:
+    """Whether an external block holds addresses outside the private and special ranges."""
+    for cidr in node.cidrs:
+        net = ipaddress.ip_network(cidr)
+        if not any(net.version == p.version and net.subnet_of(p) for p in _PRIVATE):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
+    objs: list[Any] = list(cluster.policies)
+    if cluster.calico is not None:
+        objs.extend(getattr(cluster.calico, "policies", ()))
+    entries = []
+    for obj in objs:
+        kind = getattr(obj, "kind", "NetworkPolicy")
+        namespace = getattr(obj, "namespace", "")
+        name = obj.name
+        src: Source = obj.source
+        digest = hashlib.sha256(repr(replace(obj, source=Source())).encode()).hexdigest()[:16]
+        entries.append({
+            "id": f"{namespace}/{name}" if namespace else name,
+            "kind": kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy",
+            "namespace": namespace,
+            "name": name,
+            "digest": digest,
+            "source": src.to_dict(),
+        })
+    return sorted(entries, key=lambda e: (e["kind"], e["id"]))
+
+
+def _level_id(pod: Pod, level: str) -> str:
+    if level == "workload" or pod.from_template:
+        return pod.workload_id
+    return pod.id
+
+
+def _new_node(pod: Pod, level: str) -> GraphNode:
+    if level == "workload" or pod.from_template:
+        kind = "workload" if level == "workload" else "pod"
+        wl_name = pod.workload.name if pod.workload else pod.name
+        return GraphNode(pod.workload_id, kind, pod.namespace, wl_name, pod.labels, workload=pod.workload_id,
+                         host_network=pod.host_network)
+    return GraphNode(pod.id, "pod", pod.namespace, pod.name, pod.labels, workload=pod.workload_id,
+                     host_network=pod.host_network)
+
+
+def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table], evaluator: str,
+                    a: EndpointGroup, b: EndpointGroup) -> ConnectionSet:
+    """Connections from group ``a`` to group ``b``: a's egress and b's ingress, with node rules."""
+    settings = index.settings
+    same_node = bool(a.node) and a.node == b.node
+    eg = ALL if a.host_network else egress[a.index].get(b.index)
+    if b.host_network and same_node and not a.host_network:
+        if evaluator == "calico":
+            if settings.default_endpoint_to_host_action == "DROP":
+                eg = NONE
+        elif settings.node_egress_exempt:
+            eg = ALL
+    if b.host_network:
+        ing = ALL
+    elif a.host_network and same_node and (evaluator == "calico" or settings.node_ingress_exempt):
+        ing = ALL
+    else:
+        ing = ingress[b.index].get(a.index)
+    if eg.is_all:
+        return ing
+    return eg & ing
+
+
+def build_graph(
+    cluster: Cluster,
+    *,
+    level: str = "pod",
+    evaluator: str = "auto",
+    settings: Settings = DEFAULT_SETTINGS,
+    progress: Progress | None = None,
+    extra_address_sets: Iterable[IPBlock] = (),
+) -> Graph:
+    """Compute the reachability graph of ``cluster`` at pod or workload level."""
+    from policies.engine.errors import PolicyError
+
+    if level not in LEVELS:
+        raise PolicyError(f"unknown level {level!r}; use pod or workload")
+    chosen = choose_evaluator(cluster, evaluator)
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "grouping endpoints")
+    index = GroupIndex(cluster, settings, extra_address_sets)
+    report(0.1, f"{index.n_groups} endpoint groups, {len(index.blocks)} external blocks")
+    if chosen == "calico":
+        from policies.engine.calico.tables import calico_tables
+
+        egress, ingress = calico_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
+    else:
+        egress, ingress = k8s_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
+    report(0.5, "combining directions")
+    g = nx.DiGraph()
+    n = index.n_groups
+    g.add_nodes_from(index.peer_keys())
+    groups = index.groups
+    for a in groups:
+        for b in groups:
+            conn = pair_connection(index, egress, ingress, chosen, a, b)
+            if conn:
+                g.add_edge(a.index, b.index, conn=conn)
+        for block in index.blocks:
+            key = n + block.index
+            # A hostNetwork pod is node traffic, which no pod policy governs.
+            out = egress[a.index].get(key) if not a.host_network else ALL
+            if out:
+                g.add_edge(a.index, key, conn=out)
+            into = ingress[a.index].get(key) if not a.host_network else ALL
+            if into:
+                g.add_edge(key, a.index, conn=into)
+        if a.index % 64 == 0:
+            report(0.5 + 0.45 * a.index / max(1, n), "combining directions")
+    graph = Graph(cluster, index, chosen, level, egress, ingress, g)
+    report(1.0, "done")
+    return graph
