@@ -204,7 +204,8 @@ class ConnectionSet:
                 else:
                     entries.append({"protocol": proto, "from": None, "to": None})
         if self.rest:
-            entries.append({"protocol": "*", "from": None, "to": None})
+            # "*" is every protocol not listed in "except" (those are described by their own entries).
+            entries.append({"protocol": "*", "from": None, "to": None, "except": [p for p, _ in self.explicit]})
         return entries
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,6 +220,8 @@ class ConnectionSet:
         for e in data.get("ports", []):
             if e["protocol"] == "*":
                 rest = True
+                for proto in e.get("except", []):
+                    mapping.setdefault(canonical_protocol(proto), [])
                 continue
             proto = canonical_protocol(e["protocol"])
             if e.get("from") is None:
