@@ -1,0 +1,44 @@
+# netpol: the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test lint check setup system-deps
+
+# Python packages (in a virtualenv) and the front-end libraries (npm ci).
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Debian packages the tests use: a real Redis for the Celery worker test, Chromium for the pages.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Start the dashboard with demo data on the embedded default (SQLite, tasks in-process).
+run: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/run_dev.sh
+
+# Set up everything and run the whole test suite (engine, corpus, API, Celery worker, browser).
+test: system-deps setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy policies/engine policies/cli.py
+
+check: lint test
