@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -127,6 +128,46 @@ def _default_name(files: Sequence[tuple[str, str]]) -> str:
     return names if len(files) <= 3 else f"{names} and {len(files) - 3} more"
 
 
+# --- Demo data --------------------------------------------------------------------------------
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+# (snapshot name, folders of policies/demo/); a later folder's file replaces an earlier one of the same name.
+DEMOS = [
+    ("Classic: allow from the same namespace", ["same-namespace"]),
+    ("Classic: allow from another namespace", ["other-namespace"]),
+    ("Classic: egress to a pod and to a CIDR", ["egress"]),
+    ("Classic: default deny", ["default-deny"]),
+    ("Shop: 12 services in 3 namespaces", ["shop"]),
+    ("Shop: proposed change to the data namespace", ["shop", "shop-change"]),
+]
+
+
+def demo_files(folders: Sequence[str]) -> list[tuple[str, str]]:
+    files: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted((DEMO_DIR / folder).glob("*.yaml")):
+            files[path.name] = path.read_text(encoding="utf-8")
+    return sorted(files.items())
+
+
+def load_demo(*, user: AbstractBaseUser | None = None) -> list[tuple[Snapshot, bool]]:
+    """Create the demo snapshots; (snapshot, created) for each. Idempotent: a demo snapshot whose
+    files are unchanged is kept, an outdated one is replaced."""
+    loaded = []
+    for name, folders in DEMOS:
+        files = demo_files(folders)
+        existing = Snapshot.objects.filter(origin=Snapshot.Origin.DEMO, name=name)
+        current = [s for s in existing if [(f.name, f.text) for f in s.files.all()] == files]
+        if current:
+            loaded.append((current[0], False))
+            continue
+        with transaction.atomic():
+            existing.delete()
+            snapshot = create_snapshot(name=name, files=files, origin=Snapshot.Origin.DEMO, user=user)
+        loaded.append((snapshot, True))
+    return loaded
+
+
 # --- Analyses ---------------------------------------------------------------------------------
 
 
@@ -161,9 +202,7 @@ class ProgressWriter:
         if not force and now - self.last_write < self.interval:
             return
         self.last_write = now
-        Analysis.objects.filter(id=self.analysis_id).update(
-            progress=round(progress, 4), progress_message=message[:200]
-        )
+        Analysis.objects.filter(id=self.analysis_id).update(progress=round(progress, 4), progress_message=message[:200])
 
 
 def run_analysis(*, analysis_id: int) -> None:
@@ -354,8 +393,7 @@ def list_pods(*, snapshot: Snapshot) -> list[dict[str, Any]]:
     return pods
 
 
-def get_pod(*, snapshot: Snapshot, namespace: str, name: str) -> dict[str, Any] | None:
-    pod_id = f"{namespace}/{name}"
+def get_pod(*, snapshot: Snapshot, pod_id: str) -> dict[str, Any] | None:
     for pod in list_pods(snapshot=snapshot):
         if pod["id"] == pod_id:
             return pod

@@ -66,9 +66,7 @@ class SnapshotViewSet(
         queryset = (
             Snapshot.objects.select_related("created_by")
             .annotate(resource_count=Count("resources", distinct=True))
-            .prefetch_related(
-                "files", Prefetch("analyses", queryset=Analysis.objects.order_by("-created", "-id"))
-            )
+            .prefetch_related("files", Prefetch("analyses", queryset=Analysis.objects.order_by("-created", "-id")))
         )
         origin = self.request.query_params.get("origin")
         if origin:
@@ -161,13 +159,14 @@ class SnapshotViewSet(
     @action(
         detail=True,
         methods=["get"],
-        url_path=r"pods/(?P<namespace>[^/]+)/(?P<pod_name>[^/]+)",
+        # A pod id is namespace/pod, or namespace/Kind/name for a pod from a workload template.
+        url_path=r"pods/(?P<pod_id>[^/]+/[^/]+(?:/[^/]+)?)",
         url_name="pod-detail",
     )
-    def pod(self, request: Request, namespace: str, pod_name: str, pk: str | None = None) -> Response:
-        pod = services.get_pod(snapshot=self.get_object(), namespace=namespace, name=pod_name)
+    def pod(self, request: Request, pod_id: str, pk: str | None = None) -> Response:
+        pod = services.get_pod(snapshot=self.get_object(), pod_id=pod_id)
         if pod is None:
-            raise Http404(f"No pod {namespace}/{pod_name} in this snapshot.")
+            raise Http404(f"No pod {pod_id} in this snapshot.")
         return Response(pod)
 
 
