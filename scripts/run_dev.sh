@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start netpol on the embedded default (SQLite, tasks in-process) with the demo data.
+# `make run` installs the packages first and then calls this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python}"
+PORT="${PORT:-8000}"
+
+"$PYTHON" manage.py migrate --noinput
+"$PYTHON" manage.py shell -c '
+from django.contrib.auth.models import User
+if not User.objects.filter(username="demo").exists():
+    User.objects.create_superuser("demo", "demo@example.com", "demo")
+    print("created the user demo")
+'
+"$PYTHON" manage.py load_demo
+
+echo
+echo "  netpol is starting at http://localhost:${PORT}/"
+echo "  log in as demo / demo   (API: http://localhost:${PORT}/api/, schema: /api/schema/swagger-ui/)"
+echo
+exec "$PYTHON" manage.py runserver "0.0.0.0:${PORT}"
