@@ -33,7 +33,7 @@ class ExternalBlock:
         out: list[str] = []
         for lo, hi in self.ranges:
             first, last = _addr(self.version, lo), _addr(self.version, hi)
-            out.extend(str(n) for n in ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+            out.extend(str(n) for n in ipaddress.summarize_address_range(first, last))
         return out
 
     def representative(self) -> IPAddress:
@@ -55,7 +55,7 @@ def _addr(version: int, value: int) -> IPAddress:
 
 def _range_text(version: int, lo: int, hi: int) -> str:
     first, last = _addr(version, lo), _addr(version, hi)
-    nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+    nets = list(ipaddress.summarize_address_range(first, last))
     if len(nets) == 1:
         return str(nets[0])
     return f"{first}-{last}"

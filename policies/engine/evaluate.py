@@ -55,7 +55,8 @@ def _decision(cluster: Cluster, flow: Flow, direction: str, evaluator: str, sett
     if evaluator == "calico":
         from policies.engine.calico.evaluate import calico_decision
 
-        return calico_decision(cluster, flow, direction, settings)
+        decision: Decision = calico_decision(cluster, flow, direction, settings)
+        return decision
     return k8s_decision(cluster, flow, direction, settings)
 
 

@@ -169,7 +169,7 @@ def combine(egress: Decision, ingress: Decision) -> Verdict:
     verdicts = {egress.verdict, ingress.verdict}
     for v in ("DENY", "UNSUPPORTED", "UNDEFINED"):
         if v in verdicts:
-            return v  # type: ignore[return-value]
+            return v
     return "ALLOW"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from policies.engine.addresses import AddressSpace, ExternalBlock
 from policies.engine.connections import ConnectionSet
@@ -96,7 +97,7 @@ class GroupIndex:
         self.space = AddressSpace([*address_sets(cluster), *extra_sets], families)
         self.blocks: list[ExternalBlock] = self.space.blocks
         node_matters = any(p.host_network for p in cluster.pods)
-        keyed: dict[tuple[object, ...], list[Pod]] = defaultdict(list)
+        keyed: dict[tuple[Any, ...], list[Pod]] = defaultdict(list)
         for pod in cluster.pods:
             ip = _primary_ip(pod, cluster)
             block = None
@@ -113,7 +114,7 @@ class GroupIndex:
             self.groups.append(EndpointGroup(
                 len(self.groups), first.namespace, first.labels, first.service_account,
                 tuple(sorted(first.ports, key=lambda p: p.name)), first.host_network,
-                first.node if node_matters else "", _primary_ip(first, cluster), key[6],  # type: ignore[arg-type]
+                first.node if node_matters else "", _primary_ip(first, cluster), key[6],
                 tuple(pods),
             ))
         self.n_groups = len(self.groups)

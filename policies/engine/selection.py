@@ -19,7 +19,7 @@ def selected_pods(cluster: Cluster, kind: str, namespace: str, name: str) -> lis
     if cluster.calico is not None:
         from policies.engine.calico.selection import calico_selected_pods
 
-        found = calico_selected_pods(cluster, kind, namespace, name)
+        found: list[str] | None = calico_selected_pods(cluster, kind, namespace, name)
         if found is not None:
             return found
     raise PolicyError(f"no {kind} {namespace + '/' if namespace else ''}{name} in the input")
