@@ -21,9 +21,7 @@ class PayloadTooLarge(APIException):
 
 def too_large(size: int) -> PayloadTooLarge:
     limit = settings.NETPOL_MAX_UPLOAD_BYTES
-    return PayloadTooLarge(
-        f"The upload is {size} bytes; the limit is {limit} bytes (NETPOL_MAX_UPLOAD_BYTES)."
-    )
+    return PayloadTooLarge(f"The upload is {size} bytes; the limit is {limit} bytes (NETPOL_MAX_UPLOAD_BYTES).")
 
 
 class AnalysisSerializer(serializers.ModelSerializer):
@@ -229,9 +227,7 @@ class ExplainQuerySerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
         fields = super().get_fields()
-        source = serializers.CharField(
-            help_text="Source: namespace/pod, namespace/Kind/name or an IP address."
-        )
+        source = serializers.CharField(help_text="Source: namespace/pod, namespace/Kind/name or an IP address.")
         return {"from": source, **fields}
 
     def validate_protocol(self, value: str) -> str:

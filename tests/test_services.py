@@ -1,0 +1,389 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from policies import engine, services, tasks
+from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+
+pytestmark = pytest.mark.django_db
+
+MakeSnapshot = Callable[..., Snapshot]
+
+
+def edge_pairs(graph: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(edge["source"], edge["target"]) for edge in graph["edges"]}
+
+
+# --- create_snapshot --------------------------------------------------------------------------
+
+
+def test_create_snapshot_stores_files_and_resources_with_their_lines(manifests: dict[str, Any]) -> None:
+    snapshot = services.create_snapshot(name="prod", files=manifests["files"])
+
+    assert [f.name for f in snapshot.files.all()] == ["namespaces.yaml", "pods.yaml", "policy.yaml"]
+    assert snapshot.files.get(name="pods.yaml").text == manifests["pods"]
+    kinds = sorted((r.kind, r.namespace, r.name) for r in snapshot.resources.all())
+    assert kinds == [
+        ("Namespace", "", "other"),
+        ("Namespace", "", "prod"),
+        ("NetworkPolicy", "prod", "db-same-namespace"),
+        ("Pod", "other", "intruder"),
+        ("Pod", "prod", "db"),
+        ("Pod", "prod", "web"),
+    ]
+    db = snapshot.resources.get(kind="Pod", name="db")
+    assert db.file is not None and db.file.name == "pods.yaml"
+    assert db.document == 1
+    lines = manifests["pods"].splitlines()
+    # The resource's line is the first line of its document in the file it came from.
+    assert lines[db.line - 1] == "apiVersion: v1"
+    assert lines[db.line + 2] == "  name: db"
+    assert "postgres:16" in db.text
+
+
+def test_create_snapshot_queues_one_analysis_after_commit(
+    manifests: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            snapshot = services.create_snapshot(name="prod", files=manifests["files"])
+        analysis = snapshot.analyses.get()
+        assert analysis.status == Analysis.Status.QUEUED
+        delay.assert_not_called()  # nothing is sent before COMMIT
+
+        for callback in callbacks:
+            callback()
+    delay.assert_called_once_with(analysis.id)
+
+
+def test_invalid_manifests_store_nothing(manifests: dict[str, Any]) -> None:
+    files = [("namespaces.yaml", manifests["namespaces"]), ("bad.yaml", manifests["bad_policy"])]
+
+    with pytest.raises(engine.PolicyError) as info:
+        services.create_snapshot(name="bad", files=files)
+
+    assert "bad.yaml" in str(info.value)
+    assert (Snapshot.objects.count(), SnapshotFile.objects.count(), Resource.objects.count()) == (0, 0, 0)
+    assert Analysis.objects.count() == 0
+
+
+def test_yaml_syntax_error_names_the_file_and_line() -> None:
+    with pytest.raises(engine.PolicyError) as info:
+        services.create_snapshot(name="x", files=[("broken.yaml", "kind: Pod\nmetadata: [unclosed\n")])
+    assert info.value.file == "broken.yaml"
+    assert info.value.line is not None and info.value.line >= 1
+
+
+@pytest.mark.parametrize("files", [[], [("a.yaml", "")], [("a.yaml", "  \n"), ("b.yaml", "")]])
+def test_an_upload_without_manifests_is_refused(files: list[tuple[str, str]]) -> None:
+    with pytest.raises(engine.PolicyError):
+        services.create_snapshot(name="empty", files=files)
+    assert Snapshot.objects.count() == 0
+
+
+def test_the_name_defaults_to_the_file_names(manifests: dict[str, Any]) -> None:
+    snapshot = services.create_snapshot(name="  ", files=manifests["files"])
+    assert snapshot.name == "namespaces.yaml, pods.yaml, policy.yaml"
+
+
+def test_duplicate_file_names_are_made_unique() -> None:
+    files = [("a.yaml", "1"), ("a.yaml", "2"), ("a.yaml", "3"), ("README", "4"), ("README", "5"), ("", "6")]
+    assert services.unique_file_names(files) == [
+        ("a.yaml", "1"),
+        ("a (2).yaml", "2"),
+        ("a (3).yaml", "3"),
+        ("README", "4"),
+        ("README (2)", "5"),
+        ("manifests.yaml", "6"),
+    ]
+
+
+def test_decode_file_refuses_bytes_that_are_not_utf8() -> None:
+    assert services.decode_file(name="a.yaml", data="\ufeffkind: Pod".encode()) == "kind: Pod"
+    with pytest.raises(engine.PolicyError) as info:
+        services.decode_file(name="latin1.yaml", data="name: café".encode("latin-1"))
+    assert info.value.file == "latin1.yaml"
+
+
+# --- run_analysis -----------------------------------------------------------------------------
+
+
+def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
+    make_snapshot: MakeSnapshot,
+) -> None:
+    snapshot = make_snapshot()
+    analysis = snapshot.analyses.get()
+
+    assert analysis.status == Analysis.Status.DONE, analysis.error
+    assert analysis.progress == 1.0
+    assert analysis.attempts == 1
+    assert analysis.engine_version == engine.ENGINE_VERSION
+    assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
+    assert all(seconds >= 0 for seconds in analysis.timings.values())
+    assert analysis.timings["total"] >= analysis.timings["graph"]
+    assert set(analysis.result) == {"graph", "summary", "lint", "notes"}
+
+    pod = analysis.result["graph"]["pod"]
+    assert pod["level"] == "pod"
+    assert ("prod/web", "prod/db") in edge_pairs(pod)
+    assert ("other/intruder", "prod/db") not in edge_pairs(pod)
+    assert analysis.result["graph"]["workload"]["level"] == "workload"
+    assert "counts" in analysis.result["summary"]
+    assert isinstance(analysis.result["lint"], list)
+
+
+def test_run_analysis_writes_the_same_result_as_the_engine(make_snapshot: MakeSnapshot) -> None:
+    snapshot = make_snapshot()
+    parsed = engine.parse_files([(f.name, f.text) for f in snapshot.files.all()])
+    expected = engine.build_graph(parsed.cluster, level="workload").to_dict()
+    assert snapshot.analyses.get().result["graph"]["workload"] == expected
+
+
+def test_a_finished_analysis_is_not_run_again(make_snapshot: MakeSnapshot) -> None:
+    analysis = make_snapshot().analyses.get()
+    finished = analysis.finished
+
+    with mock.patch.object(engine, "build_graph") as build_graph:
+        services.run_analysis(analysis_id=analysis.id)  # a redelivered message
+
+    build_graph.assert_not_called()
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.finished, analysis.attempts) == (Analysis.Status.DONE, finished, 1)
+
+
+def test_an_interrupted_analysis_starts_over_and_finishes(make_snapshot: MakeSnapshot) -> None:
+    """A worker died mid-task: the row says running; the redelivered message finishes it."""
+    analysis = make_snapshot(analyse=False).analyses.get()
+    analysis.start()
+    analysis.progress = 0.4
+    analysis.save()
+
+    services.run_analysis(analysis_id=analysis.id)
+
+    analysis.refresh_from_db()
+    assert analysis.status == Analysis.Status.DONE
+    assert analysis.attempts == 2
+    assert analysis.result["graph"]["pod"]["nodes"]
+
+
+def test_an_engine_error_fails_the_analysis_with_its_message(make_snapshot: MakeSnapshot) -> None:
+    analysis = make_snapshot(analyse=False).analyses.get()
+    error = engine.PolicyError("selector is invalid", file="policy.yaml", line=9, path="spec.podSelector")
+
+    with mock.patch.object(engine, "build_graph", side_effect=error):
+        services.run_analysis(analysis_id=analysis.id)
+
+    analysis.refresh_from_db()
+    assert analysis.status == Analysis.Status.FAILED
+    assert analysis.error == "policy.yaml:9, field spec.podSelector: selector is invalid"
+    assert analysis.error_detail["line"] == 9
+    assert analysis.result is None
+
+
+def test_an_internal_error_fails_the_analysis_and_is_raised(make_snapshot: MakeSnapshot) -> None:
+    analysis = make_snapshot(analyse=False).analyses.get()
+
+    with mock.patch.object(engine, "lint", side_effect=RuntimeError("bug")):
+        with pytest.raises(RuntimeError):
+            services.run_analysis(analysis_id=analysis.id)
+
+    analysis.refresh_from_db()
+    assert analysis.status == Analysis.Status.FAILED
+    assert analysis.error == "internal error: RuntimeError"
+
+
+def test_a_deleted_analysis_is_ignored() -> None:
+    services.run_analysis(analysis_id=123456)  # its snapshot was deleted before the task ran
+
+
+def fake_build_graph(seen: list[tuple[float, str]], analysis_id: int) -> Callable[..., Any]:
+    """A build_graph that reports progress ten times and records what the row says each time."""
+    real = engine.build_graph
+
+    def build(cluster: Any, *, level: str, progress: Callable[[float, str], None]) -> Any:
+        for step in range(10):
+            progress(step / 10, f"{level} step {step}")
+            row = Analysis.objects.get(id=analysis_id)
+            seen.append((row.progress, row.progress_message))
+        return real(cluster, level=level)
+
+    return build
+
+
+def test_progress_is_written_as_the_engine_advances(make_snapshot: MakeSnapshot, settings: Any) -> None:
+    settings.NETPOL_PROGRESS_INTERVAL = 0
+    analysis = make_snapshot(analyse=False).analyses.get()
+    seen: list[tuple[float, str]] = []
+
+    with mock.patch.object(engine, "build_graph", fake_build_graph(seen, analysis.id)):
+        services.run_analysis(analysis_id=analysis.id)
+
+    progress = [value for value, _ in seen]
+    assert progress == sorted(progress)
+    assert len(set(progress)) == 20
+    assert 0.05 <= progress[0] < progress[-1] < 0.9
+    assert seen[0][1] == "workload step 0"
+    assert seen[-1][1] == "pod step 9"
+
+
+def test_progress_writes_are_throttled(make_snapshot: MakeSnapshot, settings: Any) -> None:
+    settings.NETPOL_PROGRESS_INTERVAL = 3600
+    analysis = make_snapshot(analyse=False).analyses.get()
+    seen: list[tuple[float, str]] = []
+
+    with mock.patch.object(engine, "build_graph", fake_build_graph(seen, analysis.id)):
+        services.run_analysis(analysis_id=analysis.id)
+
+    # Only the start of each phase is written; the engine's own reports are dropped.
+    assert {message for _, message in seen} == {"computing the workload graph", "computing the pod graph"}
+
+
+def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot: MakeSnapshot, settings: Any) -> None:
+    settings.NETPOL_MAX_STORED_GRAPH_BYTES = 10
+    snapshot = make_snapshot()
+    analysis = snapshot.analyses.get()
+    assert analysis.status == Analysis.Status.DONE
+    assert analysis.result["graph"]["pod"] is None
+    assert analysis.result["graph"]["workload"] is not None
+
+    graph = services.get_graph(snapshot=snapshot, level="pod")
+
+    assert graph["level"] == "pod"
+    assert ("prod/web", "prod/db") in edge_pairs(graph)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+def test_get_graph_waits_for_a_finished_analysis(make_snapshot: MakeSnapshot) -> None:
+    snapshot = make_snapshot(analyse=False)
+    with pytest.raises(services.AnalysisNotReady) as info:
+        services.get_graph(snapshot=snapshot, level="workload")
+    assert info.value.analysis == snapshot.analyses.get()
+    assert "queued" in str(info.value)
+
+
+def test_get_graph_refuses_an_unknown_level(snapshot: Snapshot) -> None:
+    with pytest.raises(engine.PolicyError):
+        services.get_graph(snapshot=snapshot, level="namespace")
+
+
+def test_get_graph_answers_from_the_stored_result(snapshot: Snapshot) -> None:
+    with mock.patch.object(engine, "build_graph") as build_graph:
+        graph = services.get_graph(snapshot=snapshot, level="pod")
+    build_graph.assert_not_called()
+    assert graph == snapshot.analyses.get().result["graph"]["pod"]
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "port", "allowed"),
+    [
+        ("prod/web", "prod/db", 5432, True),
+        ("other/intruder", "prod/db", 5432, False),
+        ("prod/web", "prod/db", 80, False),
+        ("prod/db", "other/intruder", 80, True),
+    ],
+)
+def test_explain_flow(snapshot: Snapshot, source: str, destination: str, port: int, allowed: bool) -> None:
+    explanation = services.explain_flow(snapshot=snapshot, source=source, destination=destination, port=port)
+    assert explanation["allowed"] is allowed
+    assert explanation["summary"]
+
+
+def test_explain_flow_names_an_unknown_pod(snapshot: Snapshot) -> None:
+    with pytest.raises(engine.PolicyError) as info:
+        services.explain_flow(snapshot=snapshot, source="prod/nope", destination="prod/db", port=5432)
+    assert "prod/nope" in str(info.value)
+
+
+def test_parsed_manifests_are_reused(snapshot: Snapshot) -> None:
+    services.load_manifests(snapshot=snapshot)
+    with CaptureQueriesContext(connection) as queries, mock.patch.object(engine, "parse_files") as parse:
+        services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=5432)
+    parse.assert_not_called()
+    assert len(queries) == 0
+
+
+def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot, manifests: dict[str, Any]) -> None:
+    old = make_snapshot(name="before")
+    new = make_snapshot(manifests["open_files"], name="after")
+
+    diff = services.diff_snapshots(old=old, new=new, level="pod")
+
+    added = {(edge["source"], edge["target"]) for edge in diff["added"]}
+    assert ("other/intruder", "prod/db") in added
+    assert diff["removed"] == []
+    same = services.diff_snapshots(old=old, new=old, level="pod")
+    assert (same["added"], same["removed"], same["changed"]) == ([], [], [])
+
+
+def test_selected_pods_of_a_policy(snapshot: Snapshot) -> None:
+    policy = services.policies_of(snapshot_id=snapshot.id).get()
+    assert policy.name == "db-same-namespace"
+    assert services.selected_pods(policy=policy) == ["prod/db"]
+
+
+def test_list_pods_gives_neighbours_and_policies(snapshot: Snapshot) -> None:
+    pods = {pod["id"]: pod for pod in services.list_pods(snapshot=snapshot)}
+
+    assert set(pods) == {"prod/web", "prod/db", "other/intruder"}
+    db = pods["prod/db"]
+    assert db["isolated"]["ingress"] is True
+    assert db["policies"]["ingress"] == ["prod/db-same-namespace"]
+    callers = {n["id"]: n for n in db["ingress"]}
+    assert "prod/web" in callers and "other/intruder" not in callers
+    assert callers["prod/web"]["ports"] == [{"protocol": "TCP", "from": 5432, "to": 5432}]
+    assert "prod/db" in {n["id"] for n in pods["prod/web"]["egress"]}
+    assert services.get_pod(snapshot=snapshot, pod_id="prod/db") == db
+    assert services.get_pod(snapshot=snapshot, pod_id="prod/nope") is None
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def test_load_demo_creates_every_demo_once() -> None:
+    first = services.load_demo()
+    assert [created for _, created in first] == [True] * len(services.DEMOS)
+    assert [s.name for s, _ in first] == [name for name, _ in services.DEMOS]
+
+    second = services.load_demo()
+
+    assert [created for _, created in second] == [False] * len(services.DEMOS)
+    assert Snapshot.objects.count() == len(services.DEMOS)
+
+
+def test_load_demo_replaces_an_outdated_demo() -> None:
+    services.load_demo()
+    old = Snapshot.objects.get(name=services.DEMOS[0][0])
+    file = old.files.first()
+    file.text += "\n# edited\n"
+    file.save()
+
+    services.load_demo()
+
+    assert not Snapshot.objects.filter(id=old.id).exists()
+    assert Snapshot.objects.filter(name=services.DEMOS[0][0]).count() == 1
+
+
+def test_every_demo_analyses_cleanly() -> None:
+    for snapshot, _ in services.load_demo():
+        analysis = snapshot.analyses.get()
+        services.run_analysis(analysis_id=analysis.id)
+        analysis.refresh_from_db()
+        assert analysis.status == Analysis.Status.DONE, (snapshot.name, analysis.error)
+        assert analysis.result["graph"]["pod"]["edges"], snapshot.name
+
+
+def test_the_shop_demo_is_a_realistic_shop() -> None:
+    services.load_demo()
+    shop = Snapshot.objects.get(name=services.DEMOS[4][0])
+    workloads = shop.resources.filter(kind__in=["Deployment", "StatefulSet"]).exclude(namespace="kube-system")
+    assert workloads.count() == 12
+    assert set(workloads.values_list("namespace", flat=True)) == {"storefront", "orders", "data"}
+    assert shop.resources.filter(kind="NetworkPolicy").count() >= 12
