@@ -1,0 +1,481 @@
+"""Load YAML and JSON manifests into RawObjects that remember the line of every field.
+
+Kubernetes reads manifests as YAML 1.1 streams of documents; JSON is YAML, so both go through
+the same loader. ``kind: List`` and typed lists (``PodList``, ``NetworkPolicyList``, ...) are
+flattened into their items; an item without ``kind`` / ``apiVersion`` takes them from the list,
+as the API server's list types imply (``PodList.items`` holds Pods).
+https://kubernetes.io/docs/reference/using-api/api-concepts/#collections
+
+Every object comes with a map from field path (``spec.ingress[0].from[1]``) to its 1-based line,
+and, for mappings and lists, ``<path>#end`` to the line where that value ends (see
+``end_line_of``), so that kind parsers can point at the exact spot of an error.
+Defences against hostile input: a size limit per file, a limit on nesting depth, and a budget
+for the nodes that aliases expand to ("billion laughs").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from policies.engine.documents import RawObject
+from policies.engine.errors import PolicyError
+from policies.engine.model import Source
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# Nodes that aliases may add on top of what the file spells out, per file.
+ALIAS_NODE_BUDGET = 1_000_000
+# Deeper than any real manifest; keeps the recursive builder well inside Python's stack limit.
+MAX_DEPTH = 200
+# libyaml's composer recurses in C and overflows the stack near 100,000 levels; scan events first
+# whenever the text could possibly nest deeper than this.
+SCAN_DEPTH = 5000
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+END = "#end"  # suffix of the key that holds the last line of a mapping or list
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_TAG = "tag:yaml.org,2002:"
+_FLOW_CHARS = re.compile(r"[^\[{]")
+_BLOCK_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+
+
+def end_line_of(obj: RawObject, path: str) -> int:
+    """The last line of the mapping or list at ``path`` (its start line when unknown)."""
+    return obj.lines.get(path + END) or obj.line_of(path)
+
+
+def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[RawObject]:
+    """Parse one file's text into RawObjects, in file order; empty documents are skipped."""
+    check_size(name, text, max_bytes)
+    _check_depth(name, text)
+    return _FileLoader(name, text).load()
+
+
+def check_size(name: str, text: str, max_bytes: int) -> None:
+    if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode("utf-8")) > max_bytes):
+        raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=name)
+
+
+def read_sources(
+    paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[tuple[str, str]]:
+    """(file name, text) for each path: a file, a directory (recursive, sorted) or ``-`` for stdin."""
+    out: list[tuple[str, str]] = []
+    for path in paths:
+        if path == "-":
+            stream = stdin if stdin is not None else sys.stdin
+            text = stream.read(max_bytes + 1)
+            check_size("<stdin>", text, max_bytes)
+            out.append(("<stdin>", text))
+        elif os.path.isdir(path):
+            out.extend((f, _read_file(f, max_bytes)) for f in _manifest_files(path))
+        elif os.path.exists(path):
+            out.append((path, _read_file(path, max_bytes)))
+        else:
+            raise PolicyError("no such file or directory", file=path)
+    return out
+
+
+def _manifest_files(directory: str) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        found.extend(os.path.join(root, f) for f in files if f.lower().endswith(MANIFEST_SUFFIXES))
+    return sorted(found)
+
+
+def _read_file(path: str, max_bytes: int) -> str:
+    try:
+        if os.path.getsize(path) > max_bytes:
+            raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise PolicyError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
+    if len(data) > max_bytes:
+        raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyError("the file is not valid UTF-8", file=path, line=line) from exc
+
+
+def _check_depth(name: str, text: str) -> None:
+    """Refuse absurd nesting before the (recursive, C) composer sees it: it would overflow the stack."""
+    # Each level needs an opening bracket or one more column of block indentation, so this bounds it.
+    indent = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
+    if len(_FLOW_CHARS.sub("", text)) + indent + 2 <= SCAN_DEPTH:
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line = int(mark.line) + 1 if mark is not None else None
+                    raise PolicyError(f"the YAML nests deeper than {MAX_DEPTH} levels", file=name, line=line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the composer reports syntax errors with their document index
+
+
+class _AliasBomb(Exception):
+    pass
+
+
+class _FileLoader:
+    """Compose a file's documents and turn them into RawObjects."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.src_lines = text.splitlines()
+        self.document = 0
+        self.expanded = 0  # nodes visited again through an alias
+        self.alias_depth = 0
+        self.depth = 0
+        self.built: set[int] = set()  # ids of collection nodes already built once
+        self.active: set[int] = set()  # ids of collection nodes being built (cycle check)
+
+    def load(self) -> list[RawObject]:
+        out: list[RawObject] = []
+        docs = yaml.compose_all(self.text, Loader=_Loader)
+        while True:
+            try:
+                node = next(docs, None)
+            except yaml.MarkedYAMLError as exc:
+                raise self._syntax_error(exc) from exc
+            except yaml.YAMLError as exc:
+                raise PolicyError(f"cannot read YAML: {exc}", file=self.name, document=self.document) from exc
+            except RecursionError as exc:
+                raise self._fail("the YAML nests too deeply", None) from exc
+            if node is None:
+                return out
+            if not _is_null(node):
+                try:
+                    out.extend(self._document(node))
+                except RecursionError as exc:
+                    raise self._fail("the YAML nests too deeply", node) from exc
+                except _AliasBomb as exc:
+                    raise self._fail(
+                        f"aliases expand to more than {ALIAS_NODE_BUDGET} nodes; refusing the file", node
+                    ) from exc
+            self.document += 1
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def _fail(self, message: str, node: Node | None, path: str = "") -> PolicyError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return PolicyError(message, file=self.name, document=self.document, line=line, path=path)
+
+    def _syntax_error(self, exc: yaml.MarkedYAMLError) -> PolicyError:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        line = int(mark.line) + 1 if mark is not None else None
+        return PolicyError(f"YAML syntax error: {problem}", file=self.name, document=self.document, line=line)
+
+    # -- documents and lists ------------------------------------------------------------------
+
+    def _document(self, node: Node) -> Iterator[RawObject]:
+        if not isinstance(node, MappingNode):
+            what = "a list" if isinstance(node, SequenceNode) else "a single value"
+            raise self._fail(f"a document must be a Kubernetes object (a mapping), not {what}", node)
+        return self._objects(node, "", "", "")
+
+    def _objects(self, node: MappingNode, item_path: str, kind: str, api_version: str) -> Iterator[RawObject]:
+        """The object at ``node``, or the items of a List (recursively); kind/apiVersion inherited."""
+        lines: dict[str, int] = {}
+        data, last = self._mapping(node, "", lines, skip="items")
+        if node.flow_style:
+            last = max(last, _mark_last(node))
+        items_key, items_node = _find_key(node, "items")
+        own_kind = data.get("kind")
+        where = f" in {item_path}" if item_path else ""
+        if own_kind is None:
+            if not kind:
+                raise self._fail(f"the object{where} has no kind", node)
+            data = {"kind": kind, **data}
+        elif not isinstance(own_kind, str) or not own_kind:
+            raise self._fail(f"kind{where} must be a non-empty string", _find_key(node, "kind")[1])
+        kind = data["kind"]
+        api = data.get("apiVersion")
+        if api is None and api_version:
+            data = {"apiVersion": api_version, **data}
+        elif api is not None and not isinstance(api, str):
+            raise self._fail(f"apiVersion{where} must be a string", _find_key(node, "apiVersion")[1])
+        api_version = data.get("apiVersion") or ""
+        if kind.endswith("List") and items_key is not None:
+            yield from self._list_items(items_node, item_path, kind, api_version)
+            return
+        if items_key is not None and items_node is not None:
+            lines["items"] = items_key.start_mark.line + 1
+            data["items"], item_last = self._value(items_node, "items", lines)
+            last = max(last, item_last)
+        yield self._raw(node, data, lines, last, item_path, kind, api_version)
+
+    def _list_items(
+        self, seq: Node | None, item_path: str, kind: str, api_version: str
+    ) -> Iterator[RawObject]:
+        if seq is None or _is_null(seq):
+            return
+        if not isinstance(seq, SequenceNode):
+            raise self._fail(f"{_join(item_path, 'items')} of a {kind} must be a list", seq)
+        item_kind = kind[: -len("List")]
+        if not item_kind:
+            api_version = ""  # a plain List holds objects of any kind and group
+        for i, item in enumerate(seq.value):
+            path = f"{_join(item_path, 'items')}[{i}]"
+            if not isinstance(item, MappingNode):
+                raise self._fail(f"{path} must be a Kubernetes object (a mapping)", item)
+            yield from self._objects(item, path, item_kind, api_version)
+
+    def _raw(
+        self,
+        node: MappingNode,
+        data: dict[str, Any],
+        lines: dict[str, int],
+        last: int,
+        item_path: str,
+        kind: str,
+        api_version: str,
+    ) -> RawObject:
+        first = node.start_mark.line
+        lines[END] = last + 1
+        source = Source(self.name, self.document, first + 1, last + 1, item_path)
+        return RawObject(kind, api_version, data, source, lines, self._text(node, first, last))
+
+    def _text(self, node: MappingNode, first: int, last: int) -> str:
+        chunk = self.src_lines[first : last + 1]
+        col = node.start_mark.column
+        if chunk and col and not node.flow_style:
+            # A block list item: blank out the "- " in front of it, then remove its indentation.
+            chunk[0] = " " * col + chunk[0][col:]
+            chunk = [ln[col:] if ln[:col].strip() == "" else ln.lstrip() for ln in chunk]
+            return "\n".join(chunk) + "\n"
+        return textwrap.dedent("\n".join(chunk)) + "\n"
+
+    # -- nodes to plain data --------------------------------------------------------------------
+
+    def _value(self, node: Node, path: str, lines: dict[str, int]) -> tuple[Any, int]:
+        """Plain data for ``node`` and its last line (0-based); records the lines of its fields."""
+        if self.alias_depth:
+            self.expanded += 1
+            if self.expanded > ALIAS_NODE_BUDGET:
+                raise _AliasBomb
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path), self._scalar_last(node)
+        key = id(node)
+        if key in self.active:
+            raise self._fail(
+                "an alias refers to a value that contains it (a recursive structure)", node, path
+            )
+        if self.depth >= MAX_DEPTH:
+            raise self._fail(f"the YAML nests deeper than {MAX_DEPTH} levels", node, path)
+        again = key in self.built
+        self.built.add(key)
+        self.active.add(key)
+        self.alias_depth += again
+        self.depth += 1
+        value: Any
+        try:
+            if isinstance(node, SequenceNode):
+                value, last = self._sequence(node, path, lines)
+            else:
+                assert isinstance(node, MappingNode)
+                value, last = self._mapping(node, path, lines)
+        finally:
+            self.active.discard(key)
+            self.alias_depth -= again
+            self.depth -= 1
+        if node.flow_style:
+            last = max(last, _mark_last(node))
+        lines[path + END] = last + 1
+        return value, last
+
+    def _sequence(self, node: SequenceNode, path: str, lines: dict[str, int]) -> tuple[list[Any], int]:
+        out: list[Any] = []
+        last = node.start_mark.line
+        for i, item in enumerate(node.value):
+            item_path = f"{path}[{i}]"
+            lines[item_path] = item.start_mark.line + 1
+            value, item_last = self._value(item, item_path, lines)
+            out.append(value)
+            last = max(last, item_last)
+        return out, last
+
+    def _mapping(
+        self, node: MappingNode, path: str, lines: dict[str, int], skip: str = ""
+    ) -> tuple[dict[str, Any], int]:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        seen: set[str] = set()  # skipped keys, for the duplicate check
+        last = node.start_mark.line
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                last = max(last, self._merge(value_node, path, lines, merged))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise self._fail("a mapping key must be a plain value", key_node, path)
+            key = str(key_node.value)
+            field_path = _join(path, key)
+            if key in out or key in seen:
+                raise self._fail(f"duplicate key {key!r}", key_node, field_path)
+            if key == skip:
+                seen.add(key)
+                continue
+            lines[field_path] = key_node.start_mark.line + 1
+            out[key], value_last = self._value(value_node, field_path, lines)
+            last = max(last, value_last)
+        if merged:
+            out = {**{k: v for k, v in merged.items() if k not in out}, **out}
+        return out, last
+
+    def _merge(self, node: Node, path: str, lines: dict[str, int], merged: dict[str, Any]) -> int:
+        """YAML merge keys (``<<: *base``): earlier sources win, explicit keys win over all."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        last = node.start_mark.line
+        for src in sources:
+            if not isinstance(src, MappingNode):
+                raise self._fail("a merge key (<<) needs a mapping or a list of mappings", src, path)
+            scratch: dict[str, int] = {}
+            value, _ = self._value(src, path, scratch)
+            for k, v in value.items():
+                if k not in merged:
+                    merged[k] = v
+            for k, line in scratch.items():
+                lines.setdefault(k, line)
+        return last
+
+    def _scalar(self, node: ScalarNode, path: str) -> Any:
+        tag = node.tag
+        try:
+            if tag == _TAG + "null":
+                return None
+            if tag == _TAG + "bool":
+                return _CONSTRUCTOR.construct_yaml_bool(node)
+            if tag == _TAG + "int":
+                return _CONSTRUCTOR.construct_yaml_int(node)
+            if tag == _TAG + "float":
+                return _CONSTRUCTOR.construct_yaml_float(node)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise self._fail(f"cannot read the value {node.value!r}", node, path) from exc
+        # Strings, and timestamps or custom tags, which Kubernetes reads as strings.
+        return str(node.value)
+
+    def _scalar_last(self, node: ScalarNode) -> int:
+        last = min(max(node.start_mark.line, _mark_last(node)), len(self.src_lines) - 1)
+        if node.style in ("|", ">"):
+            while last > node.start_mark.line and not self.src_lines[last].strip():
+                last -= 1
+        return last
+
+
+def _mark_last(node: Node) -> int:
+    """The 0-based last line of a node from its end mark (a mark at column 0 ends the line before)."""
+    end = node.end_mark
+    return int(end.line if end.column > 0 else end.line - 1)
+
+
+def _find_key(node: MappingNode, name: str) -> tuple[Node | None, Node | None]:
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == name and key_node.tag != _TAG + "merge":
+            return key_node, value_node
+    return None, None
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _TAG + "null"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# -- typed access to a RawObject's fields --------------------------------------------------------
+# Kind parsers read fields through these so that a wrong type is a PolicyError naming the field.
+
+
+def at(path: str, key: str | int) -> str:
+    """``spec`` + ``ingress`` -> ``spec.ingress``; ``spec.ingress`` + 0 -> ``spec.ingress[0]``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return _join(path, key)
+
+
+def get_mapping(obj: RawObject, value: Any, path: str) -> dict[str, Any]:
+    """A mapping field; absent or null is an empty mapping."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise obj.error(f"must be a mapping, not {_type_name(value)}", path)
+    return value
+
+
+def get_list(obj: RawObject, value: Any, path: str) -> list[Any]:
+    """A list field; absent or null is an empty list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise obj.error(f"must be a list, not {_type_name(value)}", path)
+    return value
+
+
+def get_str(obj: RawObject, value: Any, path: str, default: str = "") -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise obj.error(f"must be a string, not {_type_name(value)} {value!r}", path)
+    return value
+
+
+def get_int(obj: RawObject, value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise obj.error(f"must be an integer, not {_type_name(value)} {value!r}", path)
+    return value
+
+
+def get_bool(obj: RawObject, value: Any, path: str, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise obj.error(f"must be true or false, not {_type_name(value)} {value!r}", path)
+    return value
+
+
+def get_labels(obj: RawObject, value: Any, path: str) -> dict[str, str]:
+    """A label map: string keys to string values (a null value reads as "", as in Kubernetes)."""
+    labels: dict[str, str] = {}
+    for key, val in get_mapping(obj, value, path).items():
+        labels[key] = get_str(obj, val, at(path, key))
+    return labels
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
