@@ -67,6 +67,7 @@ class SnapshotViewSet(
             Snapshot.objects.select_related("created_by")
             .annotate(resource_count=Count("resources", distinct=True))
             .prefetch_related("files", Prefetch("analyses", queryset=Analysis.objects.order_by("-created", "-id")))
+            .order_by("-created", "-id")
         )
         origin = self.request.query_params.get("origin")
         if origin:
