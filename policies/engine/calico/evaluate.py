@@ -73,7 +73,9 @@ def label_selector_to_calico(sel: LabelSelector) -> Selector:
     parts: list[Selector] = []
     for r in sel.requirements:
         if r.operator == "In":
-            parts.append(Eq(r.key, next(iter(r.values))) if len(r.values) == 1 else in_set(r.key, list(r.values)))
+            parts.append(
+                Eq(r.key, next(iter(r.values))) if len(r.values) == 1 else in_set(r.key, list(r.values))
+            )
         elif r.operator == "NotIn":
             parts.append(in_set(r.key, list(r.values), negated=True))
         elif r.operator == "Exists":
@@ -104,14 +106,21 @@ def _k8s_rules(rule: Rule, index: int, direction: str) -> list[CalicoRule]:
     peers: list[EntityRule] = []
     for peer in rule.peers or ():
         if peer.ip_block is not None:
-            peers.append(EntityRule(nets=(peer.ip_block.cidr,), not_nets=peer.ip_block.excepts, line=peer.line))
+            peers.append(
+                EntityRule(nets=(peer.ip_block.cidr,), not_nets=peer.ip_block.excepts, line=peer.line)
+            )
         else:
-            peers.append(EntityRule(
-                selector=_k8s_pod_selector(peer.pod_selector),
-                namespace_selector=(label_selector_to_calico(peer.namespace_selector)
-                                    if peer.namespace_selector is not None else None),
-                line=peer.line,
-            ))
+            peers.append(
+                EntityRule(
+                    selector=_k8s_pod_selector(peer.pod_selector),
+                    namespace_selector=(
+                        label_selector_to_calico(peer.namespace_selector)
+                        if peer.namespace_selector is not None
+                        else None
+                    ),
+                    line=peer.line,
+                )
+            )
     if not peers:
         peers = [EntityRule()]
     out = []
@@ -123,11 +132,24 @@ def _k8s_rules(rule: Rule, index: int, direction: str) -> list[CalicoRule]:
             else:
                 src = EntityRule()
                 dst = EntityRule(
-                    nets=peer_er.nets, not_nets=peer_er.not_nets, selector=peer_er.selector,
-                    namespace_selector=peer_er.namespace_selector, ports=port_tuple, line=peer_er.line,
+                    nets=peer_er.nets,
+                    not_nets=peer_er.not_nets,
+                    selector=peer_er.selector,
+                    namespace_selector=peer_er.namespace_selector,
+                    ports=port_tuple,
+                    line=peer_er.line,
                 )
-            out.append(CalicoRule("Allow", protocol=proto, source=src, destination=dst, line=rule.line,
-                                  end_line=rule.end_line, k8s_index=index))
+            out.append(
+                CalicoRule(
+                    "Allow",
+                    protocol=proto,
+                    source=src,
+                    destination=dst,
+                    line=rule.line,
+                    end_line=rule.end_line,
+                    k8s_index=index,
+                )
+            )
     return out
 
 
@@ -214,8 +236,9 @@ class CalicoIndex:
     def pod_labels(self, pod: Pod) -> Labels:
         return self.endpoint_labels(pod.namespace, pod.labels, pod.service_account)
 
-    def applies(self, policy: CalicoPolicy, namespace: str, labels: Labels, service_account: str,
-                direction: str) -> bool:
+    def applies(
+        self, policy: CalicoPolicy, namespace: str, labels: Labels, service_account: str, direction: str
+    ) -> bool:
         """Whether ``policy`` applies to an endpoint for ``direction`` (5.4)."""
         if direction not in policy.types:
             return False
@@ -225,20 +248,26 @@ class CalicoIndex:
         if policy.selector is not None and not policy.selector.evaluate(ep_labels):
             return False
         if policy.namespace_selector is not None and not policy.namespace_selector.evaluate(
-                self.namespace_labels(namespace), namespace_context=True):
+            self.namespace_labels(namespace), namespace_context=True
+        ):
             return False
         if policy.service_account_selector is not None and not policy.service_account_selector.evaluate(
-                self.service_account_labels(namespace, service_account)):
+            self.service_account_labels(namespace, service_account)
+        ):
             return False
         return True
 
-    def applicable(self, namespace: str, labels: Labels, service_account: str,
-                   direction: str) -> list[tuple[Tier, list[CalicoPolicy]]]:
+    def applicable(
+        self, namespace: str, labels: Labels, service_account: str, direction: str
+    ) -> list[tuple[Tier, list[CalicoPolicy]]]:
         """The tiers that apply, in order, each with its applicable policies in order."""
         out = []
         for tier in self.tiers:
-            pols = [p for p in self.by_tier[tier.name]
-                    if self.applies(p, namespace, labels, service_account, direction)]
+            pols = [
+                p
+                for p in self.by_tier[tier.name]
+                if self.applies(p, namespace, labels, service_account, direction)
+            ]
             if pols:
                 out.append((tier, pols))
         return out
@@ -331,37 +360,50 @@ class _Matcher:
         ns = policy.namespace
         ns_kind = "selector" if er.namespace_selector is not None else ("own" if ns else "")
         sel_present = er.selector is not None or er.has_service_accounts
-        scoped = bool(ns_kind) and (sel_present or er.not_selector is not None or er.namespace_selector is not None)
+        scoped = bool(ns_kind) and (
+            sel_present or er.not_selector is not None or er.namespace_selector is not None
+        )
         if not scoped and not sel_present:
             return _Check(True, "")
         if end.kind != "pod" or end.pod is None:
-            return _Check(False, f"{end.id} is not a workload endpoint, so the {self._what(er)} "
-                                 "cannot match it")
+            return _Check(
+                False, f"{end.id} is not a workload endpoint, so the {self._what(er)} cannot match it"
+            )
         pod = end.pod
         parts: list[str] = []
         if scoped:
             if er.namespace_selector is not None:
-                if not er.namespace_selector.evaluate(self.index.namespace_labels(pod.namespace),
-                                                      namespace_context=True):
-                    return _Check(False, f"namespace {pod.namespace} does not match namespaceSelector "
-                                         f"{er.namespace_selector}")
+                if not er.namespace_selector.evaluate(
+                    self.index.namespace_labels(pod.namespace), namespace_context=True
+                ):
+                    return _Check(
+                        False,
+                        f"namespace {pod.namespace} does not match namespaceSelector {er.namespace_selector}",
+                    )
                 parts.append(f"namespace {pod.namespace} matches {er.namespace_selector}")
             elif pod.namespace != ns:
-                return _Check(False, f"{end.id} is outside the policy's namespace {ns} (rule selectors of a "
-                                     "namespaced policy are scoped to it)")
+                return _Check(
+                    False,
+                    f"{end.id} is outside the policy's namespace {ns} (rule selectors of a "
+                    "namespaced policy are scoped to it)",
+                )
             else:
                 parts.append(f"in namespace {ns}")
         if er.service_accounts_names:
             sa = pod.service_account
             if len(sa) >= SERVICE_ACCOUNT_LABEL_MAX or sa not in er.service_accounts_names:
-                return _Check(False, f"{end.id} runs as service account {sa}, not "
-                                     f"{', '.join(er.service_accounts_names)}")
+                return _Check(
+                    False,
+                    f"{end.id} runs as service account {sa}, not {', '.join(er.service_accounts_names)}",
+                )
             parts.append(f"service account {sa}")
         if er.service_accounts_selector is not None:
             sa_labels = self.index.service_account_labels(pod.namespace, pod.service_account)
             if not er.service_accounts_selector.evaluate(sa_labels):
-                return _Check(False, f"service account {pod.service_account} does not match "
-                                     f"{er.service_accounts_selector}")
+                return _Check(
+                    False,
+                    f"service account {pod.service_account} does not match {er.service_accounts_selector}",
+                )
             parts.append(f"service account matches {er.service_accounts_selector}")
         if er.selector is not None:
             if not er.selector.evaluate(self.index.pod_labels(pod)):
@@ -387,15 +429,27 @@ class _Matcher:
                 if end.kind != "pod" or end.pod is None or port is None:
                     continue
                 cp = end.pod.named_port(p)
-                if cp is not None and cp.protocol == proto and (rule.protocol is None or rule.protocol == proto) \
-                        and cp.port == port:
+                if (
+                    cp is not None
+                    and cp.protocol == proto
+                    and (rule.protocol is None or rule.protocol == proto)
+                    and cp.port == port
+                ):
                     return True
             elif port is not None and proto in PORT_PROTOCOLS and p[0] <= port <= p[1]:
                 return True
         return False
 
-    def entity(self, er: EntityRule, rule: CalicoRule, policy: CalicoPolicy, end: Endpoint,
-               ip: IPAddress | None, port: int | None, name: str) -> tuple[list[_Check], list[_Check]]:
+    def entity(
+        self,
+        er: EntityRule,
+        rule: CalicoRule,
+        policy: CalicoPolicy,
+        end: Endpoint,
+        ip: IPAddress | None,
+        port: int | None,
+        name: str,
+    ) -> tuple[list[_Check], list[_Check]]:
         """(address/identity checks, port checks) for one end."""
         peer: list[_Check] = []
         ports: list[_Check] = []
@@ -404,7 +458,9 @@ class _Matcher:
         if er.nets:
             nets = ", ".join(map(str, er.nets))
             if ip is None:
-                peer.append(_Check(False, f"{name} {end.id} has no IP address, so nets {nets} cannot match it"))
+                peer.append(
+                    _Check(False, f"{name} {end.id} has no IP address, so nets {nets} cannot match it")
+                )
             elif usable_ip is None:
                 peer.append(_Check(False, "nets do not match pod IPs (ip_block_matches_pod_ips is off)"))
             elif _in_nets(usable_ip, er.nets):
@@ -422,13 +478,17 @@ class _Matcher:
         if ident.why:
             peer.append(_Check(ident.ok, f"{name} {ident.why}" if ident.ok else ident.why, unmodelled))
         if er.not_selector is not None:
-            excluded = end.kind == "pod" and end.pod is not None \
+            excluded = (
+                end.kind == "pod"
+                and end.pod is not None
                 and er.not_selector.evaluate(self.index.pod_labels(end.pod))
+            )
             if excluded:
                 peer.append(_Check(False, f"{end.id} matches notSelector {er.not_selector}", unmodelled))
             else:
-                peer.append(_Check(True, f"{name} {end.id} does not match notSelector {er.not_selector}",
-                                   unmodelled))
+                peer.append(
+                    _Check(True, f"{name} {end.id} does not match notSelector {er.not_selector}", unmodelled)
+                )
         if er.services:
             peer.append(_Check(True, f"{name} services {er.services} not evaluated", "services matches"))
         what = "destination port" if name == "destination" else "source port"
@@ -436,13 +496,25 @@ class _Matcher:
             what = f"the flow has no {what}, so it"
         if er.ports:
             ok = self.ports(er.ports, rule, end, port)
-            ports.append(_Check(ok, f"{what} {port} {'is' if ok else 'is not'} in {describe_ports(er.ports)}"
-                                + ("" if ok or not any(isinstance(p, str) for p in er.ports)
-                                   else f" (named ports resolve on {end.id})")))
+            ports.append(
+                _Check(
+                    ok,
+                    f"{what} {port} {'is' if ok else 'is not'} in {describe_ports(er.ports)}"
+                    + (
+                        ""
+                        if ok or not any(isinstance(p, str) for p in er.ports)
+                        else f" (named ports resolve on {end.id})"
+                    ),
+                )
+            )
         if er.not_ports:
             hit = self.ports(er.not_ports, rule, end, port)
-            ports.append(_Check(not hit, f"{what} {port} {'is' if hit else 'is not'} in notPorts "
-                                         f"{describe_ports(er.not_ports)}"))
+            ports.append(
+                _Check(
+                    not hit,
+                    f"{what} {port} {'is' if hit else 'is not'} in notPorts {describe_ports(er.not_ports)}",
+                )
+            )
         return peer, ports
 
     # -- one rule ---------------------------------------------------------------------------------
@@ -454,23 +526,37 @@ class _Matcher:
             head.append(_Check(ok, f"protocol {flow.protocol} {'is' if ok else 'is not'} {rule.protocol}"))
         if rule.not_protocol is not None:
             ok = flow.protocol != rule.not_protocol
-            head.append(_Check(ok, f"protocol {flow.protocol} {'is not' if ok else 'is'} {rule.not_protocol} "
-                                   "(notProtocol)"))
+            head.append(
+                _Check(
+                    ok,
+                    f"protocol {flow.protocol} {'is not' if ok else 'is'} {rule.not_protocol} (notProtocol)",
+                )
+            )
         if rule.has_icmp:
             ok = self._icmp(rule.icmp_type, rule.icmp_code)
-            head.append(_Check(ok, f"the flow {'matches' if ok else 'does not match'} icmp type {rule.icmp_type}"
-                                   + (f" code {rule.icmp_code}" if rule.icmp_code is not None else "")))
+            head.append(
+                _Check(
+                    ok,
+                    f"the flow {'matches' if ok else 'does not match'} icmp type {rule.icmp_type}"
+                    + (f" code {rule.icmp_code}" if rule.icmp_code is not None else ""),
+                )
+            )
         if rule.has_not_icmp:
             ok = not self._icmp(rule.not_icmp_type, rule.not_icmp_code)
-            head.append(_Check(ok, f"the flow {'does not match' if ok else 'matches'} notICMP type "
-                                   f"{rule.not_icmp_type}"))
+            head.append(
+                _Check(
+                    ok, f"the flow {'does not match' if ok else 'matches'} notICMP type {rule.not_icmp_type}"
+                )
+            )
         if rule.ip_version is not None:
             ok = self.pkt.version == rule.ip_version
             head.append(_Check(ok, f"the flow is IPv{self.pkt.version}"))
-        src_peer, src_ports = self.entity(rule.source, rule, policy, flow.src, self.pkt.src_ip, flow.src_port,
-                                          "source")
-        dst_peer, dst_ports = self.entity(rule.destination, rule, policy, flow.dst, self.pkt.dst_ip, flow.port,
-                                          "destination")
+        src_peer, src_ports = self.entity(
+            rule.source, rule, policy, flow.src, self.pkt.src_ip, flow.src_port, "source"
+        )
+        dst_peer, dst_ports = self.entity(
+            rule.destination, rule, policy, flow.dst, self.pkt.dst_ip, flow.port, "destination"
+        )
         if "http" in rule.unsupported:
             head.append(_Check(True, "http match not evaluated", "http match"))
         checks = head + src_peer + src_ports + dst_peer + dst_ports
@@ -522,13 +608,22 @@ def _action_text(action: str) -> str:
     return {"Allow": "allows", "Deny": "denies", "Pass": "passes to the next tier", "Log": "logs"}[action]
 
 
-def _rule_traces(policy: CalicoPolicy, results: list[tuple[int, CalicoRule, RuleResult, bool]]) -> tuple[
-        RuleTrace, ...]:
+def _rule_traces(
+    policy: CalicoPolicy, results: list[tuple[int, CalicoRule, RuleResult, bool]]
+) -> tuple[RuleTrace, ...]:
     """RuleTraces for the rules evaluated; a converted Kubernetes rule is shown once (5.7)."""
     if policy.kind != "KubernetesNetworkPolicy":
         return tuple(
-            RuleTrace(i, r.line, matched, r.action, res.peer_matched, res.port_matched,
-                      res.why + (f" [not exact: {res.uncertain}]" if res.uncertain else ""), r.end_line)
+            RuleTrace(
+                i,
+                r.line,
+                matched,
+                r.action,
+                res.peer_matched,
+                res.port_matched,
+                res.why + (f" [not exact: {res.uncertain}]" if res.uncertain else ""),
+                r.end_line,
+            )
             for i, r, res, matched in results
         )
     grouped: dict[int, list[tuple[CalicoRule, RuleResult, bool]]] = {}
@@ -545,14 +640,16 @@ def _rule_traces(policy: CalicoPolicy, results: list[tuple[int, CalicoRule, Rule
             why = "; ".join(whys)
             peer_ok = any(res.peer_matched for _, res, _ in items)
             port_ok = any(res.port_matched for _, res, _ in items)
-        out.append(RuleTrace(k8s_index, first.line, hit is not None, "Allow", peer_ok, port_ok, why,
-                             first.end_line))
+        out.append(
+            RuleTrace(k8s_index, first.line, hit is not None, "Allow", peer_ok, port_ok, why, first.end_line)
+        )
     return tuple(out)
 
 
 class _Walk:
-    def __init__(self, index: CalicoIndex, matcher: _Matcher, pod: Pod, endpoint: Endpoint,
-                 direction: str) -> None:
+    def __init__(
+        self, index: CalicoIndex, matcher: _Matcher, pod: Pod, endpoint: Endpoint, direction: str
+    ) -> None:
         self.index = index
         self.matcher = matcher
         self.pod = pod
@@ -597,27 +694,38 @@ class _Walk:
                     continue
                 i, rule = decided
                 shown = rule.k8s_index if rule.k8s_index is not None else i
-                traces.append(self._trace(policy, tier, rule_traces, f"{_action_text(rule.action)} (rule {shown})"))
+                traces.append(
+                    self._trace(policy, tier, rule_traces, f"{_action_text(rule.action)} (rule {shown})")
+                )
                 if rule.action == "Pass":
                     break
                 verdict: Verdict = "ALLOW" if rule.action == "Allow" else "DENY"
                 reason = "CALICO_ALLOW" if verdict == "ALLOW" else "CALICO_DENY"
-                detail = (f"{reason}({tier.name}, {policy.id}, {shown}): {side} rule {shown} of "
-                          f"{policy.trace_kind} {policy.id} in tier {tier.name} {_action_text(rule.action)} it")
+                detail = (
+                    f"{reason}({tier.name}, {policy.id}, {shown}): {side} rule {shown} of "
+                    f"{policy.trace_kind} {policy.id} in tier {tier.name} {_action_text(rule.action)} it"
+                )
                 return _Run(verdict, reason, detail, traces, tier.name, policy.id, shown, unknowns)
             else:
                 # No policy of the tier decided (none passed either).
                 if tier.default_action == "Pass":
                     continue
-                detail = (f"END_OF_TIER({tier.name}): tier {tier.name} applies to {self.endpoint.id} for {side} "
-                          "and none of its policies allows or passes this flow")
+                detail = (
+                    f"END_OF_TIER({tier.name}): tier {tier.name} applies to {self.endpoint.id} for {side} "
+                    "and none of its policies allows or passes this flow"
+                )
                 return _Run("DENY", "END_OF_TIER", detail, traces, tier.name, unknowns=unknowns)
         profile = f"kns.{self.pod.namespace}"
-        traces.append(PolicyTrace(
-            "Profile", "", profile, Source(),
-            (RuleTrace(0, 0, True, "Allow", True, True, "the namespace profile allows everything"),),
-            outcome="allows",
-        ))
+        traces.append(
+            PolicyTrace(
+                "Profile",
+                "",
+                profile,
+                Source(),
+                (RuleTrace(0, 0, True, "Allow", True, True, "the namespace profile allows everything"),),
+                outcome="allows",
+            )
+        )
         if self.tiers:
             why = "every tier that applies passed"
         else:
@@ -625,9 +733,20 @@ class _Walk:
         detail = f"PROFILE_ALLOW({profile}): {why}, so the namespace profile {profile} allows it"
         return _Run("ALLOW", "PROFILE_ALLOW", detail, traces, deciding_policy=profile, unknowns=unknowns)
 
-    def _trace(self, policy: CalicoPolicy, tier: Tier, rules: tuple[RuleTrace, ...], outcome: str) -> PolicyTrace:
-        return PolicyTrace(policy.trace_kind, policy.namespace, policy.name, policy.source, rules, tier.name,
-                           policy.order, outcome, policy.warnings)
+    def _trace(
+        self, policy: CalicoPolicy, tier: Tier, rules: tuple[RuleTrace, ...], outcome: str
+    ) -> PolicyTrace:
+        return PolicyTrace(
+            policy.trace_kind,
+            policy.namespace,
+            policy.name,
+            policy.source,
+            rules,
+            tier.name,
+            policy.order,
+            outcome,
+            policy.warnings,
+        )
 
     def explore(self) -> tuple[_Run, list[_Run], bool]:
         """Every verdict path through the unknown rule outcomes; the first follows the model."""
@@ -674,16 +793,24 @@ def calico_decision(cluster: Cluster, flow: Flow, direction: str, settings: Sett
     walk = _Walk(index, matcher, pod, endpoint, direction)
     isolated = bool(walk.tiers)
     host_ep = _host_endpoint_of(index, remote)
-    hep_warning = (f"{remote.id} has {host_ep}; host endpoint policy is not modelled (SEMANTICS 0.3)"
-                   if host_ep else "")
+    hep_warning = (
+        f"{remote.id} has {host_ep}; host endpoint policy is not modelled (SEMANTICS 0.3)" if host_ep else ""
+    )
     same_node = remote.kind == "node" and bool(pod.node) and remote.node == pod.node
 
     if direction == "Ingress" and same_node:
-        detail = (f"{remote.id} is {endpoint.id}'s own node; Calico does not police host to local workload "
-                  "traffic")
+        detail = (
+            f"{remote.id} is {endpoint.id}'s own node; Calico does not police host to local workload traffic"
+        )
         if hep_warning:
-            return Decision(direction, "UNSUPPORTED", "HOST_TO_LOCAL_WORKLOAD", isolated,
-                            f"{detail}, but {hep_warning}", warnings=(hep_warning,))
+            return Decision(
+                direction,
+                "UNSUPPORTED",
+                "HOST_TO_LOCAL_WORKLOAD",
+                isolated,
+                f"{detail}, but {hep_warning}",
+                warnings=(hep_warning,),
+            )
         return Decision(direction, "ALLOW", "HOST_TO_LOCAL_WORKLOAD", isolated, detail)
 
     primary, leaves, truncated = walk.explore()
@@ -693,24 +820,42 @@ def calico_decision(cluster: Cluster, flow: Flow, direction: str, settings: Sett
     approximate = bool(warnings)
     if truncated or len({leaf.verdict for leaf in leaves}) > 1:
         verdict = "UNSUPPORTED"
-        detail += (". The verdict depends on rule matches the evaluator cannot model: "
-                   + "; ".join(warnings))
+        detail += ". The verdict depends on rule matches the evaluator cannot model: " + "; ".join(warnings)
     if verdict == "ALLOW" and direction == "Egress" and same_node:
         action = settings.default_endpoint_to_host_action
         if action == "DROP":
             return Decision(
-                direction, "DENY", "ENDPOINT_TO_HOST_ACTION", isolated,
+                direction,
+                "DENY",
+                "ENDPOINT_TO_HOST_ACTION",
+                isolated,
                 f"{detail}; then, as {remote.id} is {endpoint.id}'s own node, DefaultEndpointToHostAction "
-                "DROP drops it", tuple(primary.traces), primary.deciding_policy, primary.deciding_rule,
-                primary.deciding_tier, approximate, tuple(warnings),
+                "DROP drops it",
+                tuple(primary.traces),
+                primary.deciding_policy,
+                primary.deciding_rule,
+                primary.deciding_tier,
+                approximate,
+                tuple(warnings),
             )
         detail += f"; then DefaultEndpointToHostAction {action} lets it reach its own node {pod.node}"
     if verdict == "ALLOW" and hep_warning:
         verdict = "UNSUPPORTED"
         detail += f". But {hep_warning}"
         warnings.append(hep_warning)
-    return Decision(direction, verdict, reason, isolated, detail, tuple(primary.traces), primary.deciding_policy,
-                    primary.deciding_rule, primary.deciding_tier, approximate, tuple(warnings))
+    return Decision(
+        direction,
+        verdict,
+        reason,
+        isolated,
+        detail,
+        tuple(primary.traces),
+        primary.deciding_policy,
+        primary.deciding_rule,
+        primary.deciding_tier,
+        approximate,
+        tuple(warnings),
+    )
 
 
 def policy_applies(cluster: Cluster, policy: CalicoPolicy, pod: Pod, direction: str) -> bool:
@@ -718,4 +863,3 @@ def policy_applies(cluster: Cluster, policy: CalicoPolicy, pod: Pod, direction: 
     if pod.host_network:
         return False
     return calico_index(cluster).applies(policy, pod.namespace, pod.labels, pod.service_account, direction)
-

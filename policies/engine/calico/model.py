@@ -80,8 +80,9 @@ class EntityRule:
     def has_identity(self) -> bool:
         """Whether a selector-like field is set, i.e. whether network sets or host endpoints
         could change what this end matches."""
-        return (self.selector is not None or self.not_selector is not None
-                or self.namespace_selector is not None)
+        return (
+            self.selector is not None or self.not_selector is not None or self.namespace_selector is not None
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -202,8 +203,11 @@ class CalicoPolicy:
         return self.ingress if direction == "Ingress" else self.egress
 
     def address_sets(self) -> list[IPBlock]:
-        return [b for r in (*self.ingress, *self.egress)
-                for b in (*r.source.address_sets(), *r.destination.address_sets())]
+        return [
+            b
+            for r in (*self.ingress, *self.egress)
+            for b in (*r.source.address_sets(), *r.destination.address_sets())
+        ]
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,39 @@ PROTOCOL_NUMBERS = {"ICMP": 1, "TCP": 6, "UDP": 17, "ICMPv6": 58, "SCTP": 132, "
 PORT_PROTOCOLS = ("TCP", "UDP", "SCTP")  # CAL-PROTO SupportsPorts
 ICMP_PROTOCOLS = ("ICMP", "ICMPv6")
 
-_RULE_FIELDS = {"action", "protocol", "notProtocol", "icmp", "notICMP", "ipVersion", "source",
-                "destination", "http", "metadata"}
-_ENTITY_FIELDS = {"nets", "notNets", "selector", "notSelector", "namespaceSelector", "ports", "notPorts",
-                  "serviceAccounts", "services"}
-_POLICY_FIELDS = {"tier", "order", "selector", "serviceAccountSelector", "types", "ingress", "egress",
-                  "performanceHints"}
+_RULE_FIELDS = {
+    "action",
+    "protocol",
+    "notProtocol",
+    "icmp",
+    "notICMP",
+    "ipVersion",
+    "source",
+    "destination",
+    "http",
+    "metadata",
+}
+_ENTITY_FIELDS = {
+    "nets",
+    "notNets",
+    "selector",
+    "notSelector",
+    "namespaceSelector",
+    "ports",
+    "notPorts",
+    "serviceAccounts",
+    "services",
+}
+_POLICY_FIELDS = {
+    "tier",
+    "order",
+    "selector",
+    "serviceAccountSelector",
+    "types",
+    "ingress",
+    "egress",
+    "performanceHints",
+}
 _GNP_FIELDS = _POLICY_FIELDS | {"namespaceSelector", "doNotTrack", "preDNAT", "applyOnForward"}
 _PORT_RANGE = re.compile(r"^(\d+):(\d+)$")
 # Generated profiles (5.3.5) and the one Calico creates for automatic host endpoints.
@@ -136,8 +163,14 @@ def _selector(obj: RawObject, value: Any, path: str) -> Selector | None:
         return parse_selector(text)
     except CalicoSelectorError as exc:
         raise CalicoSelectorError(
-            exc.reason, column=exc.column, selector=exc.selector, file=obj.source.file,
-            document=obj.source.document, line=obj.line_of(path), path=path, obj=obj.describe(),
+            exc.reason,
+            column=exc.column,
+            selector=exc.selector,
+            file=obj.source.file,
+            document=obj.source.document,
+            line=obj.line_of(path),
+            path=path,
+            obj=obj.describe(),
         ) from None
 
 
@@ -145,8 +178,13 @@ def _reject_global(obj: RawObject, sel: Selector | None, value: Any, path: str, 
     if sel is not None and sel.uses_global():
         raise CalicoSelectorError(
             f"global() cannot be used in {where}; it is only valid in an EntityRule namespaceSelector",
-            column=global_column(str(value)), selector=str(value), file=obj.source.file,
-            document=obj.source.document, line=obj.line_of(path), path=path, obj=obj.describe(),
+            column=global_column(str(value)),
+            selector=str(value),
+            file=obj.source.file,
+            document=obj.source.document,
+            line=obj.line_of(path),
+            path=path,
+            obj=obj.describe(),
         )
 
 
@@ -167,7 +205,8 @@ def _protocol(obj: RawObject, value: Any, path: str) -> str | None:
         hint = next((n for n in PROTOCOL_NAMES if n.lower() == value.lower()), None)
         extra = f"; did you mean {hint}?" if hint else ""
         raise obj.error(
-            f"invalid protocol {value!r}: use one of {', '.join(PROTOCOL_NAMES)} or a number 1-255{extra}", path
+            f"invalid protocol {value!r}: use one of {', '.join(PROTOCOL_NAMES)} or a number 1-255{extra}",
+            path,
         )
     else:
         raise obj.error(f"invalid protocol {value!r}", path)
@@ -198,7 +237,7 @@ def _port(obj: RawObject, value: Any, path: str) -> PortMatch:
             raise obj.error(f"port range {text!r} has its minimum above its maximum", path)
         return (lo, hi)
     if ":" in text or any(c.isspace() for c in text):
-        raise obj.error(f"invalid port {value!r}: use a number, a range \"lo:hi\" or a port name", path)
+        raise obj.error(f'invalid port {value!r}: use a number, a range "lo:hi" or a port name', path)
     return text
 
 
@@ -232,7 +271,9 @@ def _icmp(obj: RawObject, value: Any, path: str) -> tuple[int | None, int | None
 
 def _line_span(obj: RawObject, path: str) -> tuple[int, int]:
     line = obj.line_of(path)
-    inner = [n for p, n in obj.lines.items() if p == path or p.startswith(path + ".") or p.startswith(path + "[")]
+    inner = [
+        n for p, n in obj.lines.items() if p == path or p.startswith(path + ".") or p.startswith(path + "[")
+    ]
     return line, max([line, *inner])
 
 
@@ -257,16 +298,24 @@ class _RuleParser:
         selector = _selector(obj, data.get("selector"), f"{path}.selector")
         _reject_global(obj, selector, data.get("selector"), f"{path}.selector", "an EntityRule selector")
         not_selector = _selector(obj, data.get("notSelector"), f"{path}.notSelector")
-        _reject_global(obj, not_selector, data.get("notSelector"), f"{path}.notSelector",
-                       "an EntityRule notSelector")
+        _reject_global(
+            obj, not_selector, data.get("notSelector"), f"{path}.notSelector", "an EntityRule notSelector"
+        )
         ns_path = f"{path}.namespaceSelector"
         namespace_selector = _selector(obj, data.get("namespaceSelector"), ns_path)
-        if namespace_selector is not None and namespace_selector.uses_global() \
-                and str(namespace_selector) != "global()":
+        if (
+            namespace_selector is not None
+            and namespace_selector.uses_global()
+            and str(namespace_selector) != "global()"
+        ):
             raise CalicoSelectorError(
                 "global() cannot be combined with other selectors",
-                column=global_column(str(data.get("namespaceSelector"))), selector=str(data["namespaceSelector"]),
-                file=obj.source.file, document=obj.source.document, line=obj.line_of(ns_path), path=ns_path,
+                column=global_column(str(data.get("namespaceSelector"))),
+                selector=str(data["namespaceSelector"]),
+                file=obj.source.file,
+                document=obj.source.document,
+                line=obj.line_of(ns_path),
+                path=ns_path,
                 obj=obj.describe(),
             )
         sa = _mapping(obj, data.get("serviceAccounts"), f"{path}.serviceAccounts")
@@ -316,7 +365,9 @@ class _RuleParser:
         icmp_type, icmp_code = _icmp(obj, data.get("icmp"), f"{path}.icmp")
         not_icmp_type, not_icmp_code = _icmp(obj, data.get("notICMP"), f"{path}.notICMP")
         if data.get("icmp") is not None and protocol not in ICMP_PROTOCOLS:
-            raise obj.error("rules that specify ICMP fields must set protocol to ICMP or ICMPv6", f"{path}.icmp")
+            raise obj.error(
+                "rules that specify ICMP fields must set protocol to ICMP or ICMPv6", f"{path}.icmp"
+            )
         ip_version = None
         if data.get("ipVersion") is not None:
             ip_version = data["ipVersion"]
@@ -335,7 +386,9 @@ class _RuleParser:
                         "rules that specify numeric ports must set protocol to TCP, UDP or SCTP",
                         f"{path}.{where}.{field_name}",
                     )
-        versions = {n.version for n in (*source.nets, *source.not_nets, *destination.nets, *destination.not_nets)}
+        versions = {
+            n.version for n in (*source.nets, *source.not_nets, *destination.nets, *destination.not_nets)
+        }
         if len(versions) > 1:
             raise obj.error("rule contains both IPv4 and IPv6 CIDRs", path)
         if ip_version is not None and versions and versions != {ip_version}:
@@ -345,23 +398,40 @@ class _RuleParser:
             if action != "Allow":
                 raise obj.error("http matches are only valid on Allow rules", f"{path}.http")
             if protocol not in (None, "TCP"):
-                raise obj.error("rules that specify HTTP fields must set protocol to TCP or leave it empty",
-                                f"{path}.protocol")
+                raise obj.error(
+                    "rules that specify HTTP fields must set protocol to TCP or leave it empty",
+                    f"{path}.protocol",
+                )
             unsupported.insert(0, "http")
         if destination.services and (destination.ports or destination.not_ports):
             raise obj.error("cannot specify ports with a service match", f"{path}.destination.services")
         for end, where in ((source, "source"), (destination, "destination")):
-            if end.services and (end.selector or end.not_selector or end.namespace_selector
-                                 or end.has_service_accounts or end.nets or end.not_nets):
+            if end.services and (
+                end.selector
+                or end.not_selector
+                or end.namespace_selector
+                or end.has_service_accounts
+                or end.nets
+                or end.not_nets
+            ):
                 raise obj.error(
                     "services cannot be combined with selectors, service accounts or nets",
                     f"{path}.{where}.services",
                 )
         line, end_line = _line_span(obj, path)
         return CalicoRule(
-            action=cast(Action, action), protocol=protocol, not_protocol=not_protocol,
-            icmp_type=icmp_type, icmp_code=icmp_code, not_icmp_type=not_icmp_type, not_icmp_code=not_icmp_code,
-            ip_version=ip_version, source=source, destination=destination, line=line, end_line=end_line,
+            action=cast(Action, action),
+            protocol=protocol,
+            not_protocol=not_protocol,
+            icmp_type=icmp_type,
+            icmp_code=icmp_code,
+            not_icmp_type=not_icmp_type,
+            not_icmp_code=not_icmp_code,
+            ip_version=ip_version,
+            source=source,
+            destination=destination,
+            line=line,
+            end_line=end_line,
             unsupported=tuple(unsupported),
         )
 
@@ -448,10 +518,12 @@ class _Builder:
             namespace_selector = _selector(obj, spec.get("namespaceSelector"), "spec.namespaceSelector")
         sa_selector = _selector(obj, spec.get("serviceAccountSelector"), "spec.serviceAccountSelector")
         ingress = tuple(
-            rp.rule(r, f"spec.ingress[{i}]") for i, r in enumerate(_list(obj, spec.get("ingress"), "spec.ingress"))
+            rp.rule(r, f"spec.ingress[{i}]")
+            for i, r in enumerate(_list(obj, spec.get("ingress"), "spec.ingress"))
         )
         egress = tuple(
-            rp.rule(r, f"spec.egress[{i}]") for i, r in enumerate(_list(obj, spec.get("egress"), "spec.egress"))
+            rp.rule(r, f"spec.egress[{i}]")
+            for i, r in enumerate(_list(obj, spec.get("egress"), "spec.egress"))
         )
         types_raw = _list(obj, spec.get("types"), "spec.types")
         for i, t in enumerate(types_raw):
@@ -467,15 +539,25 @@ class _Builder:
                 )
             for i, rule in enumerate(rules):
                 if rule.unsupported:
+                    fields = ", ".join(rule.unsupported)
                     warnings.append(
-                        f"{direction.lower()} rule {i} (line {rule.line}) uses {', '.join(rule.unsupported)}, "
-                        "which the evaluator does not model; verdicts that depend on it are not exact"
+                        f"{direction.lower()} rule {i} (line {rule.line}) uses {fields}, which the "
+                        "evaluator does not model; verdicts that depend on it are not exact"
                     )
         policy = CalicoPolicy(
-            kind=kind, namespace=namespace, name=obj.name, tier=tier,
-            order=_order(obj, spec.get("order"), "spec.order"), selector=selector,
-            namespace_selector=namespace_selector, service_account_selector=sa_selector, types=types,
-            ingress=ingress, egress=egress, source=obj.source, warnings=tuple(warnings),
+            kind=kind,
+            namespace=namespace,
+            name=obj.name,
+            tier=tier,
+            order=_order(obj, spec.get("order"), "spec.order"),
+            selector=selector,
+            namespace_selector=namespace_selector,
+            service_account_selector=sa_selector,
+            types=types,
+            ingress=ingress,
+            egress=egress,
+            source=obj.source,
+            warnings=tuple(warnings),
         )
         key = (kind, namespace, obj.name)
         if key in self.policies:
@@ -494,8 +576,9 @@ class _Builder:
         if obj.name in BUILTIN_TIERS and order is None:
             order = BUILTIN_TIERS[obj.name][0]
         if obj.name in self.tiers:
-            raise obj.error(f"Tier {obj.name} is defined twice (first at {self.tiers[obj.name].source})",
-                            "metadata.name")
+            raise obj.error(
+                f"Tier {obj.name} is defined twice (first at {self.tiers[obj.name].source})", "metadata.name"
+            )
         self.tiers[obj.name] = Tier(obj.name, order, cast(DefaultAction, action), obj.source)
 
     # -- out-of-scope objects -----------------------------------------------------------------------
@@ -515,9 +598,12 @@ class _Builder:
         spec = _mapping(obj, obj.data.get("spec"), "spec")
         namespace = (obj.namespace or "default") if obj.kind == "NetworkSet" else ""
         nset = NetworkSet(
-            kind=cast(Any, obj.kind), namespace=namespace, name=obj.name,
+            kind=cast(Any, obj.kind),
+            namespace=namespace,
+            name=obj.name,
             labels=_labels(obj, obj.metadata.get("labels"), "metadata.labels"),
-            nets=_nets(obj, spec.get("nets"), "spec.nets"), source=obj.source,
+            nets=_nets(obj, spec.get("nets"), "spec.nets"),
+            source=obj.source,
         )
         self.network_sets[(obj.kind, namespace, obj.name)] = nset
         self.warnings.append(
@@ -534,10 +620,12 @@ class _Builder:
             except ValueError:
                 raise obj.error(f"invalid IP address {v!r}", f"spec.expectedIPs[{i}]") from None
         hep = HostEndpoint(
-            name=obj.name, node=_string(obj, spec.get("node"), "spec.node"),
+            name=obj.name,
+            node=_string(obj, spec.get("node"), "spec.node"),
             labels=_labels(obj, obj.metadata.get("labels"), "metadata.labels"),
             interface_name=_string(obj, spec.get("interfaceName"), "spec.interfaceName"),
-            expected_ips=tuple(ips), source=obj.source,
+            expected_ips=tuple(ips),
+            source=obj.source,
         )
         self.host_endpoints[obj.name] = hep
         self.warnings.append(
@@ -588,7 +676,8 @@ class _Builder:
         if policy.kind == "GlobalNetworkPolicy":
             for hep in self.host_endpoints.values():
                 ns_ok = policy.namespace_selector is None or policy.namespace_selector.evaluate(
-                    {}, namespace_context=False)
+                    {}, namespace_context=False
+                )
                 if ns_ok and (policy.selector is None or policy.selector.evaluate(hep.labels)):
                     out.append(f"its selector also selects {hep.id}, which the evaluator does not model")
         objects: list[tuple[str, Labels, str]] = [

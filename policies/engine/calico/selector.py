@@ -37,7 +37,11 @@ class CalicoSelectorError(PolicyError):
         shown = selector if len(selector) <= 120 else selector[:117] + "..."
         super().__init__(
             f"invalid selector {shown!r}: {message} at column {column}",
-            file=file, document=document, line=line, path=path, obj=obj,
+            file=file,
+            document=document,
+            line=line,
+            path=path,
+            obj=obj,
         )
         self.reason = message
         self.column = column
@@ -412,7 +416,11 @@ class _Tokenizer:
 # -- the parser (CAL-PARSE) -------------------------------------------------------------------------
 
 _MATCH_OPS: dict[str, Callable[[str, str], Selector]] = {
-    "==": Eq, "!=": Ne, "contains": Contains, "starts": StartsWith, "ends": EndsWith,
+    "==": Eq,
+    "!=": Ne,
+    "contains": Contains,
+    "starts": StartsWith,
+    "ends": EndsWith,
 }
 
 
@@ -435,8 +443,14 @@ class _Parser:
             return f"{tok.kind} {tok.value!r}"
         if tok.kind == "eof":
             return "the end of the selector"
-        word = {"has": "has(", "all": "all()", "global": "global()", "starts": "starts with",
-                "ends": "ends with", "notin": "not in"}.get(tok.kind, tok.kind)
+        word = {
+            "has": "has(",
+            "all": "all()",
+            "global": "global()",
+            "starts": "starts with",
+            "ends": "ends with",
+            "notin": "not in",
+        }.get(tok.kind, tok.kind)
         return repr(word)
 
     def parse_or(self) -> Selector:

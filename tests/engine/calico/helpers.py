@@ -54,8 +54,15 @@ def namespace(name: str, label_text: str = "") -> Namespace:
     return Namespace(name, labels(label_text).with_items({NAMESPACE_NAME_LABEL: name}))
 
 
-def pod(ident: str, label_text: str = "", where: str = "", *, ports: str = "", sa: str = "default",
-        host_network: bool = False) -> Pod:
+def pod(
+    ident: str,
+    label_text: str = "",
+    where: str = "",
+    *,
+    ports: str = "",
+    sa: str = "default",
+    host_network: bool = False,
+) -> Pod:
     """``where`` is ``IP@node``, ``@node`` (no IP) or ``hostNetwork@node``."""
     ns, name = ident.split("/")
     ip_text, _, node = where.partition("@")
@@ -76,10 +83,18 @@ def pod(ident: str, label_text: str = "", where: str = "", *, ports: str = "", s
 
 def raw(doc: Mapping[str, Any], index: int = 0) -> RawObject:
     meta = doc.get("metadata") or {}
-    return RawObject(
-        kind=doc["kind"], api_version=doc.get("apiVersion", "projectcalico.org/v3"), data=doc,
-        source=Source("test.yaml", index, index + 1, index + 1), lines={}, text=yaml.safe_dump(dict(doc)),
-    ) if meta is not None else RawObject(doc["kind"], "", doc, Source())
+    return (
+        RawObject(
+            kind=doc["kind"],
+            api_version=doc.get("apiVersion", "projectcalico.org/v3"),
+            data=doc,
+            source=Source("test.yaml", index, index + 1, index + 1),
+            lines={},
+            text=yaml.safe_dump(dict(doc)),
+        )
+        if meta is not None
+        else RawObject(doc["kind"], "", doc, Source())
+    )
 
 
 def calico(docs: Sequence[Mapping[str, Any]] | str, namespaces: Sequence[str] = ()) -> CalicoResources:
@@ -107,10 +122,16 @@ def _k8s_rule(data: Mapping[str, Any], peers_key: str) -> Rule:
         block = None
         if "ipBlock" in p:
             b = p["ipBlock"]
-            block = IPBlock(ipaddress.ip_network(b["cidr"], strict=False),
-                            tuple(ipaddress.ip_network(e, strict=False) for e in b.get("except") or ()))
-        peers.append(Peer(_label_selector(p.get("podSelector")), _label_selector(p.get("namespaceSelector")), block))
-    ports = tuple(PortSpec(p.get("protocol", "TCP"), p.get("port"), p.get("endPort")) for p in data.get("ports") or ())
+            block = IPBlock(
+                ipaddress.ip_network(b["cidr"], strict=False),
+                tuple(ipaddress.ip_network(e, strict=False) for e in b.get("except") or ()),
+            )
+        peers.append(
+            Peer(_label_selector(p.get("podSelector")), _label_selector(p.get("namespaceSelector")), block)
+        )
+    ports = tuple(
+        PortSpec(p.get("protocol", "TCP"), p.get("port"), p.get("endPort")) for p in data.get("ports") or ()
+    )
     return Rule(tuple(peers), ports)
 
 
@@ -122,20 +143,38 @@ def k8s_policy(doc: Mapping[str, Any] | str) -> NetworkPolicy:
     ingress = tuple(_k8s_rule(r or {}, "from") for r in spec.get("ingress") or ())
     egress = tuple(_k8s_rule(r or {}, "to") for r in spec.get("egress") or ())
     types = spec.get("policyTypes") or (["Ingress", "Egress"] if egress else ["Ingress"])
-    return NetworkPolicy(meta.get("namespace", "default"), meta["name"],
-                         _label_selector(spec.get("podSelector") or {}) or LabelSelector(),
-                         frozenset(types), ingress, egress)
+    return NetworkPolicy(
+        meta.get("namespace", "default"),
+        meta["name"],
+        _label_selector(spec.get("podSelector") or {}) or LabelSelector(),
+        frozenset(types),
+        ingress,
+        egress,
+    )
 
 
-def cluster(namespaces: Sequence[Namespace | str], pods: Sequence[Pod], *, calico_docs: Any = None,
-            k8s: Sequence[NetworkPolicy] = (), service_accounts: Sequence[ServiceAccount] = ()) -> Cluster:
+def cluster(
+    namespaces: Sequence[Namespace | str],
+    pods: Sequence[Pod],
+    *,
+    calico_docs: Any = None,
+    k8s: Sequence[NetworkPolicy] = (),
+    service_accounts: Sequence[ServiceAccount] = (),
+) -> Cluster:
     nss = tuple(n if isinstance(n, Namespace) else namespace(n) for n in namespaces)
     resources = calico(calico_docs, [n.name for n in nss]) if calico_docs is not None else None
     return Cluster(nss, tuple(pods), NODES, tuple(service_accounts), tuple(k8s), resources)
 
 
-def decide(c: Cluster, src: str, dst: str, proto: str = "TCP", port: int | None = None,
-           settings: Settings = DEFAULT_SETTINGS, **kw: Any) -> tuple[str, Decision, Decision]:
+def decide(
+    c: Cluster,
+    src: str,
+    dst: str,
+    proto: str = "TCP",
+    port: int | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    **kw: Any,
+) -> tuple[str, Decision, Decision]:
     """The SEMANTICS 2 skeleton around calico_decision: (verdict, egress, ingress)."""
     flow: Flow = make_flow(c, src, dst, protocol=proto, port=port, **kw)
     s, d = flow.src, flow.dst

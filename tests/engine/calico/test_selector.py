@@ -101,7 +101,7 @@ STRUCTURE = [
     ('a == "b"', Eq("a", "b")),
     ("a=='b'", Eq("a", "b")),
     ("\ta\t==\t'b'\t", Eq("a", "b")),
-    ("a == \"it's\"", Eq("a", "it's")),
+    ('a == "it\'s"', Eq("a", "it's")),
     ("a == 'say \"hi\"'", Eq("a", 'say "hi"')),
     ("a == 'x\\'", Eq("a", "x\\")),  # no escapes: a backslash is an ordinary character
     ("has( a )", Has("a")),
@@ -254,7 +254,8 @@ def test_negation_and_de_morgan(sel: Selector, labels: dict[str, str]) -> None:
     assert parse_selector(f"!!({sel})").evaluate(labels) is value
     other = Has("app")
     assert parse_selector(f"!(({sel}) && {other})").evaluate(labels) == parse_selector(
-        f"!({sel}) || !{other}").evaluate(labels)
+        f"!({sel}) || !{other}"
+    ).evaluate(labels)
 
 
 @settings(max_examples=300, deadline=None)
