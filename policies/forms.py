@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+PROTOCOLS = [("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")]
+PASTED_FILE_NAME = "pasted.yaml"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one <input type=file multiple> (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".yaml,.yml,.json", "multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class UploadForm(forms.Form):
+    """Manifests as files, as pasted text, or both. Files that were read by an earlier, failed
+    attempt come back as ``kept`` (their names and text), so that nobody has to pick them again."""
+
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Optional. Defaults to the file names.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. production, 27 November"}),
+    )
+    files = MultipleFileField(required=False, help_text="YAML or JSON; several at once.")
+    manifests = forms.CharField(
+        required=False,
+        label="Or paste YAML",
+        help_text="One or more documents separated by ---.",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 14,
+                "spellcheck": "false",
+                "placeholder": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n...",
+            }
+        ),
+    )
+    kept = forms.CharField(required=False, widget=forms.HiddenInput)
+    keep = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Files from your last try"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The checkboxes offer whatever files the hidden field carries.
+        names = [name for name, _ in self.kept_files()]
+        self.fields["keep"].choices = [(name, name) for name in names]
+
+    def kept_files(self) -> list[tuple[str, str]]:
+        raw = self.data.get("kept") if self.is_bound else self.initial.get("kept")
+        try:
+            items = json.loads(raw or "[]")
+        except ValueError:
+            return []
+        if not isinstance(items, list):
+            return []
+        return [(str(i[0]), str(i[1])) for i in items if isinstance(i, list) and len(i) == 2]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kept = set(data.get("keep") or [])
+        data["kept_files"] = [(name, text) for name, text in self.kept_files() if name in kept]
+        if not data.get("files") and not (data.get("manifests") or "").strip() and not data["kept_files"]:
+            raise ValidationError("Choose at least one file, or paste some YAML.")
+        return data
+
+
+class FlowForm(forms.Form):
+    """The flow check's question. Works as a plain GET form."""
+
+    src = forms.CharField(
+        label="Source",
+        max_length=300,
+        help_text="namespace/pod, namespace/Kind/name, or an IP address",
+        widget=forms.TextInput(
+            attrs={"list": "endpoint-names", "autocomplete": "off", "placeholder": "shop/Deployment/web"}
+        ),
+    )
+    dst = forms.CharField(
+        label="Destination",
+        max_length=300,
+        help_text="namespace/pod, namespace/Kind/name, or an IP address",
+        widget=forms.TextInput(attrs={"list": "endpoint-names", "autocomplete": "off", "placeholder": "10.0.0.1"}),
+    )
+    port = forms.IntegerField(
+        min_value=1,
+        max_value=65535,
+        widget=forms.NumberInput(attrs={"placeholder": "8080"}),
+    )
+    protocol = forms.ChoiceField(choices=PROTOCOLS, initial="TCP")

@@ -1,0 +1,603 @@
+"""What the pages show, computed from a snapshot: counts, headline lists, the matrix, the trace
+beside its YAML, a policy's picture. The pages' companion to ``services.py``: it reads the ORM and
+calls ``services`` (and, for the few page-only questions, the engine), and returns plain data
+that the templates render.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import shlex
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from policies import engine, services
+from policies.models import POLICY_KINDS, Analysis, Resource, Snapshot
+
+OUTSIDE = "outside cluster"
+L4_PROTOCOLS = ("TCP", "UDP", "SCTP")
+SEVERITY_ORDER = ("error", "warning", "info")
+MATRIX_MAX_SIDE = 60  # a workload matrix larger than this many rows or columns is cut, and says so
+POLICY_FLOW_CHECKS = 300  # explanations computed at most for one policy page
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 policy', '3 policies'."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def ports_text(edge: dict[str, Any] | None) -> str:
+    """'TCP 80, 443; UDP 53', 'all traffic', or 'nothing' (the same words as graph.js)."""
+    if not edge:
+        return "nothing"
+    if edge.get("all"):
+        return "all traffic"
+    groups: dict[str, list[str]] = {}
+    rest = False
+    for entry in edge.get("ports", []):
+        if entry["protocol"] == "*":
+            rest = True
+            continue
+        ranges = groups.setdefault(entry["protocol"], [])
+        if entry.get("from") is not None:
+            lo, hi = entry["from"], entry["to"]
+            ranges.append(str(lo) if lo == hi else f"{lo}-{hi}")
+    parts = [f"{proto} {', '.join(r)}" if r else f"{proto} all ports" for proto, r in groups.items()]
+    if rest:
+        parts.append("all other protocols")
+    return "; ".join(parts) or "nothing"
+
+
+def first_port(edge: dict[str, Any] | None) -> tuple[str, int | None]:
+    """The protocol and port to ask about first for an edge (a common one when all are open)."""
+    for entry in (edge or {}).get("ports", []):
+        if entry["protocol"] in L4_PROTOCOLS and entry.get("from") is not None:
+            return entry["protocol"], int(entry["from"])
+    if edge:
+        return "TCP", 80
+    return "TCP", None
+
+
+def endpoint_text(node: dict[str, Any]) -> str:
+    """What the engine accepts as a flow's end: the node id, or one address of a block."""
+    if node["kind"] != "external":
+        return str(node["id"])
+    cidr = (node.get("cidrs") or [node["id"].split(",")[0]])[0]
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return cidr.split("-")[0]
+    if network.num_addresses > 2:
+        return str(network.network_address + 1)
+    return str(network.network_address)
+
+
+def node_label(node: dict[str, Any]) -> str:
+    if node["kind"] == "external":
+        return ", ".join(node.get("cidrs") or []) or node["id"]
+    return f"{node['namespace']}/{node['name']}" if node.get("namespace") else node["name"]
+
+
+# --- snapshots and analyses ---------------------------------------------------------------------
+
+
+def latest_analysis(snapshot: Snapshot) -> Analysis | None:
+    return snapshot.latest_analysis()
+
+
+def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:
+    """The analysis fields that the pages' scripts need (status and where to poll)."""
+    if analysis is None:
+        return None
+    return {
+        "id": analysis.id,
+        "status": analysis.status,
+        "progress": analysis.progress,
+        "progress_message": analysis.progress_message,
+        "error": analysis.error,
+        "url": reverse("api:analysis-detail", args=[analysis.id]),
+    }
+
+
+def resource_counts(snapshot: Snapshot) -> dict[str, int]:
+    """Counts from the stored objects, for before the analysis has finished."""
+    kinds: dict[str, int] = defaultdict(int)
+    namespaces: set[str] = set()
+    for kind, namespace in snapshot.resources.values_list("kind", "namespace"):
+        kinds[kind] += 1
+        if namespace:
+            namespaces.add(namespace)
+    workload_kinds = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+    return {
+        "namespaces": len(namespaces),
+        "workloads": sum(kinds[k] for k in workload_kinds),
+        "pods": kinds["Pod"],
+        "policies": sum(kinds[k] for k in POLICY_KINDS),
+    }
+
+
+def snapshot_rows(snapshots: Iterable[Snapshot]) -> list[dict[str, Any]]:
+    rows = []
+    for snapshot in snapshots:
+        analysis = snapshot.latest_analysis()
+        counts = None
+        if analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result:
+            counts = analysis.result.get("summary", {}).get("counts")
+        rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts or resource_counts(snapshot)})
+    return rows
+
+
+@dataclass
+class Headline:
+    key: str  # the graph's ?only= value
+    question: str
+    ids: list[str]
+    nodes: list[str] = field(default_factory=list)
+
+
+HEADLINES = (
+    ("exposed", "exposed_to_external", "workloads reachable from outside the cluster"),
+    ("not-isolated", "ingress_not_isolated", "workloads with no ingress isolation"),
+    ("internet", "reach_internet", "workloads that can reach the internet"),
+)
+
+
+def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
+    """The graph's ?only= sets: key -> node ids."""
+    return {key: list(summary.get(field_name, [])) for key, field_name, _ in HEADLINES}
+
+
+def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
+    """The overview page: counts, headline answers, lint findings by severity."""
+    done = analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result
+    result = analysis.result if done and analysis else {}
+    summary = result.get("summary", {})
+    counts = dict(summary.get("counts") or resource_counts(snapshot))
+    counts.setdefault("policies", resource_counts(snapshot)["policies"])
+    headlines = []
+    if done:
+        names = {n["id"]: node_label(n) for n in result.get("graph", {}).get("workload", {}).get("nodes", [])}
+        for key, field_name, question in HEADLINES:
+            ids = list(summary.get(field_name, []))
+            headlines.append(Headline(key, question, ids, [names.get(i, i) for i in ids]))
+    lint: dict[str, list[dict[str, Any]]] = {}
+    for finding in result.get("lint", []):
+        lint.setdefault(finding.get("severity", "info"), []).append(finding)
+    lint_groups = [(sev, lint[sev]) for sev in SEVERITY_ORDER if sev in lint]
+    lint_groups += [(sev, items) for sev, items in sorted(lint.items()) if sev not in SEVERITY_ORDER]
+    return {
+        "counts": counts,
+        "headlines": headlines,
+        "lint_groups": lint_groups,
+        "lint_count": sum(len(items) for _, items in lint_groups),
+        "notes": result.get("notes", []),
+        "evaluator": result.get("graph", {}).get("workload", {}).get("evaluator", ""),
+    }
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+
+def policy_resources(snapshot: Snapshot) -> list[Resource]:
+    return list(services.policies_of(snapshot_id=snapshot.id).order_by("namespace", "name", "kind", "id"))
+
+
+def policy_urls(snapshot: Snapshot) -> dict[str, str]:
+    """Engine policy id ("namespace/name", or the name of a global policy) -> its policy page."""
+    urls: dict[str, str] = {}
+    for resource in policy_resources(snapshot):
+        urls.setdefault(resource.qualified_name, reverse("policies:policy", args=[snapshot.id, resource.id]))
+    return urls
+
+
+def find_policy_resource(snapshot: Snapshot, trace: dict[str, Any]) -> Resource | None:
+    """The stored object behind a policy of a trace: by file and line, else by namespace and name."""
+    source = trace.get("source") or {}
+    queryset = services.policies_of(snapshot_id=snapshot.id)
+    if source.get("file") and source.get("line"):
+        found = queryset.filter(file__name=source["file"], line=source["line"]).first()
+        if found is not None:
+            return found
+    return queryset.filter(namespace=trace.get("namespace", ""), name=trace.get("name", "")).first()
+
+
+@dataclass
+class Listing:
+    """A resource's YAML as numbered lines (file line numbers), some highlighted."""
+
+    caption: str
+    lines: list[tuple[int, str, str]]  # (number, text, css class)
+
+
+def listing(resource: Resource, highlight: Iterable[tuple[int, int]] = (), bad: Iterable[int] = ()) -> Listing:
+    """The object's lines numbered as in its file; ``highlight`` holds (line, end_line) spans."""
+    if resource.file is not None and resource.line:
+        file_lines = resource.file.text.splitlines()
+        end = resource.end_line or len(file_lines)
+        first = resource.line
+        texts = file_lines[first - 1 : end]
+        caption = f"{resource.file.name}, lines {first}-{first + len(texts) - 1}"
+    else:
+        texts = resource.text.splitlines()
+        first = 1
+        caption = str(resource)
+    return Listing(caption, numbered(texts, first, highlight, bad))
+
+
+def numbered(
+    texts: list[str], first: int, highlight: Iterable[tuple[int, int]] = (), bad: Iterable[int] = ()
+) -> list[tuple[int, str, str]]:
+    marked: set[int] = set()
+    for start, end in highlight:
+        if start:
+            marked.update(range(start, max(start, end) + 1))
+    bad_lines = set(bad)
+    rows = []
+    for offset, text in enumerate(texts):
+        number = first + offset
+        css = "bad" if number in bad_lines else "hl" if number in marked else ""
+        rows.append((number, text, css))
+    return rows
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+
+def error_context(error: engine.PolicyError, files: list[tuple[str, str]], around: int = 3) -> Listing | None:
+    """The lines of the uploaded file around the error's line, the bad one marked."""
+    if not error.line:
+        return None
+    text = next((t for name, t in files if name == error.file), None)
+    if text is None and len(files) == 1:
+        text = files[0][1]
+    if text is None:
+        return None
+    lines = text.splitlines()
+    start = max(1, error.line - around)
+    end = min(len(lines), error.line + around)
+    if start > end:
+        return None
+    return Listing(
+        f"{error.file or 'pasted text'}, lines {start}-{end}", numbered(lines[start - 1 : end], start, bad=[error.line])
+    )
+
+
+# --- the flow check -----------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyStep:
+    trace: dict[str, Any]
+    resource: Resource | None
+    listing: Listing | None
+    deciding: bool
+    url: str
+
+
+@dataclass
+class DirectionTrace:
+    key: str  # "egress" or "ingress"
+    title: str
+    endpoint: str
+    decision: dict[str, Any]
+    steps: list[PolicyStep]
+
+
+def flow_trace(snapshot: Snapshot, explanation: dict[str, Any]) -> list[DirectionTrace]:
+    """The two columns of the flow check: each policy with its YAML, deciding lines highlighted."""
+    flow = explanation.get("flow", {})
+    columns = []
+    for key, title, end in (
+        ("egress", "Egress of the source", "source"),
+        ("ingress", "Ingress of the destination", "destination"),
+    ):
+        decision = explanation.get(key) or {}
+        steps = []
+        for trace in decision.get("policies", []):
+            deciding = bool(decision.get("deciding_policy")) and decision.get("deciding_policy") == trace.get("id")
+            spans = [
+                (rule.get("line", 0), rule.get("end_line", 0))
+                for rule in trace.get("rules", [])
+                if deciding and rule.get("index") == decision.get("deciding_rule")
+            ]
+            resource = find_policy_resource(snapshot, trace)
+            steps.append(
+                PolicyStep(
+                    trace=trace,
+                    resource=resource,
+                    listing=listing(resource, highlight=spans) if resource else None,
+                    deciding=deciding,
+                    url=reverse("policies:policy", args=[snapshot.id, resource.id]) if resource else "",
+                )
+            )
+        endpoint = (flow.get(end) or {}).get("id", "")
+        columns.append(DirectionTrace(key, title, endpoint, decision, steps))
+    return columns
+
+
+def flow_commands(
+    request_uri: str, snapshot: Snapshot, *, source: str, destination: str, port: int | None, protocol: str
+) -> dict[str, str]:
+    """The same question as a `netpol explain` command and as a curl call to the API."""
+    files = [f.name for f in snapshot.files.all()]
+    cli = ["netpol", "explain", *files, "--from", source, "--to", destination]
+    params: dict[str, Any] = {"from": source, "to": destination, "protocol": protocol}
+    if port is not None:
+        cli += ["--port", str(port)]
+        params["port"] = port
+    cli += ["--protocol", protocol]
+    api = f"{request_uri}?{urlencode(params)}"
+    curl = f'curl -H "Authorization: Token $NETPOL_TOKEN" {shlex.quote(api)}'
+    return {"cli": shlex.join(cli), "curl": curl}
+
+
+def endpoint_names(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(value, description) for the flow form's autocomplete: workloads and pods."""
+    names: dict[str, str] = {}
+    for level in ("workload", "pod"):
+        try:
+            graph = services.get_graph(snapshot=snapshot, level=level)
+        except (services.AnalysisNotReady, engine.PolicyError):
+            return sorted(names.items())
+        for node in graph["nodes"]:
+            if node["kind"] != "external":
+                names.setdefault(node["id"], f"{node['kind']} {node_label(node)}")
+    return sorted(names.items())
+
+
+# --- the matrix ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    text: str
+    openness: str  # "all", "some", "none" or "self"
+    url: str = ""
+    title: str = ""
+
+
+@dataclass
+class Matrix:
+    rows: list[tuple[str, str, list[Cell]]]  # (label, link, cells)
+    columns: list[tuple[str, str]]  # (label, link)
+    cut: int = 0  # how many rows or columns were left out
+
+
+def _group(node: dict[str, Any]) -> str:
+    return node.get("namespace") or OUTSIDE
+
+
+def namespace_matrix(snapshot: Snapshot, graph: dict[str, Any]) -> Matrix:
+    """Namespace by namespace: how many workload pairs may talk, and how openly."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for node in graph["nodes"]:
+        members[_group(node)].append(node["id"])
+    group_of = {node["id"]: _group(node) for node in graph["nodes"]}
+    allowed: dict[tuple[str, str], int] = defaultdict(int)
+    open_all: dict[tuple[str, str], int] = defaultdict(int)
+    for edge in graph["edges"]:
+        key = (group_of[edge["source"]], group_of[edge["target"]])
+        allowed[key] += 1
+        open_all[key] += bool(edge["all"])
+    groups = sorted(members, key=lambda g: (g == OUTSIDE, g))
+    base = reverse("policies:matrix", args=[snapshot.id])
+    rows = []
+    for src in groups:
+        cells = []
+        for dst in groups:
+            if src == dst == OUTSIDE:
+                cells.append(Cell("not governed", "self", title="traffic outside the cluster is not governed"))
+                continue
+            pairs = len(members[src]) * len(members[dst]) - (len(members[src]) if src == dst else 0)
+            n = allowed[(src, dst)]
+            if n == 0:
+                openness, how = "none", "nothing allowed"
+            elif n == pairs and open_all[(src, dst)] == n:
+                openness, how = "all", "all traffic"
+            else:
+                openness, how = "some", "all traffic" if open_all[(src, dst)] == n else "some ports"
+            text = f"{n} of {plural(pairs, 'pair')} · {how}" if pairs else "no pairs"
+            url = f"{base}?{urlencode({'from': src, 'to': dst})}"
+            cells.append(Cell(text, openness, url, f"{src} → {dst}: {text}"))
+        rows.append((src, f"{base}?{urlencode({'from': src, 'to': src})}", cells))
+    columns = [(g, f"{base}?{urlencode({'from': g, 'to': g})}") for g in groups]
+    return Matrix(rows, columns)
+
+
+def workload_matrix(snapshot: Snapshot, graph: dict[str, Any], source_ns: str, target_ns: str) -> Matrix:
+    """Workload by workload, from the workloads of one namespace to those of another (or the same)."""
+    sources = sorted((n for n in graph["nodes"] if _group(n) == source_ns), key=lambda n: n["id"])
+    targets = sorted((n for n in graph["nodes"] if _group(n) == target_ns), key=lambda n: n["id"])
+    cut = max(0, len(sources) - MATRIX_MAX_SIDE) + max(0, len(targets) - MATRIX_MAX_SIDE)
+    sources, targets = sources[:MATRIX_MAX_SIDE], targets[:MATRIX_MAX_SIDE]
+    edges = {(e["source"], e["target"]): e for e in graph["edges"]}
+    flow = reverse("policies:flow", args=[snapshot.id])
+    graph_url = reverse("policies:graph", args=[snapshot.id])
+    rows = []
+    for src in sources:
+        cells = []
+        for dst in targets:
+            if src["id"] == dst["id"]:
+                cells.append(Cell("itself", "self", title="a pod may always reach itself"))
+                continue
+            if src["kind"] == dst["kind"] == "external":
+                cells.append(Cell("not governed", "self"))
+                continue
+            edge = edges.get((src["id"], dst["id"]))
+            protocol, port = first_port(edge)
+            params: dict[str, Any] = {"src": endpoint_text(src), "dst": endpoint_text(dst), "protocol": protocol}
+            if port is not None:
+                params["port"] = port
+            openness = "none" if edge is None else "all" if edge["all"] else "some"
+            text = ports_text(edge)
+            title = f"{node_label(src)} → {node_label(dst)}: {text}"
+            cells.append(Cell(text, openness, f"{flow}?{urlencode(params)}", title))
+        rows.append((node_label(src), f"{graph_url}?{urlencode({'sel': src['id']})}", cells))
+    columns = [(node_label(n), f"{graph_url}?{urlencode({'sel': n['id']})}") for n in targets]
+    return Matrix(rows, columns, cut)
+
+
+def matrix_groups(graph: dict[str, Any]) -> list[str]:
+    return sorted({_group(n) for n in graph["nodes"]}, key=lambda g: (g == OUTSIDE, g))
+
+
+# --- one policy --------------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyFlow:
+    source: dict[str, Any]
+    target: dict[str, Any]
+    edge: dict[str, Any]
+    direction: str  # "ingress" (the policy lets the source in) or "egress"
+    rule: int | None
+    url: str
+
+    @property
+    def ports(self) -> str:
+        return ports_text(self.edge)
+
+    @property
+    def source_label(self) -> str:
+        return node_label(self.source)
+
+    @property
+    def target_label(self) -> str:
+        return node_label(self.target)
+
+
+def _group_name(policy_namespace: str, node: dict[str, Any]) -> str:
+    if node["kind"] == "external":
+        return "outside cluster"
+    if node.get("namespace") == policy_namespace:
+        return "in namespace"
+    return "in cluster"
+
+
+def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) -> tuple[list[PolicyFlow], int]:
+    """Edges whose explanation cites the policy as allowing them (ingress or egress), and how many
+    candidate edges were left unchecked (at most POLICY_FLOW_CHECKS explanations per page)."""
+    policy_id = policy.qualified_name
+    nodes = {node["id"]: node for node in graph["nodes"]}
+    candidates = []
+    for edge in graph["edges"]:
+        target = nodes[edge["target"]]
+        source = nodes[edge["source"]]
+        if policy_id in (target.get("policies") or {}).get("ingress", []):
+            candidates.append((edge, "ingress"))
+        if policy_id in (source.get("policies") or {}).get("egress", []):
+            candidates.append((edge, "egress"))
+    flow_url = reverse("policies:flow", args=[snapshot.id])
+    flows = []
+    for edge, direction in candidates[:POLICY_FLOW_CHECKS]:
+        source, target = nodes[edge["source"]], nodes[edge["target"]]
+        protocol, port = first_port(edge)
+        try:
+            explanation = services.explain_flow(
+                snapshot=snapshot,
+                source=endpoint_text(source),
+                destination=endpoint_text(target),
+                port=port,
+                protocol=protocol,
+            )
+        except engine.PolicyError:
+            continue
+        decision = explanation.get(direction) or {}
+        trace = next((p for p in decision.get("policies", []) if p.get("id") == policy_id), None)
+        if trace is None:
+            continue
+        rule = next(
+            (r for r in trace.get("rules", []) if r.get("matched") and r.get("action", "Allow") == "Allow"), None
+        )
+        if rule is None:
+            continue
+        params: dict[str, Any] = {"src": endpoint_text(source), "dst": endpoint_text(target), "protocol": protocol}
+        if port is not None:
+            params["port"] = port
+        flows.append(PolicyFlow(source, target, edge, direction, rule.get("index"), f"{flow_url}?{urlencode(params)}"))
+    return flows, max(0, len(candidates) - POLICY_FLOW_CHECKS)
+
+
+def policy_picture(
+    policy: Resource, flows: list[PolicyFlow], selected: list[str], graph: dict[str, Any]
+) -> dict[str, Any]:
+    """The Cilium-editor-style picture: sources left, selected endpoints in the middle, destinations
+    right, each side grouped as in namespace / in cluster / outside cluster."""
+    sides: dict[str, dict[str, dict[str, set[str]]]] = {"ingress": {}, "egress": {}}
+    for flow in flows:
+        peer = flow.source if flow.direction == "ingress" else flow.target
+        group = _group_name(policy.namespace, peer)
+        sides[flow.direction].setdefault(group, {}).setdefault(node_label(peer), set()).add(flow.ports)
+    order = ("in namespace", "in cluster", "outside cluster")
+
+    def side(direction: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        groups = sides[direction]
+        return [
+            (g, [(name, "; ".join(sorted(ports))) for name, ports in sorted(groups[g].items())])
+            for g in order
+            if g in groups
+        ]
+
+    workloads = {n["id"]: n for n in graph["nodes"]}
+    middle = sorted({node_label(workloads[w]) if w in workloads else w for w in selected})
+    return {"sources": side("ingress"), "middle": middle, "destinations": side("egress")}
+
+
+def selected_workloads(selected_pods: list[str], pod_graph: dict[str, Any] | None) -> list[str]:
+    """The workloads of the selected pods (pods outside any workload stay themselves)."""
+    if not pod_graph:
+        return selected_pods
+    workload_of = {n["id"]: n.get("workload") or n["id"] for n in pod_graph["nodes"] if n["kind"] == "pod"}
+    return sorted({workload_of.get(p, p) for p in selected_pods})
+
+
+def without_policy_diff(snapshot: Snapshot, policy: Resource) -> dict[str, Any] | None:
+    """What deleting the policy would change: the engine's diff of the stored workload graph
+    against one built without it. None when the policy cannot be found in the parsed input."""
+    parsed = services.load_manifests(snapshot=snapshot)
+    cluster = parsed.cluster
+    file_name = policy.file.name if policy.file else ""
+
+    def is_it(obj: Any) -> bool:
+        source = obj.source
+        if file_name and policy.line:
+            return bool(source.file == file_name and source.line == policy.line)
+        return bool(getattr(obj, "namespace", "") == policy.namespace and obj.name == policy.name)
+
+    kept = tuple(p for p in cluster.policies if not is_it(p))
+    changed = dataclasses.replace(cluster, policies=kept)
+    if cluster.calico is not None:
+        calico_kept = tuple(p for p in cluster.calico.policies if not is_it(p))
+        changed = dataclasses.replace(changed, calico=dataclasses.replace(cluster.calico, policies=calico_kept))
+        if len(kept) == len(cluster.policies) and len(calico_kept) == len(cluster.calico.policies):
+            return None
+    elif len(kept) == len(cluster.policies):
+        return None
+    before = services.get_graph(snapshot=snapshot, level="workload")
+    after = engine.build_graph(changed, level="workload").to_dict()
+    diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
+    return diff
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def render_graph(snapshot: Snapshot, *, level: str, fmt: str) -> str:
+    """The graph as the command line writes it (`netpol reach --format FMT`). JSON comes from the
+    stored analysis; the other formats are rendered by the engine from the parsed manifests."""
+    if fmt == "json":
+        return json.dumps(services.get_graph(snapshot=snapshot, level=level), indent=2, sort_keys=True) + "\n"
+    services.finished_analysis(snapshot=snapshot)  # AnalysisNotReady before doing the work
+    parsed = services.load_manifests(snapshot=snapshot)
+    text: str = engine.render(engine.build_graph(parsed.cluster, level=level), fmt)
+    return text

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from policies import views
+
+app_name = "policies"
+
+urlpatterns = [
+    path("", views.snapshot_list, name="snapshot-list"),
+    path("snapshots/upload/", views.upload, name="upload"),
+    path("snapshots/demo/", views.load_demo, name="load-demo"),
+    path("snapshots/<int:snapshot_id>/", views.snapshot_overview, name="snapshot"),
+    path("snapshots/<int:snapshot_id>/analyze/", views.reanalyze, name="reanalyze"),
+    path("snapshots/<int:snapshot_id>/graph/", views.graph, name="graph"),
+    path("snapshots/<int:snapshot_id>/graph.<str:fmt>", views.graph_export, name="graph-export"),
+    path("snapshots/<int:snapshot_id>/flow/", views.flow_check, name="flow"),
+    path("snapshots/<int:snapshot_id>/matrix/", views.matrix, name="matrix"),
+    path("snapshots/<int:snapshot_id>/policies/<int:resource_id>/", views.policy_detail, name="policy"),
+]

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from policies import engine, page_data, services
+from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
+from policies.models import Analysis, Resource, Snapshot
+
+GRAPH_COLLAPSE_ABOVE = 150  # a workload graph with more nodes starts collapsed to namespaces
+EXPORT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "dot": "text/vnd.graphviz",
+}
+
+
+def _snapshot_context(snapshot: Snapshot, section: str) -> dict[str, Any]:
+    return {"snapshot": snapshot, "section": section}
+
+
+@login_required
+def snapshot_list(request: HttpRequest) -> HttpResponse:
+    snapshots = Snapshot.objects.prefetch_related("analyses")
+    ctx = {
+        "rows": page_data.snapshot_rows(snapshots),
+        "form": UploadForm(),
+    }
+    return render(request, "policies/snapshot_list.html", ctx)
+
+
+@login_required
+@require_POST
+def load_demo(request: HttpRequest) -> HttpResponse:
+    loaded = services.load_demo(user=request.user)
+    created = sum(1 for _, new in loaded if new)
+    messages.success(
+        request,
+        f"Loaded {page_data.plural(len(loaded), 'demo snapshot')} ({created} new).",
+    )
+    return redirect("policies:snapshot-list")
+
+
+def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
+    """(name, text) of every file the form brings: new files, kept files and the pasted text."""
+    files = list(form.cleaned_data["kept_files"])
+    for upload in form.cleaned_data["files"]:
+        files.append((upload.name, services.decode_file(name=upload.name, data=upload.read())))
+    pasted = form.cleaned_data.get("manifests") or ""
+    if pasted.strip():
+        files.append((PASTED_FILE_NAME, pasted))
+    return files
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    error: engine.PolicyError | None = None
+    context_lines = None
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            files: list[tuple[str, str]] = []
+            try:
+                files = _read_uploads(form)
+                snapshot = services.create_snapshot(name=form.cleaned_data["name"], files=files, user=request.user)
+            except engine.PolicyError as exc:
+                error = exc
+                context_lines = page_data.error_context(exc, files)
+                # Keep what was read, so that the next try needs only the fix. The pasted text
+                # stays in its own field; files travel in a hidden field, ticked by default.
+                kept = [(name, text) for name, text in files if name != PASTED_FILE_NAME]
+                data = request.POST.copy()
+                data["kept"] = json.dumps(kept)
+                data.setlist("keep", [name for name, _ in kept])
+                form = UploadForm(data)
+                form.is_valid()
+            else:
+                messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
+                return redirect("policies:snapshot", snapshot.id)
+    else:
+        form = UploadForm()
+    status = 400 if error is not None or form.errors else 200
+    ctx = {"form": form, "error": error, "error_lines": context_lines}
+    return render(request, "policies/upload.html", ctx, status=status)
+
+
+@login_required
+def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    analysis = snapshot.latest_analysis()
+    ctx = _snapshot_context(snapshot, "overview")
+    ctx.update(page_data.overview(snapshot, analysis))
+    ctx.update(
+        {
+            "analysis": analysis,
+            "analysis_state": page_data.analysis_state(analysis),
+            "files": snapshot.files.all(),
+            "policies": page_data.policy_resources(snapshot),
+        }
+    )
+    return render(request, "policies/snapshot_overview.html", ctx)
+
+
+@login_required
+@require_POST
+def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    services.start_analysis(snapshot=snapshot)
+    messages.info(request, "A new analysis has started.")
+    return redirect("policies:snapshot", snapshot.id)
+
+
+@login_required
+def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    analysis = snapshot.latest_analysis()
+    summary: dict[str, Any] = {}
+    if analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result:
+        summary = analysis.result.get("summary", {})
+    config = {
+        "snapshot": snapshot.id,
+        "analysis": page_data.analysis_state(analysis),
+        "collapse_above": GRAPH_COLLAPSE_ABOVE,
+        "headline": page_data.headline_ids(summary),
+        "policy_urls": page_data.policy_urls(snapshot),
+        "filename": f"netpol-snapshot-{snapshot.id}",
+        "icons": {"shield": static("policies/shield.svg"), "globe": static("policies/globe.svg")},
+        "urls": {
+            "graph": reverse("api:snapshot-graph", args=[snapshot.id]),
+            "explain": reverse("api:snapshot-explain", args=[snapshot.id]),
+            "analysis": page_data.analysis_state(analysis)["url"] if analysis else "",
+            "flow": reverse("policies:flow", args=[snapshot.id]),
+            "matrix": reverse("policies:matrix", args=[snapshot.id]),
+        },
+    }
+    ctx = _snapshot_context(snapshot, "graph")
+    ctx.update(
+        {
+            "config": config,
+            "analysis": analysis,
+            "params": request.GET,
+            "headlines": page_data.HEADLINES,
+            "export_formats": list(EXPORT_TYPES),
+        }
+    )
+    return render(request, "policies/graph.html", ctx)
+
+
+@login_required
+def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    if fmt not in EXPORT_TYPES:
+        raise Http404("Unknown export format.")
+    level = request.GET.get("level", "workload")
+    if level not in services.GRAPH_LEVELS:
+        raise Http404("Unknown graph level.")
+    try:
+        text = page_data.render_graph(snapshot, level=level, fmt=fmt)
+    except services.AnalysisNotReady as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain")
+    response = HttpResponse(text, content_type=f"{EXPORT_TYPES[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="netpol-snapshot-{snapshot.id}-{level}.{fmt}"'
+    return response
+
+
+@login_required
+def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    # The form is bound once it was submitted (it always sends "port"); a link that names only
+    # the two ends (from the matrix or the graph) fills the form without complaining.
+    if "port" in request.GET:
+        form = FlowForm(request.GET)
+    else:
+        form = FlowForm(initial={k: v for k, v in request.GET.items() if k in ("src", "dst", "protocol")})
+    explanation = None
+    trace = None
+    commands = None
+    if form.is_bound and form.is_valid():
+        question = form.cleaned_data
+        try:
+            explanation = services.explain_flow(
+                snapshot=snapshot,
+                source=question["src"],
+                destination=question["dst"],
+                port=question["port"],
+                protocol=question["protocol"],
+            )
+        except engine.PolicyError as exc:
+            form.add_error(_field_of(exc), str(exc.message))
+        except services.AnalysisNotReady as exc:
+            form.add_error(None, str(exc))
+        else:
+            trace = page_data.flow_trace(snapshot, explanation)
+            commands = page_data.flow_commands(
+                request.build_absolute_uri(reverse("api:snapshot-explain", args=[snapshot.id])),
+                snapshot,
+                source=question["src"],
+                destination=question["dst"],
+                port=question["port"],
+                protocol=question["protocol"],
+            )
+    ctx = _snapshot_context(snapshot, "flow")
+    ctx.update(
+        {
+            "form": form,
+            "explanation": explanation,
+            "trace": trace,
+            "commands": commands,
+            "endpoint_names": page_data.endpoint_names(snapshot),
+        }
+    )
+    return render(request, "policies/flow.html", ctx, status=400 if form.errors else 200)
+
+
+def _field_of(error: engine.PolicyError) -> str | None:
+    """The form field an engine error is about, when it names one (else the whole form)."""
+    return error.path if error.path in ("port", "protocol") else None
+
+
+@login_required
+def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    ctx = _snapshot_context(snapshot, "matrix")
+    try:
+        graph = services.get_graph(snapshot=snapshot, level="workload")
+    except services.AnalysisNotReady as exc:
+        ctx.update({"not_ready": str(exc), "analysis": snapshot.latest_analysis()})
+        return render(request, "policies/matrix.html", ctx)
+    groups = page_data.matrix_groups(graph)
+    source_ns = request.GET.get("from") or request.GET.get("ns") or ""
+    target_ns = request.GET.get("to") or source_ns
+    if source_ns and (source_ns not in groups or target_ns not in groups):
+        raise Http404("No such namespace in this snapshot.")
+    ctx.update({"groups": groups, "source_ns": source_ns, "target_ns": target_ns})
+    if source_ns:
+        ctx["matrix"] = page_data.workload_matrix(snapshot, graph, source_ns, target_ns)
+    else:
+        ctx["matrix"] = page_data.namespace_matrix(snapshot, graph)
+    return render(request, "policies/matrix.html", ctx)
+
+
+@login_required
+def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> HttpResponse:
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    policy = get_object_or_404(Resource.objects.select_related("file"), id=resource_id, snapshot=snapshot)
+    if not policy.is_policy:
+        raise Http404("That object is not a policy.")
+    ctx = _snapshot_context(snapshot, "policy")
+    ctx.update({"policy": policy, "listing": page_data.listing(policy)})
+    try:
+        graph = services.get_graph(snapshot=snapshot, level="workload")
+    except services.AnalysisNotReady as exc:
+        ctx["not_ready"] = str(exc)
+        return render(request, "policies/policy.html", ctx)
+    try:
+        selected = services.selected_pods(policy=policy)
+    except engine.PolicyError as exc:
+        selected = []
+        ctx["selection_error"] = str(exc)
+    pod_graph = services.get_graph(snapshot=snapshot, level="pod")
+    flows, unchecked = page_data.policy_flows(snapshot, policy, graph)
+    workloads = page_data.selected_workloads(selected, pod_graph)
+    ctx.update(
+        {
+            "selected": selected,
+            "flows": flows,
+            "unchecked": unchecked,
+            "picture": page_data.policy_picture(policy, flows, workloads, graph),
+            "without": page_data.without_policy_diff(snapshot, policy),
+            "graph_url": reverse("policies:graph", args=[snapshot.id]),
+        }
+    )
+    return render(request, "policies/policy.html", ctx)

@@ -1,0 +1,460 @@
+// The graph page's data work, without the DOM or cytoscape: which nodes and edges the current
+// view shows, how ports print, what a filter keeps. graph.js draws what this module returns.
+// Everything here is deterministic: the same graph and view state give the same elements in
+// the same order, which keeps the seeded layout stable between reloads.
+
+export const OUTSIDE = "__outside__";
+export const L4 = ["TCP", "UDP", "SCTP"];
+
+export function namespaceNodeId(namespace) {
+  return `ns:${namespace || OUTSIDE}`;
+}
+
+export function edgeId(source, target) {
+  return `e:${source}->${target}`;
+}
+
+function byId(a, b) {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+// ---- ports ------------------------------------------------------------------------------
+
+function rangeText(entry) {
+  if (entry.from === null || entry.from === undefined) return "";
+  return entry.from === entry.to ? `${entry.from}` : `${entry.from}-${entry.to}`;
+}
+
+// "TCP 80, 443; UDP 53", "all traffic", "TCP 8080; all other protocols"
+export function portsText(edge) {
+  if (edge.all) return "all traffic";
+  const groups = new Map();
+  let rest = false;
+  for (const entry of edge.ports || []) {
+    if (entry.protocol === "*") {
+      rest = true;
+      continue;
+    }
+    if (!groups.has(entry.protocol)) groups.set(entry.protocol, []);
+    const text = rangeText(entry);
+    if (text) groups.get(entry.protocol).push(text);
+  }
+  const parts = [];
+  for (const [protocol, ranges] of groups) {
+    parts.push(ranges.length ? `${protocol} ${ranges.join(", ")}` : `${protocol} all ports`);
+  }
+  if (rest) parts.push("all other protocols");
+  return parts.join("; ") || "nothing";
+}
+
+// Whether an edge allows protocol (and port, when given). Mirrors ConnectionSet.allows:
+// entries of a protocol list its ports; "*" stands for every protocol not listed.
+export function edgeAllows(edge, protocol, port) {
+  if (edge.all) return true;
+  const own = (edge.ports || []).filter((e) => e.protocol === protocol);
+  if (own.length === 0) return (edge.ports || []).some((e) => e.protocol === "*");
+  if (port === null || port === undefined) return true;
+  return own.some((e) => e.from === null || e.from === undefined || (e.from <= port && port <= e.to));
+}
+
+// "8080", "TCP/8080", "udp 53", "SCTP" -> {protocol, port}; null when empty or unreadable.
+export function parsePortFilter(text) {
+  const value = (text || "").trim();
+  if (!value) return null;
+  const match = value.match(/^(?:([A-Za-z]+)\s*[/ :]?\s*)?(\d{1,5})?$/);
+  if (!match || (!match[1] && !match[2])) return null;
+  const port = match[2] ? Number(match[2]) : null;
+  if (port !== null && (port < 1 || port > 65535)) return null;
+  return { protocol: match[1] ? match[1].toUpperCase() : null, port };
+}
+
+function matchesPort(edge, filter) {
+  if (!filter) return true;
+  const protocols = filter.protocol ? [filter.protocol] : L4;
+  return protocols.some((protocol) => edgeAllows(edge, protocol, filter.port));
+}
+
+// The choices for the side panel's port picker: one per allowed range, first port first.
+// A TCP, UDP or SCTP flow always names a port: an edge that allows every port offers a
+// common one, and the panel lets the reader type another.
+export function portChoices(edge) {
+  const choices = [];
+  for (const entry of edge.all ? [] : edge.ports || []) {
+    if (!L4.includes(entry.protocol) || entry.from === null || entry.from === undefined) continue;
+    let text = `${entry.protocol} ${entry.from}`;
+    if (entry.to !== entry.from) text += ` (of ${entry.from}-${entry.to})`;
+    choices.push({ protocol: entry.protocol, port: entry.from, text });
+  }
+  if (choices.length === 0) {
+    const text = edge.all ? "TCP 80 (every port is allowed)" : "TCP 80";
+    choices.push({ protocol: "TCP", port: 80, text });
+  }
+  return choices;
+}
+
+// Union of two edges' ports between the same pair (used when pods fold into a workload or
+// workloads into a namespace). Exact for ranges; "*" survives when either side has it.
+export function mergePorts(a, b) {
+  if (a.all || b.all) return { all: true, ports: [] };
+  const byProtocol = new Map();
+  let rest = false;
+  for (const entry of [...(a.ports || []), ...(b.ports || [])]) {
+    if (entry.protocol === "*") {
+      rest = true;
+      continue;
+    }
+    if (!byProtocol.has(entry.protocol)) byProtocol.set(entry.protocol, []);
+    byProtocol.get(entry.protocol).push(entry);
+  }
+  const ports = [];
+  for (const protocol of [...byProtocol.keys()].sort()) {
+    const entries = byProtocol.get(protocol);
+    if (entries.some((e) => e.from === null || e.from === undefined)) {
+      ports.push({ protocol, from: null, to: null });
+      continue;
+    }
+    const sorted = entries.map((e) => [e.from, e.to]).sort((x, y) => x[0] - y[0]);
+    let [lo, hi] = sorted[0];
+    for (const [from, to] of sorted.slice(1)) {
+      if (from <= hi + 1) {
+        hi = Math.max(hi, to);
+      } else {
+        ports.push({ protocol, from: lo, to: hi });
+        [lo, hi] = [from, to];
+      }
+    }
+    ports.push({ protocol, from: lo, to: hi });
+  }
+  if (rest) ports.push({ protocol: "*", from: null, to: null });
+  return { all: false, ports };
+}
+
+// ---- labels ---------------------------------------------------------------------------
+
+// A small label selector: "app=web, tier!=db, team" (comma or space separated). Terms are
+// ANDed. A term without "=" matches a key, or any part of a key or value ("web").
+export function parseLabelFilter(text) {
+  const terms = [];
+  for (const raw of (text || "").split(/[,\s]+/)) {
+    const term = raw.trim();
+    if (!term) continue;
+    const m = term.match(/^([^!=]+)(!=|==|=)(.*)$/);
+    if (m) terms.push({ key: m[1], op: m[2] === "!=" ? "ne" : "eq", value: m[3] });
+    else terms.push({ key: term, op: "has" });
+  }
+  return terms;
+}
+
+export function labelsMatch(labels, terms) {
+  const map = labels || {};
+  return terms.every((term) => {
+    if (term.op === "eq") return map[term.key] === term.value;
+    if (term.op === "ne") return map[term.key] !== term.value;
+    if (term.key in map) return true;
+    const needle = term.key.toLowerCase();
+    return Object.entries(map).some(
+      ([k, v]) => k.toLowerCase().includes(needle) || String(v).toLowerCase().includes(needle),
+    );
+  });
+}
+
+// ---- the view ---------------------------------------------------------------------------
+
+export function defaultState() {
+  return {
+    level: "workload", // or "pod"
+    namespace: "",
+    label: "",
+    port: "",
+    direction: "both", // "in", "out" or "both", relative to the nodes the filters pick
+    only: "", // "exposed", "not-isolated", "internet": a headline set from the overview
+    selected: "",
+    open: [], // namespaces expanded while the graph starts collapsed
+    pods: [], // workloads shown as their pods
+    collapsed: null, // null: decide from the graph's size
+  };
+}
+
+const PARAMS = {
+  level: "level",
+  namespace: "ns",
+  label: "label",
+  port: "port",
+  direction: "dir",
+  only: "only",
+  selected: "sel",
+};
+
+export function stateFromParams(params) {
+  const state = defaultState();
+  for (const [key, name] of Object.entries(PARAMS)) {
+    if (params.get(name)) state[key] = params.get(name);
+  }
+  if (!["workload", "pod"].includes(state.level)) state.level = "workload";
+  if (!["in", "out", "both"].includes(state.direction)) state.direction = "both";
+  state.open = (params.get("open") || "").split(",").filter(Boolean).sort();
+  state.pods = (params.get("pods") || "").split(",").filter(Boolean).sort();
+  if (params.get("collapsed") === "0") state.collapsed = false;
+  if (params.get("collapsed") === "1") state.collapsed = true;
+  return state;
+}
+
+export function stateToParams(state) {
+  const params = new URLSearchParams();
+  const defaults = defaultState();
+  for (const [key, name] of Object.entries(PARAMS)) {
+    if (state[key] && state[key] !== defaults[key]) params.set(name, state[key]);
+  }
+  if (state.open.length) params.set("open", [...state.open].sort().join(","));
+  if (state.pods.length) params.set("pods", [...state.pods].sort().join(","));
+  if (state.collapsed !== null) params.set("collapsed", state.collapsed ? "1" : "0");
+  return params;
+}
+
+// An address block's id lists its ranges ("0.0.0.0-10.255.255.255,12.0.0.0-..."): the title shows
+// the first and how many more, since the full CIDR list of "the internet but X" runs to dozens.
+export function nodeTitle(node) {
+  if (node.kind === "external") {
+    if (node.name) return node.name;
+    const ranges = node.id.split(",");
+    if (ranges.length === 1) return (node.cidrs || []).length === 1 ? node.cidrs[0] : ranges[0];
+    return `${ranges[0]} +${ranges.length - 1} more`;
+  }
+  return node.name || node.id;
+}
+
+// Box size for a label (cytoscape's own "label" sizing is deprecated): monospace-ish estimate.
+export function labelBox(label, { fontSize = 11, padding = 18 } = {}) {
+  const lines = label.split("\n");
+  const longest = Math.max(...lines.map((l) => l.length));
+  return { w: Math.ceil(longest * fontSize * 0.62) + padding, h: Math.ceil(lines.length * fontSize * 1.3) + padding };
+}
+
+// The full id a person types or reads: namespace/name for pods and workloads.
+export function nodeQualifiedName(node) {
+  if (node.kind === "external") return nodeTitle(node);
+  return node.namespace ? `${node.namespace}/${node.name}` : node.name || node.id;
+}
+
+// What the engine accepts as a flow's end: the node id, or for an address block one address
+// inside it (its first CIDR's first host address).
+export function endpointText(node) {
+  if (node.kind !== "external") return node.id;
+  const cidr = (node.cidrs || [])[0] || node.id.split(",")[0];
+  const [address, prefix] = cidr.split("/");
+  if (!address.includes(".") || Number(prefix) >= 31) return address.split("-")[0];
+  const parts = address.split(".").map(Number);
+  const value = ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3] + 1;
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
+}
+
+// Nodes and edges at the chosen granularity, before filters and collapsing: the workload
+// graph, or the pod graph, or the workload graph with some workloads opened into pods.
+export function granularView(workloadGraph, podGraph, state) {
+  if (state.level === "pod" && podGraph) {
+    return { nodes: [...podGraph.nodes].sort(byId), edges: podGraph.edges.map(copyEdge) };
+  }
+  const opened = new Set(podGraph ? state.pods : []);
+  if (opened.size === 0) {
+    return { nodes: [...workloadGraph.nodes].sort(byId), edges: workloadGraph.edges.map(copyEdge) };
+  }
+  const nodes = workloadGraph.nodes.filter((n) => !opened.has(n.id));
+  const shownPods = podGraph.nodes.filter((n) => n.kind === "pod" && opened.has(n.workload));
+  nodes.push(...shownPods);
+  // A pod-level endpoint is drawn as itself when its workload is open, else as its workload.
+  const podIds = new Set(shownPods.map((n) => n.id));
+  const rep = new Map();
+  for (const n of podGraph.nodes) {
+    rep.set(n.id, podIds.has(n.id) || n.kind !== "pod" || !n.workload ? n.id : n.workload);
+  }
+  const merged = new Map();
+  const add = (source, target, edge) => {
+    if (source === target) return;
+    const key = edgeId(source, target);
+    const prev = merged.get(key);
+    const ports = prev ? mergePorts(prev, edge) : { all: edge.all, ports: edge.ports || [] };
+    merged.set(key, { source, target, ...ports });
+  };
+  for (const e of workloadGraph.edges) {
+    if (!opened.has(e.source) && !opened.has(e.target)) add(e.source, e.target, e);
+  }
+  for (const e of podGraph.edges) {
+    if (podIds.has(e.source) || podIds.has(e.target)) add(rep.get(e.source), rep.get(e.target), e);
+  }
+  const edges = [...merged.values()].sort((a, b) => (edgeId(a.source, a.target) < edgeId(b.source, b.target) ? -1 : 1));
+  return { nodes: nodes.sort(byId), edges };
+}
+
+function copyEdge(e) {
+  return { source: e.source, target: e.target, all: Boolean(e.all), ports: e.ports || [] };
+}
+
+// Which nodes the filters pick ("focus") and which edges and nodes stay visible.
+export function applyFilters(view, state, headline) {
+  const terms = parseLabelFilter(state.label);
+  const portFilter = parsePortFilter(state.port);
+  const onlySet = state.only && headline ? new Set(headline[state.only] || []) : null;
+  const picking = Boolean(state.namespace || terms.length || onlySet);
+  const focus = new Set();
+  for (const node of view.nodes) {
+    if (state.namespace && (node.namespace || OUTSIDE) !== state.namespace) continue;
+    if (terms.length && !labelsMatch(node.labels, terms)) continue;
+    if (onlySet && !onlySet.has(node.id) && !onlySet.has(node.workload)) continue;
+    focus.add(node.id);
+  }
+  const edges = view.edges.filter((edge) => {
+    if (!matchesPort(edge, portFilter)) return false;
+    if (!picking) return true;
+    if (state.direction === "in") return focus.has(edge.target);
+    if (state.direction === "out") return focus.has(edge.source);
+    return focus.has(edge.source) || focus.has(edge.target);
+  });
+  const visible = new Set();
+  if (!portFilter) for (const id of focus) visible.add(id);
+  for (const edge of edges) {
+    visible.add(edge.source);
+    visible.add(edge.target);
+  }
+  return { focus, visible, edges, picking, portFilter };
+}
+
+// Marks drawn on a node: the shield (isolated) and the globe (reachable from outside).
+export function nodeMarks(node, exposed) {
+  const iso = node.isolated || {};
+  const marks = [];
+  if (iso.ingress && iso.egress) marks.push("isolated in+out");
+  else if (iso.ingress) marks.push("isolated in");
+  else if (iso.egress) marks.push("isolated out");
+  if (exposed.has(node.id)) marks.push("exposed");
+  return {
+    shield: Boolean(iso.ingress || iso.egress),
+    globe: exposed.has(node.id),
+    text: marks.join(" · "),
+  };
+}
+
+// Endpoints that an external block may reach: the engine's list plus what the edges say.
+export function exposedIds(view, headlineIds) {
+  const external = new Set(view.nodes.filter((n) => n.kind === "external").map((n) => n.id));
+  const ids = new Set(headlineIds || []);
+  for (const edge of view.edges) {
+    if (external.has(edge.source) && !external.has(edge.target)) ids.add(edge.target);
+  }
+  return ids;
+}
+
+// Collapse namespaces into single nodes. Returns elements ready for cytoscape (plain objects),
+// including compound parents for open namespaces.
+export function elementsFor(view, filtered, state, options) {
+  const { collapsed, exposed, podCounts } = options;
+  const nodesById = new Map(view.nodes.map((n) => [n.id, n]));
+  const groupOf = (node) => node.namespace || OUTSIDE;
+  const closed = new Set();
+  if (collapsed) {
+    for (const node of view.nodes) if (!state.open.includes(groupOf(node))) closed.add(groupOf(node));
+  }
+  const elements = [];
+  const members = new Map(); // namespace -> visible member count
+  const shownGroups = new Set();
+  for (const node of view.nodes) {
+    if (!filtered.visible.has(node.id)) continue;
+    const group = groupOf(node);
+    shownGroups.add(group);
+    members.set(group, (members.get(group) || 0) + 1);
+  }
+  const unit = state.level === "pod" ? ["pod", "pods"] : ["workload", "workloads"];
+  for (const group of [...shownGroups].sort()) {
+    const count = members.get(group);
+    const title = group === OUTSIDE ? "outside cluster" : group;
+    const isClosed = closed.has(group);
+    const nouns = group === OUTSIDE ? ["address block", "address blocks"] : unit;
+    const label = isClosed ? `${title}\n${count} ${count === 1 ? nouns[0] : nouns[1]}` : title;
+    const box = labelBox(label, { fontSize: 12, padding: 30 });
+    elements.push({
+      group: "nodes",
+      data: { id: namespaceNodeId(group), label, namespace: group, kind: "namespace", count, w: box.w, h: box.h },
+      classes: ["namespace", isClosed ? "collapsed" : "open", group === OUTSIDE ? "outside" : ""]
+        .filter(Boolean)
+        .join(" "),
+    });
+  }
+  const drawnAs = new Map();
+  for (const node of view.nodes) {
+    if (!filtered.visible.has(node.id)) continue;
+    const group = groupOf(node);
+    if (closed.has(group)) {
+      drawnAs.set(node.id, namespaceNodeId(group));
+      continue;
+    }
+    drawnAs.set(node.id, node.id);
+    const marks = nodeMarks(node, exposed);
+    const title = nodeTitle(node);
+    const pods = podCounts && podCounts.get(node.id);
+    const sub = [node.kind === "workload" && pods ? `${pods} ${pods === 1 ? "pod" : "pods"}` : "", marks.text]
+      .filter(Boolean)
+      .join(" · ");
+    const classes = [node.kind];
+    if (marks.shield) classes.push("shield");
+    if (marks.globe) classes.push("globe");
+    if (filtered.picking && filtered.focus.has(node.id)) classes.push("focus");
+    const label = sub ? `${title}\n${sub}` : title;
+    const box = labelBox(label, { fontSize: node.kind === "pod" ? 10 : 11, padding: marks.shield || marks.globe ? 30 : 18 });
+    elements.push({
+      group: "nodes",
+      data: {
+        id: node.id,
+        parent: namespaceNodeId(group),
+        label,
+        kind: node.kind,
+        namespace: node.namespace || "",
+        w: box.w,
+        h: box.h,
+      },
+      classes: classes.join(" "),
+    });
+  }
+  const merged = new Map();
+  for (const edge of filtered.edges) {
+    const source = drawnAs.get(edge.source);
+    const target = drawnAs.get(edge.target);
+    if (!source || !target || source === target) continue;
+    const key = edgeId(source, target);
+    const prev = merged.get(key);
+    if (prev) {
+      Object.assign(prev, mergePorts(prev, edge));
+      prev.members.push(edge);
+    } else {
+      merged.set(key, { source, target, all: edge.all, ports: edge.ports, members: [edge] });
+    }
+  }
+  for (const [key, edge] of [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const aggregated = edge.members.length > 1 || nodesById.get(edge.source) === undefined;
+    let label = portsText(edge);
+    if (aggregated) {
+      const n = edge.members.length;
+      label = `${n} ${n === 1 ? "flow" : "flows"} · ${edge.all ? "all traffic" : "some ports"}`;
+    }
+    elements.push({
+      group: "edges",
+      data: { id: key, source: edge.source, target: edge.target, label, members: edge.members.length },
+      classes: [edge.all ? "open-all" : "open-some", aggregated ? "aggregate" : ""].filter(Boolean).join(" "),
+    });
+  }
+  return { elements, drawnAs, closed };
+}
+
+// A small seeded PRNG (mulberry32), so that the force layout draws the same picture each time.
+export function seededRandom(seedText) {
+  let seed = 2166136261;
+  for (let i = 0; i < seedText.length; i++) {
+    seed ^= seedText.charCodeAt(i);
+    seed = Math.imul(seed, 16777619);
+  }
+  return function random() {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
