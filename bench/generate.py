@@ -281,7 +281,15 @@ class Workload:
 
 
 class Generator:
-    def __init__(self, pods: int, namespaces: int, policies: int, calico_policies: int = 0, seed: int = 1):
+    def __init__(
+        self,
+        pods: int,
+        namespaces: int,
+        policies: int,
+        calico_policies: int = 0,
+        seed: int = 1,
+        host_network: bool = True,
+    ):
         if pods < 0 or namespaces < 1 or policies < 0 or calico_policies < 0:
             raise ValueError("need pods >= 0, namespaces >= 1, policies >= 0, calico-policies >= 0")
         if namespaces > 254:
@@ -290,6 +298,7 @@ class Generator:
         self.n_namespaces = namespaces
         self.n_policies = policies
         self.n_calico = calico_policies
+        self.host_network = host_network
         self.rng = random.Random(seed)
         self.clock = BASE_TIME
         self.namespaces: list[NamespaceInfo] = []
@@ -384,7 +393,7 @@ class Generator:
                 dict(labels),
                 pod_labels,
                 ports,
-                host_network=host,
+                host_network=host and self.host_network,
                 infra=True,
             )
             info.workloads.append(wl)
@@ -1276,10 +1285,10 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
 
 
 def generate(
-    pods: int, namespaces: int, policies: int, calico_policies: int = 0, seed: int = 1
+    pods: int, namespaces: int, policies: int, calico_policies: int = 0, seed: int = 1, host_network: bool = True
 ) -> tuple[dict[str, str], dict[str, int]]:
     """Build the manifests in memory: ({file name: YAML text}, summary counts)."""
-    gen = Generator(pods, namespaces, policies, calico_policies, seed)
+    gen = Generator(pods, namespaces, policies, calico_policies, seed, host_network)
     files = gen.build()
     return files, gen.summary
 
@@ -1302,11 +1311,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies", type=int, required=True)
     parser.add_argument("--calico-policies", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-host-network",
+        dest="host_network",
+        action="store_false",
+        help="give the kube-proxy and node-exporter DaemonSet pods pod IPs instead of hostNetwork",
+    )
     parser.add_argument("--out", required=True, help="directory to write (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     try:
-        files, summary = generate(args.pods, args.namespaces, args.policies, args.calico_policies, args.seed)
+        files, summary = generate(
+            args.pods, args.namespaces, args.policies, args.calico_policies, args.seed, args.host_network
+        )
     except ValueError as exc:
         parser.error(str(exc))
     write(args.out, files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 import ipaddress
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,43 @@ def test_bad_arguments():
         gen.generate(10, 0, 1)
     with pytest.raises(ValueError):
         gen.generate(10, 300, 1)
+
+
+def _engine_importable() -> bool:
+    try:
+        import policies.engine.parse  # noqa: F401
+        from policies.engine import build_graph, render  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _engine_importable(), reason="the engine's parser is not there")
+def test_run_py_measures_a_tiny_size_end_to_end(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--sizes",
+            "40/3/8",
+            "--level",
+            "pod",
+            "--work-dir",
+            str(tmp_path),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "parse s" in done.stdout and "s per 1,000 pods" in done.stdout
+    (row,) = json.loads(out.read_text())
+    assert row["pods"] == 40 and row["namespaces"] == 3 and row["policies"] == 8
+    assert row["calico_policies"] == 0
+    assert row["edges"] > 0 and row["groups"] > 0 and row["output_bytes"] > 0
+    for key in ("parse_s", "graph_s", "output_s", "total_s", "peak_rss_mib"):
+        assert row[key] > 0, key
