@@ -14,7 +14,6 @@ https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-pol
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import re
 from collections import Counter
@@ -308,10 +307,12 @@ def _unsupported(obj: RawObject, message: str) -> UnsupportedError:
 def _parse_calico(objects: Sequence[RawObject], namespaces: Sequence[str]) -> tuple[CalicoResources | None, list[str]]:
     if not objects:
         return None, []
-    if importlib.util.find_spec("policies.engine.calico.parse") is None:
+    try:
+        from policies.engine.calico.parse import parse_calico_objects
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("policies.engine.calico", "policies.engine.calico.parse"):
+            raise
         return None, [f"ignored {len(objects)} Calico objects: Calico support is not available"]
-    from policies.engine.calico.parse import parse_calico_objects
-
     return parse_calico_objects(objects, namespaces), []
 
 

@@ -234,13 +234,13 @@ class Ownership:
         if not owner.kind:
             return WorkloadRef(UNNAMED_OWNER_KIND, owner.name)
         current = owner
-        seen: set[OwnerRef] = set()
-        while current not in seen:
-            seen.add(current)
+        seen = {current}
+        while True:
             obj = self.objects.get((namespace, current.kind, current.name))
             parent = owner_of(obj) if obj is not None else None
-            if parent is None or (namespace, parent.kind, parent.name) not in self.objects:
+            if parent is None or parent in seen or (namespace, parent.kind, parent.name) not in self.objects:
                 break
+            seen.add(parent)
             current = parent
         return WorkloadRef(current.kind, current.name)
 

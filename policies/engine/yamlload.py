@@ -60,8 +60,17 @@ def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
 
 
 def check_size(name: str, text: str, max_bytes: int) -> None:
-    if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode("utf-8")) > max_bytes):
-        raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=name)
+    """Refuse text over ``max_bytes`` (as UTF-8) and text that UTF-8 cannot encode (lone surrogates)."""
+    too_big = PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=name)
+    if len(text) > max_bytes:
+        raise too_big
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise PolicyError("the text is not valid Unicode", file=name, line=line) from exc
+    if size > max_bytes:
+        raise too_big
 
 
 def read_sources(
@@ -156,6 +165,11 @@ class _FileLoader:
                 node = next(docs, None)
             except yaml.MarkedYAMLError as exc:
                 raise self._syntax_error(exc) from exc
+            except yaml.reader.ReaderError as exc:
+                line = self.text.count("\n", 0, max(exc.position, 0)) + 1
+                message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+                # The reader checks text ahead of the parser, so the document index would be a guess.
+                raise PolicyError(message, file=self.name, line=line) from exc
             except yaml.YAMLError as exc:
                 raise PolicyError(f"cannot read YAML: {exc}", file=self.name, document=self.document) from exc
             except RecursionError as exc:
@@ -226,9 +240,7 @@ class _FileLoader:
             last = max(last, item_last)
         yield self._raw(node, data, lines, last, item_path, kind, api_version)
 
-    def _list_items(
-        self, seq: Node | None, item_path: str, kind: str, api_version: str
-    ) -> Iterator[RawObject]:
+    def _list_items(self, seq: Node | None, item_path: str, kind: str, api_version: str) -> Iterator[RawObject]:
         if seq is None or _is_null(seq):
             return
         if not isinstance(seq, SequenceNode):
@@ -259,13 +271,19 @@ class _FileLoader:
 
     def _text(self, node: MappingNode, first: int, last: int) -> str:
         chunk = self.src_lines[first : last + 1]
+        if not chunk:
+            return ""
         col = node.start_mark.column
-        if chunk and col and not node.flow_style:
-            # A block list item: blank out the "- " in front of it, then remove its indentation.
-            chunk[0] = " " * col + chunk[0][col:]
-            chunk = [ln[col:] if ln[:col].strip() == "" else ln.lstrip() for ln in chunk]
-            return "\n".join(chunk) + "\n"
-        return textwrap.dedent("\n".join(chunk)) + "\n"
+        # Blank out what precedes the object on its first line ("- " of a list item, "[" of JSON).
+        chunk[0] = " " * col + chunk[0][col:]
+        if node.flow_style:
+            end = node.end_mark
+            if end.line == last:
+                chunk[-1] = chunk[-1][: end.column]
+            return textwrap.dedent("\n".join(chunk)) + "\n"
+        # A block mapping: every line is indented at least to its first key, except comments.
+        chunk = [ln[col:] if not ln[:col].strip() else ln.lstrip() for ln in chunk]
+        return "\n".join(chunk) + "\n"
 
     # -- nodes to plain data --------------------------------------------------------------------
 
@@ -279,11 +297,9 @@ class _FileLoader:
             return self._scalar(node, path), self._scalar_last(node)
         key = id(node)
         if key in self.active:
-            raise self._fail(
-                "an alias refers to a value that contains it (a recursive structure)", node, path
-            )
+            raise self._fail("an alias refers to a value that contains it (a recursive structure)", node, path)
         if self.depth >= MAX_DEPTH:
-            raise self._fail(f"the YAML nests deeper than {MAX_DEPTH} levels", node, path)
+            raise self._fail(f"the YAML nests deeper than {MAX_DEPTH} levels", node)
         again = key in self.built
         self.built.add(key)
         self.active.add(key)
