@@ -1,0 +1,325 @@
+"""The real thing: a Redis broker, Celery worker processes and the web app under gunicorn, sharing
+one SQLite file. Uploads go through the REST API; the worker analyses them.
+
+    test --HTTP--> gunicorn --delay--> redis <--BRPOP-- celery worker
+                       \\___________ SQLite file ___________/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
+    pytest.mark.skipif(shutil.which("gunicorn") is None, reason="gunicorn is not installed"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SMALL = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: prod
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: prod
+  labels:
+    app: web
+spec:
+  containers:
+    - name: web
+      image: web:1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db
+  namespace: prod
+  labels:
+    app: db
+spec:
+  containers:
+    - name: db
+      image: db:1
+      ports:
+        - containerPort: 5432
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db
+  namespace: prod
+spec:
+  podSelector:
+    matchLabels:
+      app: db
+  ingress:
+    - from:
+        - podSelector:
+            matchLabels:
+              app: web
+      ports:
+        - port: 5432
+"""
+
+
+def big_manifests(namespaces: int = 25, pods: int = 80) -> str:
+    """About 2,000 distinct pods, each with its own ingress policy: several seconds of engine work."""
+    docs = []
+    for n in range(namespaces):
+        docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{n}\n")
+        for p in range(pods):
+            docs.append(
+                f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{p}\n  namespace: ns{n}\n"
+                f"  labels:\n    app: a{p}\n    tier: t{p % 4}\n"
+                f"spec:\n  containers:\n    - name: c\n      image: x\n"
+                f"      ports:\n        - containerPort: {8000 + p}\n"
+            )
+            docs.append(
+                f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: np{p}\n  namespace: ns{n}\n"
+                f"spec:\n  podSelector:\n    matchLabels:\n      app: a{p}\n"
+                f"  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n"
+                f"              tier: t{(p + 1) % 4}\n      ports:\n        - port: {8000 + p}\n"
+            )
+    return "---\n".join(docs)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Stack:
+    """The processes of one test, and an HTTP client for the API with a token."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.redis_port = free_port()
+        self.web_port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("CELERY_TASK_ALWAYS_EAGER", "DATABASE_URL")}
+        self.env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "netpol_site.settings",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'netpol.db'}",
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "DEBUG": "False",
+            "SECRET_KEY": "integration-test",
+            # A message that no live worker acknowledged comes back after 3 seconds.
+            "CELERY_VISIBILITY_TIMEOUT": "3",
+            "NETPOL_PROGRESS_INTERVAL": "0.05",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.token = ""
+
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.tmp_path / f"{name}.log", "ab")  # closed when the test ends
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        redis = self.spawn(
+            "redis",
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        )
+        wait_for(lambda: redis.poll() is not None or self.redis_ping(), 20, "redis-server")
+        assert redis.poll() is None, self.log("redis")
+        self.manage("migrate", "--noinput")
+        self.manage("shell", "-c", "from django.contrib.auth.models import User; User.objects.create_user('ci')")
+        # "Generated token <40 hex digits> for user ci"
+        self.token = re.search(r"\b[0-9a-f]{40}\b", self.manage("drf_create_token", "ci")).group()  # type: ignore[union-attr]
+        web = self.spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "netpol_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "120",
+            ],
+        )
+        wait_for(lambda: web.poll() is not None or self.healthy(), 30, "gunicorn")
+        assert web.poll() is None, self.log("web")
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        return self.spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "netpol_site",
+                "worker",
+                "-l",
+                "info",
+                "-P",
+                "solo",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    def manage(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")[-5000:]
+
+    def redis_ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def healthy(self) -> bool:
+        try:
+            return self.request("GET", "/api/health/")[0] == 200
+        except OSError:
+            return False
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Token {self.token}"
+        url = f"http://127.0.0.1:{self.web_port}{path}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=60) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def analysis(self, analysis_id: int) -> dict[str, Any]:
+        status, body = self.request("GET", f"/api/analyses/{analysis_id}/")
+        assert status == 200, body
+        return dict(body)
+
+    def wait_finished(self, analysis_id: int, timeout: float) -> dict[str, Any]:
+        def finished() -> dict[str, Any] | None:
+            body = self.analysis(analysis_id)
+            return body if body["status"] in ("done", "failed") else None
+
+        try:
+            return dict(wait_for(finished, timeout, f"analysis {analysis_id}", interval=0.25))
+        except AssertionError:
+            logs = "\n".join(f"--- {p.name}\n{self.log(p.stem)}" for p in self.tmp_path.glob("worker*.log"))
+            raise AssertionError(
+                f"analysis {analysis_id} did not finish: {self.analysis(analysis_id)}\n{logs}"
+            ) from None
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(tmp_path)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_a_worker_analyses_an_upload(stack: Stack) -> None:
+    stack.start_worker("worker1")
+
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+
+    assert status == 201, snapshot
+    assert snapshot["analysis"]["status"] in ("queued", "running", "done")
+    analysis = stack.wait_finished(snapshot["analysis"]["id"], timeout=60)
+    assert analysis["status"] == "done", analysis
+    assert analysis["attempts"] == 1
+    assert analysis["progress"] == 1.0
+    status, graph = stack.request("GET", f"/api/snapshots/{snapshot['id']}/graph/?level=pod")
+    assert status == 200
+    assert ("prod/web", "prod/db") in {(e["source"], e["target"]) for e in graph["edges"]}
+
+
+def test_an_upload_waits_in_the_queue_until_a_worker_starts(stack: Stack) -> None:
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201
+    time.sleep(1)
+    assert stack.analysis(snapshot["analysis"]["id"])["status"] == "queued"  # no worker: nothing ran in-process
+
+    stack.start_worker("worker1")
+
+    assert stack.wait_finished(snapshot["analysis"]["id"], timeout=60)["status"] == "done"
+
+
+def test_a_worker_killed_mid_task_loses_nothing(stack: Stack) -> None:
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "big", "manifests": big_manifests()})
+    assert status == 201, snapshot
+    analysis_id = snapshot["analysis"]["id"]
+
+    first = stack.start_worker("worker1")
+
+    def computing_graphs() -> bool:
+        body = stack.analysis(analysis_id)
+        assert body["status"] != "done", "the analysis finished before the worker could be killed"
+        return body["status"] == "running" and body["progress"] > 0.05
+
+    wait_for(computing_graphs, 60, "the first worker to start the analysis", interval=0.05)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    time.sleep(1)
+    interrupted = stack.analysis(analysis_id)
+    assert (interrupted["status"], interrupted["attempts"]) == ("running", 1)
+
+    stack.start_worker("worker2")
+
+    analysis = stack.wait_finished(analysis_id, timeout=180)
+    assert analysis["status"] == "done", analysis
+    assert analysis["attempts"] == 2  # the message was redelivered and the task started over
+    assert analysis["summary"]["counts"]
+    assert "policies.tasks.compute_analysis" in stack.log("worker2")
