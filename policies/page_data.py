@@ -43,18 +43,19 @@ def ports_text(edge: dict[str, Any] | None) -> str:
     if edge.get("all"):
         return "all traffic"
     groups: dict[str, list[str]] = {}
-    rest = False
+    rest: list[str] | None = None  # the "except" list of a "*" entry, when there is one
     for entry in edge.get("ports", []):
         if entry["protocol"] == "*":
-            rest = True
+            rest = list(entry.get("except", []))
             continue
         ranges = groups.setdefault(entry["protocol"], [])
         if entry.get("from") is not None:
             lo, hi = entry["from"], entry["to"]
             ranges.append(str(lo) if lo == hi else f"{lo}-{hi}")
     parts = [f"{proto} {', '.join(r)}" if r else f"{proto} all ports" for proto, r in groups.items()]
-    if rest:
-        parts.append("all other protocols")
+    if rest is not None:
+        closed = [proto for proto in rest if proto not in groups]
+        parts.append(f"all other protocols but {', '.join(closed)}" if closed else "all other protocols")
     return "; ".join(parts) or "nothing"
 
 
@@ -126,14 +127,24 @@ def resource_counts(snapshot: Snapshot) -> dict[str, int]:
     }
 
 
+def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
+    """Namespaces, workloads, pods and policies: the engine's counts once analysed, else the stored objects'."""
+    done = analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result
+    found = analysis.result.get("summary", {}).get("counts") if done and analysis else None
+    if not found:
+        return resource_counts(snapshot)
+    result = dict(found)
+    # A workload without listed pods stands for its pod template: count those as pods too.
+    result["pods"] = result.get("pods", 0) + result.get("templates", 0)
+    return result
+
+
 def snapshot_rows(snapshots: Iterable[Snapshot]) -> list[dict[str, Any]]:
+    """The snapshot list: expects snapshots with their analyses prefetched (newest first)."""
     rows = []
     for snapshot in snapshots:
-        analysis = snapshot.latest_analysis()
-        counts = None
-        if analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result:
-            counts = analysis.result.get("summary", {}).get("counts")
-        rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts or resource_counts(snapshot)})
+        analysis = next(iter(snapshot.analyses.all()), None)
+        rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts(snapshot, analysis)})
     return rows
 
 
@@ -145,16 +156,27 @@ class Headline:
     nodes: list[str] = field(default_factory=list)
 
 
+# (the graph's ?only= value, the engine summary's list, the question in words: one, many)
 HEADLINES = (
-    ("exposed", "exposed_to_external", "workloads reachable from outside the cluster"),
-    ("not-isolated", "ingress_not_isolated", "workloads with no ingress isolation"),
-    ("internet", "reach_internet", "workloads that can reach the internet"),
+    (
+        "exposed",
+        "exposed_to_external",
+        "workload reachable from outside the cluster",
+        "workloads reachable from outside the cluster",
+    ),
+    (
+        "not-isolated",
+        "ingress_not_isolated",
+        "workload with no ingress isolation",
+        "workloads with no ingress isolation",
+    ),
+    ("internet", "reach_internet", "workload that can reach the internet", "workloads that can reach the internet"),
 )
 
 
 def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
     """The graph's ?only= sets: key -> node ids."""
-    return {key: list(summary.get(field_name, [])) for key, field_name, _ in HEADLINES}
+    return {key: list(summary.get(field_name, [])) for key, field_name, _, _ in HEADLINES}
 
 
 def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
@@ -162,21 +184,19 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
     done = analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result
     result = analysis.result if done and analysis else {}
     summary = result.get("summary", {})
-    counts = dict(summary.get("counts") or resource_counts(snapshot))
-    counts.setdefault("policies", resource_counts(snapshot)["policies"])
     headlines = []
     if done:
         names = {n["id"]: node_label(n) for n in result.get("graph", {}).get("workload", {}).get("nodes", [])}
-        for key, field_name, question in HEADLINES:
+        for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
-            headlines.append(Headline(key, question, ids, [names.get(i, i) for i in ids]))
+            headlines.append(Headline(key, one if len(ids) == 1 else many, ids, [names.get(i, i) for i in ids]))
     lint: dict[str, list[dict[str, Any]]] = {}
     for finding in result.get("lint", []):
         lint.setdefault(finding.get("severity", "info"), []).append(finding)
     lint_groups = [(sev, lint[sev]) for sev in SEVERITY_ORDER if sev in lint]
     lint_groups += [(sev, items) for sev, items in sorted(lint.items()) if sev not in SEVERITY_ORDER]
     return {
-        "counts": counts,
+        "counts": counts(snapshot, analysis),
         "headlines": headlines,
         "lint_groups": lint_groups,
         "lint_count": sum(len(items) for _, items in lint_groups),

@@ -29,10 +29,10 @@ function rangeText(entry) {
 export function portsText(edge) {
   if (edge.all) return "all traffic";
   const groups = new Map();
-  let rest = false;
+  let rest = null; // the "except" list of a "*" entry, when there is one
   for (const entry of edge.ports || []) {
     if (entry.protocol === "*") {
-      rest = true;
+      rest = entry.except || [];
       continue;
     }
     if (!groups.has(entry.protocol)) groups.set(entry.protocol, []);
@@ -43,18 +43,19 @@ export function portsText(edge) {
   for (const [protocol, ranges] of groups) {
     parts.push(ranges.length ? `${protocol} ${ranges.join(", ")}` : `${protocol} all ports`);
   }
-  if (rest) parts.push("all other protocols");
+  if (rest) {
+    const closed = rest.filter((protocol) => !groups.has(protocol));
+    parts.push(closed.length ? `all other protocols but ${closed.join(", ")}` : "all other protocols");
+  }
   return parts.join("; ") || "nothing";
 }
 
 // Whether an edge allows protocol (and port, when given). Mirrors ConnectionSet.allows:
-// entries of a protocol list its ports; "*" stands for every protocol not listed.
+// entries of a protocol list its ports; "*" stands for every protocol not in its "except".
 export function edgeAllows(edge, protocol, port) {
-  if (edge.all) return true;
-  const own = (edge.ports || []).filter((e) => e.protocol === protocol);
-  if (own.length === 0) return (edge.ports || []).some((e) => e.protocol === "*");
-  if (port === null || port === undefined) return true;
-  return own.some((e) => e.from === null || e.from === undefined || (e.from <= port && port <= e.to));
+  const intervals = intervalsOf(toSet(edge), protocol);
+  if (port === null || port === undefined || !L4.includes(protocol)) return intervals.length > 0;
+  return intervals.some(([from, to]) => from <= port && port <= to);
 }
 
 // "8080", "TCP/8080", "udp 53", "SCTP" -> {protocol, port}; null when empty or unreadable.
@@ -92,40 +93,57 @@ export function portChoices(edge) {
   return choices;
 }
 
-// Union of two edges' ports between the same pair (used when pods fold into a workload or
-// workloads into a namespace). Exact for ranges; "*" survives when either side has it.
-export function mergePorts(a, b) {
-  if (a.all || b.all) return { all: true, ports: [] };
-  const byProtocol = new Map();
-  let rest = false;
-  for (const entry of [...(a.ports || []), ...(b.ports || [])]) {
+// An edge's ports as the engine's ConnectionSet: protocol -> sorted [from, to] intervals (a
+// portless protocol is [[0, 0]]), plus "rest": every protocol not in the map, all ports.
+function toSet(edge) {
+  const explicit = new Map();
+  let rest = Boolean(edge.all);
+  for (const entry of edge.all ? [] : edge.ports || []) {
     if (entry.protocol === "*") {
       rest = true;
+      for (const protocol of entry.except || []) if (!explicit.has(protocol)) explicit.set(protocol, []);
       continue;
     }
-    if (!byProtocol.has(entry.protocol)) byProtocol.set(entry.protocol, []);
-    byProtocol.get(entry.protocol).push(entry);
+    if (!explicit.has(entry.protocol)) explicit.set(entry.protocol, []);
+    const portless = entry.from === null || entry.from === undefined;
+    explicit.get(entry.protocol).push(portless ? [0, 0] : [entry.from, entry.to]);
   }
+  return { explicit, rest };
+}
+
+function intervalsOf(set, protocol) {
+  if (set.explicit.has(protocol)) return set.explicit.get(protocol);
+  if (!set.rest) return [];
+  return L4.includes(protocol) ? [[1, 65535]] : [[0, 0]];
+}
+
+function normalise(intervals) {
+  const sorted = [...intervals].sort((x, y) => x[0] - y[0]);
+  const out = [];
+  for (const [from, to] of sorted) {
+    const last = out[out.length - 1];
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else out.push([from, to]);
+  }
+  return out;
+}
+
+// Union of two edges' ports between the same pair (used when pods fold into a workload or
+// workloads into a namespace). Exact, like ConnectionSet's "|".
+export function mergePorts(a, b) {
+  if (a.all || b.all) return { all: true, ports: [] };
+  const sa = toSet(a);
+  const sb = toSet(b);
+  const protocols = [...new Set([...sa.explicit.keys(), ...sb.explicit.keys()])].sort();
+  const rest = sa.rest || sb.rest;
   const ports = [];
-  for (const protocol of [...byProtocol.keys()].sort()) {
-    const entries = byProtocol.get(protocol);
-    if (entries.some((e) => e.from === null || e.from === undefined)) {
-      ports.push({ protocol, from: null, to: null });
-      continue;
+  for (const protocol of protocols) {
+    for (const [from, to] of normalise([...intervalsOf(sa, protocol), ...intervalsOf(sb, protocol)])) {
+      const portless = !L4.includes(protocol) && from === 0;
+      ports.push({ protocol, from: portless ? null : from, to: portless ? null : to });
     }
-    const sorted = entries.map((e) => [e.from, e.to]).sort((x, y) => x[0] - y[0]);
-    let [lo, hi] = sorted[0];
-    for (const [from, to] of sorted.slice(1)) {
-      if (from <= hi + 1) {
-        hi = Math.max(hi, to);
-      } else {
-        ports.push({ protocol, from: lo, to: hi });
-        [lo, hi] = [from, to];
-      }
-    }
-    ports.push({ protocol, from: lo, to: hi });
   }
-  if (rest) ports.push({ protocol: "*", from: null, to: null });
+  if (rest) ports.push({ protocol: "*", from: null, to: null, except: protocols });
   return { all: false, ports };
 }
 
