@@ -64,6 +64,7 @@ export function parsePortFilter(text) {
   if (!value) return null;
   const match = value.match(/^(?:([A-Za-z]+)\s*[/ :]?\s*)?(\d{1,5})?$/);
   if (!match || (!match[1] && !match[2])) return null;
+  if (match[1] && !L4.includes(match[1].toUpperCase())) return null;
   const port = match[2] ? Number(match[2]) : null;
   if (port !== null && (port < 1 || port > 65535)) return null;
   return { protocol: match[1] ? match[1].toUpperCase() : null, port };
