@@ -23,16 +23,12 @@ from policies.engine.flows import make_flow
 from policies.engine.lint import Finding, lint
 from policies.engine.model import Cluster
 from policies.engine.output import FORMATS, render
+from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.reachability import Graph, build_graph
 from policies.engine.selection import selected_pods
 from policies.engine.settings import Settings
 
 ENGINE_VERSION = "0.1.0"
-
-try:  # the parser lands separately; keep the package importable meanwhile
-    from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
-except ImportError:  # pragma: no cover
-    pass
 
 __all__ = [
     "ENGINE_VERSION",
