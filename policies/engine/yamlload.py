@@ -15,6 +15,7 @@ for the nodes that aliases expand to ("billion laughs").
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -34,8 +35,8 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 ALIAS_NODE_BUDGET = 1_000_000
 # Deeper than any real manifest; keeps the recursive builder well inside Python's stack limit.
 MAX_DEPTH = 200
-# libyaml's composer recurses in C and overflows the stack near 100,000 levels; scan events first
-# whenever the text could possibly nest deeper than this.
+# libyaml's composer recurses in C and overflows the stack near 100,000 levels (10,000 are fine):
+# scan events first whenever the text could nest deeper than SCAN_DEPTH.
 SCAN_DEPTH = 5000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 END = "#end"  # suffix of the key that holds the last line of a mapping or list
@@ -43,8 +44,8 @@ END = "#end"  # suffix of the key that holds the last line of a mapping or list
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
-_FLOW_CHARS = re.compile(r"[^\[{]")
-_BLOCK_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+_LONG_BLOCK_PREFIX = 1000
+_LONG_BLOCK_PREFIX_RE = re.compile(rf"^[ \t?:-]{{{_LONG_BLOCK_PREFIX},}}", re.MULTILINE)
 
 
 def end_line_of(obj: RawObject, path: str) -> int:
@@ -56,7 +57,15 @@ def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
     """Parse one file's text into RawObjects, in file order; empty documents are skipped."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
-    return _FileLoader(name, text).load()
+    # The node tree has no cycles to collect, and the collector would rescan it over and over
+    # as objects pile up (more than half the time on large files).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _FileLoader(name, text).load()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def check_size(name: str, text: str, max_bytes: int) -> None:
@@ -121,8 +130,8 @@ def _read_file(path: str, max_bytes: int) -> str:
 def _check_depth(name: str, text: str) -> None:
     """Refuse absurd nesting before the (recursive, C) composer sees it: it would overflow the stack."""
     # Each level needs an opening bracket or one more column of block indentation, so this bounds it.
-    indent = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
-    if len(_FLOW_CHARS.sub("", text)) + indent + 2 <= SCAN_DEPTH:
+    brackets = text.count("[") + text.count("{")
+    if brackets + _LONG_BLOCK_PREFIX < SCAN_DEPTH and not _LONG_BLOCK_PREFIX_RE.search(text):
         return
     depth = 0
     try:

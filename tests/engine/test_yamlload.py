@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import subprocess
 import sys
@@ -318,8 +319,10 @@ def test_deep_nesting_is_an_error_not_a_crash():
     code = (
         "from policies.engine.yamlload import load_text\n"
         "from policies.engine.errors import PolicyError\n"
+        "block = ''.join(' ' * i + 'k:\\n' for i in range(3000))\n"
         "for text in ('kind: X\\ns: ' + '[' * 100000 + ']' * 100000 + '\\n',\n"
-        "             'kind: X\\ns: ' + '[' * 300 + ']' * 300 + '\\n'):\n"
+        "             'kind: X\\ns: ' + '[' * 300 + ']' * 300 + '\\n',\n"
+        "             'kind: X\\n' + block, '- ' * 20000 + 'x\\n'):\n"
         "    try:\n"
         "        load_text('deep.yaml', text)\n"
         "    except PolicyError as exc:\n"
@@ -331,7 +334,17 @@ def test_deep_nesting_is_an_error_not_a_crash():
     assert done.stdout.splitlines() == [
         "deep.yaml:2: the YAML nests deeper than 200 levels",
         "deep.yaml:2, document 0: the YAML nests deeper than 200 levels",
+        "deep.yaml:202: the YAML nests deeper than 200 levels",
+        "deep.yaml:1: the YAML nests deeper than 200 levels",
     ]
+
+
+def test_garbage_collection_is_restored():
+    assert gc.isenabled()
+    load("kind: X\n")
+    with pytest.raises(PolicyError):
+        load("kind: [\n")
+    assert gc.isenabled()
 
 
 # -- reading paths ---------------------------------------------------------------------------------
