@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import F, Prefetch, QuerySet
 from django.urls import reverse
 
 from policies import engine, services
@@ -92,8 +93,33 @@ def node_label(node: dict[str, Any]) -> str:
 # --- snapshots and analyses ---------------------------------------------------------------------
 
 
+# An analysis' result holds both graphs: megabytes at 2,000 pods. The pages load rows without it
+# and let the database pick out the parts they show (JSON key lookups).
+
+
+def light(queryset: QuerySet[Analysis]) -> QuerySet[Analysis]:
+    """Analyses without their result, each with ``summary_counts`` from it."""
+    return queryset.defer("result").annotate(summary_counts=F("result__summary__counts"))
+
+
 def latest_analysis(snapshot: Snapshot) -> Analysis | None:
-    return snapshot.latest_analysis()
+    return light(snapshot.analyses.order_by("-created", "-id")).first()
+
+
+def stored(snapshot: Snapshot, path: str) -> Any:
+    """One part of the latest finished analysis' result, e.g. ``stored(s, "graph__workload")``;
+    None when that part is missing. AnalysisNotReady when no analysis has finished."""
+    done = snapshot.analyses.filter(status=Analysis.Status.DONE).order_by("-created", "-id")
+    rows = list(done.values_list(f"result__{path}", flat=True)[:1])
+    if not rows:
+        raise services.AnalysisNotReady(latest_analysis(snapshot))
+    return rows[0]
+
+
+def workload_graph(snapshot: Snapshot) -> dict[str, Any]:
+    """The workload graph of the latest finished analysis (AnalysisNotReady when there is none)."""
+    graph = stored(snapshot, "graph__workload")
+    return graph if graph is not None else services.get_graph(snapshot=snapshot, level="workload")
 
 
 def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:
@@ -128,9 +154,10 @@ def resource_counts(snapshot: Snapshot) -> dict[str, int]:
 
 
 def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
-    """Namespaces, workloads, pods and policies: the engine's counts once analysed, else the stored objects'."""
-    done = analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result
-    found = analysis.result.get("summary", {}).get("counts") if done and analysis else None
+    """Namespaces, workloads, pods and policies: the engine's counts once analysed, else the stored
+    objects'. ``analysis`` comes from ``light()``."""
+    done = analysis is not None and analysis.status == Analysis.Status.DONE
+    found = getattr(analysis, "summary_counts", None) if done else None
     if not found:
         return resource_counts(snapshot)
     result = dict(found)
@@ -139,10 +166,11 @@ def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
     return result
 
 
-def snapshot_rows(snapshots: Iterable[Snapshot]) -> list[dict[str, Any]]:
-    """The snapshot list: expects snapshots with their analyses prefetched (newest first)."""
+def snapshot_rows(snapshots: QuerySet[Snapshot]) -> list[dict[str, Any]]:
+    """The snapshot list: each snapshot with its latest analysis and counts."""
     rows = []
-    for snapshot in snapshots:
+    newest_first = light(Analysis.objects.order_by("-created", "-id"))
+    for snapshot in snapshots.prefetch_related(Prefetch("analyses", queryset=newest_first)):
         analysis = next(iter(snapshot.analyses.all()), None)
         rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts(snapshot, analysis)})
     return rows
@@ -181,17 +209,20 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
 
 def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
     """The overview page: counts, headline answers, lint findings by severity."""
-    done = analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result
-    result = analysis.result if done and analysis else {}
-    summary = result.get("summary", {})
+    result: dict[str, Any] = {}
+    if analysis is not None and analysis.status == Analysis.Status.DONE:
+        parts = ("summary", "lint", "notes", "graph__workload__evaluator", "graph__workload__nodes")
+        row = Analysis.objects.filter(id=analysis.id).values(*(f"result__{p}" for p in parts)).get()
+        result = {p: row[f"result__{p}"] for p in parts}
+    summary = result.get("summary") or {}
     headlines = []
-    if done:
-        names = {n["id"]: node_label(n) for n in result.get("graph", {}).get("workload", {}).get("nodes", [])}
+    if result:
+        names = {n["id"]: node_label(n) for n in result.get("graph__workload__nodes") or []}
         for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
             headlines.append(Headline(key, one if len(ids) == 1 else many, ids, [names.get(i, i) for i in ids]))
     lint: dict[str, list[dict[str, Any]]] = {}
-    for finding in result.get("lint", []):
+    for finding in result.get("lint") or []:
         lint.setdefault(finding.get("severity", "info"), []).append(finding)
     lint_groups = [(sev, lint[sev]) for sev in SEVERITY_ORDER if sev in lint]
     lint_groups += [(sev, items) for sev, items in sorted(lint.items()) if sev not in SEVERITY_ORDER]
@@ -200,8 +231,8 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "headlines": headlines,
         "lint_groups": lint_groups,
         "lint_count": sum(len(items) for _, items in lint_groups),
-        "notes": result.get("notes", []),
-        "evaluator": result.get("graph", {}).get("workload", {}).get("evaluator", ""),
+        "notes": result.get("notes") or [],
+        "evaluator": result.get("graph__workload__evaluator") or "",
     }
 
 
@@ -364,14 +395,15 @@ def flow_commands(
 def endpoint_names(snapshot: Snapshot) -> list[tuple[str, str]]:
     """(value, description) for the flow form's autocomplete: workloads and pods."""
     names: dict[str, str] = {}
-    for level in ("workload", "pod"):
-        try:
-            graph = services.get_graph(snapshot=snapshot, level=level)
-        except (services.AnalysisNotReady, engine.PolicyError):
-            return sorted(names.items())
-        for node in graph["nodes"]:
-            if node["kind"] != "external":
-                names.setdefault(node["id"], f"{node['kind']} {node_label(node)}")
+    try:
+        nodes = [*(stored(snapshot, "graph__workload__nodes") or []), *(stored(snapshot, "graph__pod__nodes") or [])]
+    except services.AnalysisNotReady:
+        nodes = []
+    for node in nodes:
+        if node["kind"] != "external":
+            names.setdefault(node["id"], f"{node['kind']} {node_label(node)}")
+    for namespace, name in snapshot.resources.filter(kind="Pod").values_list("namespace", "name"):
+        names.setdefault(f"{namespace}/{name}", f"pod {namespace}/{name}")
     return sorted(names.items())
 
 
@@ -573,11 +605,12 @@ def policy_picture(
     return {"sources": side("ingress"), "middle": middle, "destinations": side("egress")}
 
 
-def selected_workloads(selected_pods: list[str], pod_graph: dict[str, Any] | None) -> list[str]:
+def selected_workloads(snapshot: Snapshot, selected_pods: list[str]) -> list[str]:
     """The workloads of the selected pods (pods outside any workload stay themselves)."""
-    if not pod_graph:
+    pod_nodes = stored(snapshot, "graph__pod__nodes")
+    if not pod_nodes:
         return selected_pods
-    workload_of = {n["id"]: n.get("workload") or n["id"] for n in pod_graph["nodes"] if n["kind"] == "pod"}
+    workload_of = {n["id"]: n.get("workload") or n["id"] for n in pod_nodes if n["kind"] == "pod"}
     return sorted({workload_of.get(p, p) for p in selected_pods})
 
 
@@ -603,7 +636,7 @@ def without_policy_diff(snapshot: Snapshot, policy: Resource) -> dict[str, Any] 
             return None
     elif len(kept) == len(cluster.policies):
         return None
-    before = services.get_graph(snapshot=snapshot, level="workload")
+    before = workload_graph(snapshot)
     after = engine.build_graph(changed, level="workload").to_dict()
     diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     return diff

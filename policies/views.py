@@ -16,6 +16,9 @@ from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
 from policies.models import Analysis, Resource, Snapshot
 
 GRAPH_COLLAPSE_ABOVE = 150  # a workload graph with more nodes starts collapsed to namespaces
+# Above this many pods the policy page works out "what if it were deleted" (a second graph)
+# only when asked, so that the page itself stays quick.
+IMPACT_INLINE_MAX_PODS = 300
 EXPORT_TYPES = {
     "json": "application/json",
     "csv": "text/csv",
@@ -29,9 +32,8 @@ def _snapshot_context(snapshot: Snapshot, section: str) -> dict[str, Any]:
 
 @login_required
 def snapshot_list(request: HttpRequest) -> HttpResponse:
-    snapshots = Snapshot.objects.prefetch_related("analyses")
     ctx = {
-        "rows": page_data.snapshot_rows(snapshots),
+        "rows": page_data.snapshot_rows(Snapshot.objects.all()),
         "form": UploadForm(),
     }
     return render(request, "policies/snapshot_list.html", ctx)
@@ -95,7 +97,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    analysis = snapshot.latest_analysis()
+    analysis = page_data.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
     ctx.update(page_data.overview(snapshot, analysis))
     ctx.update(
@@ -121,10 +123,10 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    analysis = snapshot.latest_analysis()
+    analysis = page_data.latest_analysis(snapshot)
     summary: dict[str, Any] = {}
-    if analysis is not None and analysis.status == Analysis.Status.DONE and analysis.result:
-        summary = analysis.result.get("summary", {})
+    if analysis is not None and analysis.status == Analysis.Status.DONE:
+        summary = page_data.stored(snapshot, "summary") or {}
     config = {
         "snapshot": snapshot.id,
         "analysis": page_data.analysis_state(analysis),
@@ -230,9 +232,9 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
-        graph = services.get_graph(snapshot=snapshot, level="workload")
+        graph = page_data.workload_graph(snapshot)
     except services.AnalysisNotReady as exc:
-        ctx.update({"not_ready": str(exc), "analysis": snapshot.latest_analysis()})
+        ctx["not_ready"] = str(exc)
         return render(request, "policies/matrix.html", ctx)
     groups = page_data.matrix_groups(graph)
     source_ns = request.GET.get("from") or request.GET.get("ns") or ""
@@ -256,7 +258,7 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
     ctx = _snapshot_context(snapshot, "policy")
     ctx.update({"policy": policy, "listing": page_data.listing(policy)})
     try:
-        graph = services.get_graph(snapshot=snapshot, level="workload")
+        graph = page_data.workload_graph(snapshot)
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/policy.html", ctx)
@@ -265,16 +267,18 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
     except engine.PolicyError as exc:
         selected = []
         ctx["selection_error"] = str(exc)
-    pod_graph = services.get_graph(snapshot=snapshot, level="pod")
     flows, unchecked = page_data.policy_flows(snapshot, policy, graph)
-    workloads = page_data.selected_workloads(selected, pod_graph)
+    workloads = page_data.selected_workloads(snapshot, selected)
+    pods = page_data.counts(snapshot, page_data.latest_analysis(snapshot))["pods"]
+    impact_asked = pods <= IMPACT_INLINE_MAX_PODS or request.GET.get("impact") == "1"
     ctx.update(
         {
             "selected": selected,
             "flows": flows,
             "unchecked": unchecked,
             "picture": page_data.policy_picture(policy, flows, workloads, graph),
-            "without": page_data.without_policy_diff(snapshot, policy),
+            "impact_asked": impact_asked,
+            "without": page_data.without_policy_diff(snapshot, policy) if impact_asked else None,
             "graph_url": reverse("policies:graph", args=[snapshot.id]),
         }
     )
