@@ -153,7 +153,7 @@ SPECTACULAR_SETTINGS = {
 # Celery. Without REDIS_URL tasks run in-process (eager) so that one command starts a
 # working site; with it, a Redis broker hands them to separate workers.
 REDIS_URL = os.getenv("REDIS_URL", "")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", "False" if REDIS_URL else "True")
 CELERY_TASK_IGNORE_RESULT = True  # state lives in Analysis rows; there is no result backend
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message to be redelivered
