@@ -333,15 +333,16 @@ def _in_nets(ip: IPAddress, nets: Sequence[IPNetwork]) -> bool:
     return any(n.version == ip.version and ip in n for n in nets)
 
 
-class _Matcher:
-    """Matches rules of one policy against one packet."""
+class EndMatcher:
+    """The address and identity criteria of an EntityRule against one end (5.5.2, 5.5.3).
 
-    def __init__(self, index: CalicoIndex, settings: Settings, pkt: _Packet) -> None:
+    Shared by the per-flow evaluator and the graph tables: these criteria do not depend on the
+    protocol or ports of the packet."""
+
+    def __init__(self, index: CalicoIndex, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self.pkt = pkt
 
-    # -- one end ---------------------------------------------------------------------------------
     def _unmodelled(self, end: Endpoint, ip: IPAddress | None) -> str:
         """Why a selector could match ``end`` through an object the evaluator does not model."""
         res = self.index.resources
@@ -421,38 +422,11 @@ class _Matcher:
             return "serviceAccounts match"
         return "namespace scope of the notSelector"
 
-    def ports(self, ports: tuple[PortMatch, ...], rule: CalicoRule, end: Endpoint, port: int | None) -> bool:
-        proto = self.pkt.flow.protocol
-        for p in ports:
-            if isinstance(p, str):
-                # Named ports resolve on the end's own workload endpoint (5.5.4).
-                if end.kind != "pod" or end.pod is None or port is None:
-                    continue
-                cp = end.pod.named_port(p)
-                if (
-                    cp is not None
-                    and cp.protocol == proto
-                    and (rule.protocol is None or rule.protocol == proto)
-                    and cp.port == port
-                ):
-                    return True
-            elif port is not None and proto in PORT_PROTOCOLS and p[0] <= port <= p[1]:
-                return True
-        return False
-
-    def entity(
-        self,
-        er: EntityRule,
-        rule: CalicoRule,
-        policy: CalicoPolicy,
-        end: Endpoint,
-        ip: IPAddress | None,
-        port: int | None,
-        name: str,
-    ) -> tuple[list[_Check], list[_Check]]:
-        """(address/identity checks, port checks) for one end."""
+    def end_checks(
+        self, er: EntityRule, policy: CalicoPolicy, end: Endpoint, ip: IPAddress | None, name: str
+    ) -> list[_Check]:
+        """nets, notNets, the effective selector and notSelector, each as a check."""
         peer: list[_Check] = []
-        ports: list[_Check] = []
         pod_ip = end.kind == "pod"
         usable_ip = ip if not (pod_ip and not self.settings.ip_block_matches_pod_ips) else None
         if er.nets:
@@ -491,6 +465,52 @@ class _Matcher:
                 )
         if er.services:
             peer.append(_Check(True, f"{name} services {er.services} not evaluated", "services matches"))
+        return peer
+
+    def end_matches(self, er: EntityRule, policy: CalicoPolicy, end: Endpoint, ip: IPAddress | None) -> bool:
+        """The modelled outcome of ``end_checks``."""
+        return all(c.ok for c in self.end_checks(er, policy, end, ip, ""))
+
+
+class _Matcher(EndMatcher):
+    """Matches rules of one policy against one packet."""
+
+    def __init__(self, index: CalicoIndex, settings: Settings, pkt: _Packet) -> None:
+        super().__init__(index, settings)
+        self.pkt = pkt
+
+    def ports(self, ports: tuple[PortMatch, ...], rule: CalicoRule, end: Endpoint, port: int | None) -> bool:
+        proto = self.pkt.flow.protocol
+        for p in ports:
+            if isinstance(p, str):
+                # Named ports resolve on the end's own workload endpoint (5.5.4).
+                if end.kind != "pod" or end.pod is None or port is None:
+                    continue
+                cp = end.pod.named_port(p)
+                if (
+                    cp is not None
+                    and cp.protocol == proto
+                    and (rule.protocol is None or rule.protocol == proto)
+                    and cp.port == port
+                ):
+                    return True
+            elif port is not None and proto in PORT_PROTOCOLS and p[0] <= port <= p[1]:
+                return True
+        return False
+
+    def entity(
+        self,
+        er: EntityRule,
+        rule: CalicoRule,
+        policy: CalicoPolicy,
+        end: Endpoint,
+        ip: IPAddress | None,
+        port: int | None,
+        name: str,
+    ) -> tuple[list[_Check], list[_Check]]:
+        """(address/identity checks, port checks) for one end."""
+        peer = self.end_checks(er, policy, end, ip, name)
+        ports: list[_Check] = []
         what = "destination port" if name == "destination" else "source port"
         if port is None:
             what = f"the flow has no {what}, so it"

@@ -1,0 +1,341 @@
+"""The Calico evaluator at graph level: per endpoint group and direction, the allowed ConnectionSet
+to or from every peer (SEMANTICS.md 5.4 to 5.7), as the k8s twin ``groups.k8s_tables`` gives it.
+
+Ordered Allow / Deny / Pass evaluation is exact over sets of connections because ConnectionSet
+has an exact complement: per peer, an "undecided" set starts as everything; a matching Allow
+moves rule-connections & undecided into the allowed set, a Deny drops them, a Pass hands them to
+the next tier that applies; at the end of a tier what is left is denied (or passed on with
+``defaultAction: Pass``), and after the last tier the namespace profile allows the rest.
+
+Peers are not evaluated one by one: the peers that some rule names explicitly (by selector,
+nets or notSelector) or whose named ports a rule uses are evaluated, and every other peer shares
+one default result.
+
+Approximations, where ``explain`` (``calico_decision``) stays exact:
+
+* ICMP type and code are not part of a ConnectionSet: ``icmp`` / ``notICMP`` rules match on
+  their protocol alone, whatever the type and code;
+* source ports (``source.ports`` / ``notPorts``) are taken at the default source port 40000,
+  which is what ``explain`` uses when a flow gives none;
+* ``http`` and ``services`` matches are taken as matching (the rule's other criteria decide),
+  and selectors that could also match network sets or host endpoints take their pod-only
+  result; ``explain`` reports both kinds as approximate or UNSUPPORTED;
+* ``ipVersion`` uses the family of the peer's address (IPv4 first for a dual-stack group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from policies.engine.calico.evaluate import CalicoIndex, EndMatcher, calico_index
+from policies.engine.calico.model import CalicoPolicy, CalicoRule, EntityRule, PortMatch, Tier
+from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet
+from policies.engine.flows import Endpoint
+from policies.engine.groups import OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
+from policies.engine.model import ContainerPort, IPBlock
+
+ALL = ConnectionSet.all()
+NONE = ConnectionSet.none()
+DEFAULT_SOURCE_PORT = 40000  # the flow default (flows.Flow.src_port)
+_PORT_PROTOCOLS = tuple(sorted(PORT_PROTOCOLS))
+
+
+@dataclass(frozen=True)
+class PeerMatch:
+    """The peers an EntityRule's address and identity criteria match: every peer, only the
+    listed ones, or every peer except the listed ones."""
+
+    kind: Literal["all", "only", "except"]
+    keys: frozenset[PeerKey] = frozenset()
+
+    def matches(self, key: PeerKey | None) -> bool:
+        """``key`` None stands for every peer that no rule lists."""
+        if self.kind == "all":
+            return True
+        if key is None:
+            return self.kind == "except"
+        return (key in self.keys) == (self.kind == "only")
+
+    def __and__(self, other: PeerMatch) -> PeerMatch:
+        if self.kind == "all":
+            return other
+        if other.kind == "all":
+            return self
+        if self.kind == "only" and other.kind == "only":
+            return PeerMatch("only", self.keys & other.keys)
+        if self.kind == "except" and other.kind == "except":
+            return PeerMatch("except", self.keys | other.keys)
+        only, exc = (self, other) if self.kind == "only" else (other, self)
+        return PeerMatch("only", only.keys - exc.keys)
+
+
+EVERY_PEER = PeerMatch("all")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    tier: int
+    action: str
+    rule: CalicoRule
+    match: PeerMatch
+    local_ports: tuple[ContainerPort, ...] | None  # named ports of the local end (None: no pod)
+    remote_named: bool  # the rule's remote end uses named ports, so connections depend on the peer
+
+
+def _port_set(
+    ports: tuple[PortMatch, ...], rule: CalicoRule, owner: tuple[ContainerPort, ...] | None
+) -> ConnectionSet:
+    """Destination ports as connections; named ports resolve on ``owner`` (5.5.4)."""
+    out = NONE
+    for p in ports:
+        if isinstance(p, str):
+            cp = next((c for c in owner or () if c.name == p), None)
+            if cp is not None and (rule.protocol is None or rule.protocol == cp.protocol):
+                out |= ConnectionSet.protocol(cp.protocol, cp.port, cp.port)
+        else:
+            out |= ConnectionSet.build({proto: (p,) for proto in _PORT_PROTOCOLS})
+    return out
+
+
+def _source_port_set(
+    ports: tuple[PortMatch, ...], rule: CalicoRule, owner: tuple[ContainerPort, ...] | None
+) -> ConnectionSet:
+    """Source ports, taken at the default source port: the connections they let through."""
+    out = NONE
+    for p in ports:
+        if isinstance(p, str):
+            cp = next((c for c in owner or () if c.name == p), None)
+            if cp is not None and cp.port == DEFAULT_SOURCE_PORT and rule.protocol in (None, cp.protocol):
+                out |= ConnectionSet.protocol(cp.protocol)
+        elif p[0] <= DEFAULT_SOURCE_PORT <= p[1]:
+            out |= ConnectionSet.build({proto: ((1, 65535),) for proto in _PORT_PROTOCOLS})
+    return out
+
+
+def rule_connections(
+    rule: CalicoRule, src_ports: tuple[ContainerPort, ...] | None, dst_ports: tuple[ContainerPort, ...] | None
+) -> ConnectionSet:
+    """The connections a rule matches once its address and identity criteria hold."""
+    conns = ALL
+    if rule.protocol is not None:
+        conns = ConnectionSet.protocol(rule.protocol)
+    if rule.not_protocol is not None:
+        conns -= ConnectionSet.protocol(rule.not_protocol)
+    dst, src = rule.destination, rule.source
+    if dst.ports:
+        conns &= _port_set(dst.ports, rule, dst_ports)
+    if dst.not_ports:
+        conns -= _port_set(dst.not_ports, rule, dst_ports)
+    if src.ports:
+        conns &= _source_port_set(src.ports, rule, src_ports)
+    if src.not_ports:
+        conns -= _source_port_set(src.not_ports, rule, src_ports)
+    return conns
+
+
+class CalicoTables:
+    """Per-cluster state for the tables: endpoints of peers and cached peer matches."""
+
+    def __init__(self, index: GroupIndex) -> None:
+        self.index = index
+        self.calico: CalicoIndex = calico_index(index.cluster)
+        self.ends = EndMatcher(self.calico, index.settings)
+        self.peers: dict[PeerKey, Endpoint] = {}
+        for g in index.groups:
+            self.peers[g.index] = self.endpoint(g)
+        for b in index.blocks:
+            key = index.block_key(b.index)
+            self.peers[key] = Endpoint("external", b.id, ip=b.representative())
+        self.pod_groups = [g for g in index.groups if not g.host_network]
+        self._remote: dict[tuple[str, str, int], PeerMatch] = {}
+        self._sets: dict[IPBlock, frozenset[PeerKey]] = {}
+        self._conns: dict[tuple[CalicoRule, object, object], ConnectionSet] = {}
+
+    @staticmethod
+    def endpoint(g: EndpointGroup) -> Endpoint:
+        pod = g.pods[0]
+        ident = pod.workload_id if pod.from_template else pod.id
+        return Endpoint("node" if g.host_network else "pod", ident, pod=pod, node=g.node, ip=g.ip)
+
+    def ports_of(self, key: PeerKey | None) -> tuple[ContainerPort, ...] | None:
+        if key is None or key >= self.index.n_groups:
+            return None
+        g = self.index.groups[key]
+        return None if g.host_network else g.ports
+
+    # -- peer matches ------------------------------------------------------------------------------
+
+    def _in_set(self, net: IPBlock) -> frozenset[PeerKey]:
+        found = self._sets.get(net)
+        if found is None:
+            found = frozenset(self.index.blocks_of_set(net))
+            self._sets[net] = found
+        return found
+
+    def remote_match(self, policy: CalicoPolicy, direction: str, i: int, er: EntityRule) -> PeerMatch:
+        """The peers the remote end of rule ``i`` matches; independent of the local group."""
+        key = (f"{policy.kind}:{policy.id}", direction, i)
+        cached = self._remote.get(key)
+        if cached is not None:
+            return cached
+        match = EVERY_PEER
+        if er.nets:
+            match &= PeerMatch("only", frozenset().union(*(self._in_set(IPBlock(n)) for n in er.nets)))
+        if er.not_nets:
+            match &= PeerMatch("except", frozenset().union(*(self._in_set(IPBlock(n)) for n in er.not_nets)))
+        probe = EntityRule(
+            selector=er.selector,
+            not_selector=er.not_selector,
+            namespace_selector=er.namespace_selector,
+            service_accounts_names=er.service_accounts_names,
+            service_accounts_selector=er.service_accounts_selector,
+        )
+        identity = self.ends.identity(probe, policy, Endpoint("external", "-"))
+        if not identity.ok:  # the effective selector is not empty: only pods it selects
+            match &= PeerMatch(
+                "only",
+                frozenset(
+                    g.index
+                    for g in self.pod_groups
+                    if self.ends.identity(probe, policy, self.peers[g.index]).ok
+                ),
+            )
+        if er.not_selector is not None:
+            match &= PeerMatch(
+                "except",
+                frozenset(
+                    g.index
+                    for g in self.pod_groups
+                    if er.not_selector.evaluate(self.calico.pod_labels(g.pods[0]))
+                ),
+            )
+        self._remote[key] = match
+        return match
+
+    def connections(
+        self,
+        rule: CalicoRule,
+        src_ports: tuple[ContainerPort, ...] | None,
+        dst_ports: tuple[ContainerPort, ...] | None,
+    ) -> ConnectionSet:
+        key = (rule, src_ports, dst_ports)
+        found = self._conns.get(key)
+        if found is None:
+            found = rule_connections(rule, src_ports, dst_ports)
+            self._conns[key] = found
+        return found
+
+    # -- one table ------------------------------------------------------------------------------------
+
+    def entries(
+        self, g: EndpointGroup, direction: str, tiers: list[tuple[Tier, list[CalicoPolicy]]]
+    ) -> list[_Entry]:
+        local = self.peers[g.index]
+        ingress = direction == "Ingress"
+        out = []
+        for t, (_, pols) in enumerate(tiers):
+            for policy in pols:
+                for i, rule in enumerate(policy.rules(direction)):
+                    if rule.action == "Log":
+                        continue  # no effect on the verdict
+                    local_er, remote_er = (
+                        (rule.destination, rule.source) if ingress else (rule.source, rule.destination)
+                    )
+                    if not self.ends.end_matches(local_er, policy, local, g.ip):
+                        continue
+                    match = self.remote_match(policy, direction, i, remote_er)
+                    if rule.ip_version is not None:
+                        match &= self.version_match(g, rule.ip_version)
+                    if match.kind == "only" and not match.keys:
+                        continue
+                    remote_named = any(isinstance(p, str) for p in (*remote_er.ports, *remote_er.not_ports))
+                    out.append(_Entry(t, rule.action, rule, match, g.ports, remote_named))
+        return out
+
+    def version_match(self, g: EndpointGroup, version: int) -> PeerMatch:
+        own = g.ip.version if g.ip is not None else 4
+        keys = frozenset(
+            k for k, end in self.peers.items() if (end.ip.version if end.ip is not None else own) == version
+        )
+        return PeerMatch("only", keys)
+
+    def evaluate(
+        self,
+        entries: list[_Entry],
+        tiers: list[tuple[Tier, list[CalicoPolicy]]],
+        peer: PeerKey | None,
+        direction: str,
+    ) -> ConnectionSet:
+        """Allowed connections for one peer (None: every peer no rule lists) (5.6)."""
+        remote_ports = self.ports_of(peer)
+        undecided = ALL
+        allowed = NONE
+        pos = 0
+        for t, (tier, _) in enumerate(tiers):
+            open_ = undecided
+            passed = NONE
+            while pos < len(entries) and entries[pos].tier == t:
+                e = entries[pos]
+                pos += 1
+                if not open_ or not e.match.matches(peer):
+                    continue
+                if direction == "Ingress":
+                    conns = self.connections(e.rule, remote_ports if e.remote_named else None, e.local_ports)
+                else:
+                    conns = self.connections(e.rule, e.local_ports, remote_ports if e.remote_named else None)
+                hit = conns & open_
+                if not hit:
+                    continue
+                open_ -= hit
+                if e.action == "Allow":
+                    allowed |= hit
+                elif e.action == "Pass":
+                    passed |= hit
+            undecided = passed | open_ if tier.default_action == "Pass" else passed
+            if not undecided:
+                break
+        return allowed | undecided  # the namespace profile allows what every tier passed
+
+    def table(self, g: EndpointGroup, direction: str) -> Table:
+        """What ``g`` allows in ``direction`` under Calico semantics."""
+        if g.host_network:
+            return OPEN_TABLE  # not a workload endpoint; the graph treats it as node traffic
+        tiers = self.calico.applicable(g.namespace, g.labels, g.service_account, direction)
+        if not tiers:
+            return OPEN_TABLE
+        entries = self.entries(g, direction, tiers)
+        special: set[PeerKey] = set()
+        named: set[str] = set()
+        for e in entries:
+            special |= e.match.keys
+            if e.remote_named:
+                remote = e.rule.source if direction == "Ingress" else e.rule.destination
+                named |= {p for p in (*remote.ports, *remote.not_ports) if isinstance(p, str)}
+        if named:
+            special |= {x.index for x in self.pod_groups if any(p.name in named for p in x.ports)}
+        default = self.evaluate(entries, tiers, None, direction)
+        overrides = {}
+        for key in sorted(special):
+            result = self.evaluate(entries, tiers, key, direction)
+            if result != default:
+                overrides[key] = result
+        ids = tuple(sorted({f"{p.tier}/{p.id}" for _, pols in tiers for p in pols}))
+        return Table(default, overrides, isolated=True, policies=ids)
+
+
+def calico_tables(
+    index: GroupIndex, progress: Callable[[float], None] | None = None
+) -> tuple[list[Table], list[Table]]:
+    """Egress and ingress tables of every group under the calico evaluator."""
+    state = CalicoTables(index)
+    egress: list[Table] = []
+    ingress: list[Table] = []
+    n = max(1, index.n_groups)
+    for g in index.groups:
+        egress.append(state.table(g, "Egress"))
+        ingress.append(state.table(g, "Ingress"))
+        if progress is not None and g.index % 64 == 0:
+            progress(g.index / n)
+    return egress, ingress
