@@ -7,7 +7,9 @@ refused as unsupported (SEMANTICS.md 0.3).
 
 NetworkPolicies are validated as the API server validates them (SEMANTICS.md 4.1) and defaulted
 as it defaults them (4.2): an absent podSelector is ``{}``; policyTypes is ``[Ingress]`` plus
-``Egress`` iff there are egress rules; protocol is TCP; the namespace is ``default``.
+``Egress`` iff there are egress rules; protocol is TCP; the namespace is ``default``. A
+NetworkPolicy without apiVersion is read as ``networking.k8s.io/v1``; any other apiVersion is an
+error (Calico's own NetworkPolicy is told apart by its ``projectcalico.org`` apiVersion).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/
 """
@@ -265,7 +267,8 @@ def _manifest_object(obj: RawObject) -> ManifestObject:
 
 def _identity(obj: RawObject) -> tuple[str, str, str, str]:
     namespace = "" if obj.kind in CLUSTER_SCOPED_KINDS else str(obj.metadata.get("namespace") or "default")
-    return (api_group(obj.api_version), obj.kind, namespace, obj.name)
+    group = api_group(obj.api_version or (NETWORK_POLICY_API if obj.kind == "NetworkPolicy" else ""))
+    return (group, obj.kind, namespace, obj.name)
 
 
 def _drop_duplicates(objects: Sequence[RawObject]) -> tuple[list[RawObject], list[str]]:

@@ -9,7 +9,8 @@
   owner of kind Node marks a static pod, which is its own workload.
   https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/
 * A workload object that is not owned by another workload of the input and has no pods in the
-  input stands for its pods through one pod built from its template.
+  input stands for its pods through one pod built from its template. Finished pods do not count:
+  they are not in the input as far as the engine is concerned.
   https://kubernetes.io/docs/concepts/workloads/pods/#pod-templates
 """
 
