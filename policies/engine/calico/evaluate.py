@@ -44,6 +44,7 @@ from policies.engine.calico.selector import (
 from policies.engine.connections import PORT_PROTOCOLS
 from policies.engine.flows import Decision, Endpoint, Flow, PolicyTrace, RuleTrace, Verdict
 from policies.engine.model import (
+    NAMESPACE_NAME_LABEL,
     Cluster,
     IPAddress,
     IPNetwork,
@@ -176,7 +177,8 @@ class CalicoIndex:
     """Tiers, ordered policies and the label sets Calico selectors see, for one cluster."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+        # A weak reference: the module cache below must not keep clusters alive.
+        self._cluster = weakref.ref(cluster)
         self.resources = cluster.calico or CalicoResources()
         policies = [*self.resources.policies, *(convert_k8s_policy(np) for np in cluster.policies)]
         names = {DEFAULT_TIER} | {p.tier for p in policies}
@@ -194,13 +196,17 @@ class CalicoIndex:
             (sa.namespace, sa.name): sa.labels.with_items({NAME_LABEL: sa.name})
             for sa in cluster.service_accounts
         }
-        self._endpoint_labels: dict[tuple[str, str, Labels, str], Labels] = {}
+        self._endpoint_labels: dict[tuple[str, str, Labels], Labels] = {}
+
+    def belongs_to(self, cluster: Cluster) -> bool:
+        return self._cluster() is cluster
 
     def namespace_labels(self, namespace: str) -> Labels:
         """A namespace's labels as namespaceSelectors see them (N1 + N2)."""
         labels = self.ns_labels.get(namespace)
         if labels is None:
-            labels = self.cluster.namespace(namespace).labels.with_items({NAME_LABEL: namespace})
+            # A namespace only referenced by other objects carries the N1 label alone.
+            labels = Labels({NAMESPACE_NAME_LABEL: namespace, NAME_LABEL: namespace})
             self.ns_labels[namespace] = labels
         return labels
 
@@ -215,7 +221,7 @@ class CalicoIndex:
     def endpoint_labels(self, namespace: str, labels: Labels, service_account: str) -> Labels:
         """The labels of a workload endpoint (5.1): the pod's own, Calico's, and the inherited
         ``pcns.`` / ``pcsa.`` labels of its profiles (own labels win over inherited ones)."""
-        key = (namespace, service_account, labels, "")
+        key = (namespace, service_account, labels)
         cached = self._endpoint_labels.get(key)
         if cached is not None:
             return cached
@@ -280,7 +286,7 @@ def calico_index(cluster: Cluster) -> CalicoIndex:
     """The index of ``cluster``, built once per cluster object."""
     key = id(cluster)
     index = _INDEXES.get(key)
-    if index is None or index.cluster is not cluster:
+    if index is None or not index.belongs_to(cluster):
         index = CalicoIndex(cluster)
         _INDEXES[key] = index
         weakref.finalize(cluster, _INDEXES.pop, key, None)

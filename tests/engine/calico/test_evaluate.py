@@ -1180,3 +1180,17 @@ def test_calico_decision_needs_a_pod_end() -> None:
     flow = make_flow(c, "203.0.113.1", "x/a", protocol="TCP", port=80)
     with pytest.raises(ValueError):
         calico_decision(c, flow, "Egress", Settings())
+
+
+def test_the_index_cache_does_not_keep_clusters_alive() -> None:
+    import gc
+
+    from policies.engine.calico import evaluate as module
+
+    c = cluster(["x"], [pod("x/a", "", "10.0.1.1@n1")])
+    index = module.calico_index(c)
+    assert module.calico_index(c) is index
+    key = id(c)
+    del c, index
+    gc.collect()
+    assert key not in module._INDEXES
