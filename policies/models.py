@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 # Kinds whose objects are policies (Kubernetes and Calico). Calico's namespaced
@@ -84,8 +85,20 @@ class Resource(models.Model):
         return self.kind in POLICY_KINDS
 
 
+class AnalysisQuerySet(models.QuerySet["Analysis"]):
+    def without_graphs(self) -> AnalysisQuerySet:
+        """Leave the graphs (megabytes for a large snapshot) in the database, but read the
+        small parts of the result; Analysis.result_part() and graph() use them."""
+        return self.defer("result").annotate(
+            **{f"result_{key}": KeyTransform(key, "result") for key in Analysis.SMALL_RESULT_KEYS}
+        )
+
+
 class Analysis(models.Model):
     """One engine run over a snapshot. The row is the task's state: no result backend."""
+
+    # The result is {"graph": {"workload": ..., "pod": ...}, and these small keys}.
+    SMALL_RESULT_KEYS = ("summary", "lint", "notes", "pod_graph_stored")
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -106,6 +119,8 @@ class Analysis(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     error_detail = models.JSONField(null=True, blank=True)  # PolicyError.to_dict() when the input was bad
+
+    objects = AnalysisQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -148,9 +163,20 @@ class Analysis(models.Model):
         self.finished = timezone.now()
         self.save()
 
+    def result_part(self, key: str) -> Any:
+        """One of SMALL_RESULT_KEYS of the result (None before the analysis is done)."""
+        annotated = f"result_{key}"
+        if annotated in self.__dict__:  # read by without_graphs()
+            return self.__dict__[annotated]
+        return (self.result or {}).get(key)
+
     def graph(self, level: str) -> dict[str, Any] | None:
         """The stored graph at ``level`` ("workload" or "pod"), or None when not stored."""
-        if self.status != self.Status.DONE or not self.result:
+        if self.status != self.Status.DONE:
             return None
-        graph: dict[str, Any] | None = self.result.get("graph", {}).get(level)
-        return graph
+        if "result" in self.get_deferred_fields():
+            # Read just this graph, not the whole result.
+            path = KeyTransform(level, KeyTransform("graph", "result"))
+            graph: dict[str, Any] | None = Analysis.objects.filter(id=self.id).values_list(path, flat=True).get()
+            return graph
+        return (self.result or {}).get("graph", {}).get(level)

@@ -261,6 +261,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
         pod_dict = None
     result = {
         "graph": {"workload": workload.to_dict(), "pod": pod_dict},
+        "pod_graph_stored": pod_dict is not None,
         "summary": workload.summary(),
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
@@ -305,7 +306,7 @@ def load_manifests(*, snapshot: Snapshot) -> Any:
 
 def finished_analysis(*, snapshot: Snapshot) -> Analysis:
     """The snapshot's most recent done analysis; AnalysisNotReady when there is none."""
-    done = snapshot.analyses.filter(status=Analysis.Status.DONE).order_by("-created", "-id").first()
+    done = snapshot.analyses.without_graphs().filter(status=Analysis.Status.DONE).order_by("-created", "-id").first()
     if done is None:
         raise AnalysisNotReady(snapshot.latest_analysis())
     return done

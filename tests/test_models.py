@@ -108,3 +108,22 @@ def test_deleting_a_snapshot_deletes_what_belongs_to_it(empty_snapshot: Snapshot
     empty_snapshot.delete()
 
     assert (SnapshotFile.objects.count(), Resource.objects.count(), Analysis.objects.count()) == (0, 0, 0)
+
+
+def test_without_graphs_reads_the_small_parts_and_one_graph_at_a_time(analysis: Analysis) -> None:
+    light = Analysis.objects.without_graphs().get(id=analysis.id)
+
+    assert "result" in light.get_deferred_fields()
+    for key in Analysis.SMALL_RESULT_KEYS:
+        assert light.result_part(key) == analysis.result[key]
+    assert light.graph("pod") == analysis.result["graph"]["pod"]
+    assert light.graph("workload") == analysis.result["graph"]["workload"]
+    assert "result" in light.get_deferred_fields()  # graph() did not load the whole result
+
+
+def test_an_unfinished_analysis_has_no_result_parts(empty_snapshot: Snapshot) -> None:
+    analysis = Analysis.objects.create(snapshot=empty_snapshot)
+    light = Analysis.objects.without_graphs().get(id=analysis.id)
+    assert light.result_part("summary") is None
+    assert analysis.result_part("summary") is None
+    assert light.graph("pod") is None

@@ -127,7 +127,8 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
-    assert set(analysis.result) == {"graph", "summary", "lint", "notes"}
+    assert set(analysis.result) == {"graph", "summary", "lint", "notes", "pod_graph_stored"}
+    assert analysis.result["pod_graph_stored"] is True
 
     pod = analysis.result["graph"]["pod"]
     assert pod["level"] == "pod"
@@ -250,6 +251,7 @@ def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot
     analysis = snapshot.analyses.get()
     assert analysis.status == Analysis.Status.DONE
     assert analysis.result["graph"]["pod"] is None
+    assert analysis.result["pod_graph_stored"] is False
     assert analysis.result["graph"]["workload"] is not None
 
     graph = services.get_graph(snapshot=snapshot, level="pod")

@@ -57,18 +57,19 @@ class AnalysisSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_summary(self, analysis: Analysis) -> dict[str, Any] | None:
-        return (analysis.result or {}).get("summary")
+        summary: dict[str, Any] | None = analysis.result_part("summary")
+        return summary
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_lint(self, analysis: Analysis) -> list[dict[str, Any]]:
-        return list((analysis.result or {}).get("lint", []))
+        return list(analysis.result_part("lint") or [])
 
     @extend_schema_field({"type": "array", "items": {}})
     def get_notes(self, analysis: Analysis) -> list[Any]:
-        return list((analysis.result or {}).get("notes", []))
+        return list(analysis.result_part("notes") or [])
 
     def get_pod_graph_stored(self, analysis: Analysis) -> bool:
-        return analysis.graph("pod") is not None
+        return bool(analysis.result_part("pod_graph_stored"))
 
 
 class SnapshotFileSerializer(serializers.ModelSerializer):

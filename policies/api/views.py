@@ -66,7 +66,9 @@ class SnapshotViewSet(
         queryset = (
             Snapshot.objects.select_related("created_by")
             .annotate(resource_count=Count("resources", distinct=True))
-            .prefetch_related("files", Prefetch("analyses", queryset=Analysis.objects.order_by("-created", "-id")))
+            .prefetch_related(
+                "files", Prefetch("analyses", queryset=Analysis.objects.without_graphs().order_by("-created", "-id"))
+            )
             .order_by("-created", "-id")
         )
         origin = self.request.query_params.get("origin")
@@ -101,8 +103,8 @@ class SnapshotViewSet(
     @action(detail=True, methods=["post"])
     def analyze(self, request: Request, pk: str | None = None) -> Response:
         """Analyse the snapshot again (for example after an engine upgrade)."""
-        analysis = services.start_analysis(snapshot=self.get_object())
-        analysis.refresh_from_db()  # it may already have run in-process
+        started = services.start_analysis(snapshot=self.get_object())
+        analysis = Analysis.objects.without_graphs().get(id=started.id)  # it may already have run in-process
         data = s.AnalysisSerializer(analysis, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
@@ -177,7 +179,7 @@ class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AnalysisSerializer
 
     def get_queryset(self) -> QuerySet[Analysis]:
-        queryset = Analysis.objects.all()
+        queryset = Analysis.objects.without_graphs()
         snapshot = self.request.query_params.get("snapshot")
         if snapshot and snapshot.isdigit():
             queryset = queryset.filter(snapshot_id=int(snapshot))
