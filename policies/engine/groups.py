@@ -45,10 +45,15 @@ class EndpointGroup:
     service_account: str
     ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str
+    node: str  # the node of a hostNetwork group; "" for other groups (see ``nodes``)
     ip: IPAddress | None  # the representative address (IPv4 first), None without an IP
     block: int | None  # the external block that holds ``ip`` when ipBlocks can match it
     pods: tuple[Pod, ...] = field(compare=False)
+
+    @property
+    def nodes(self) -> frozenset[str]:
+        """The nodes the group's pods run on (node rules depend on them)."""
+        return frozenset(p.node for p in self.pods if p.node)
 
     def named_port(self, name: str) -> ContainerPort | None:
         for p in self.ports:
@@ -96,7 +101,6 @@ class GroupIndex:
         # two graphs over the same blocks.
         self.space = AddressSpace([*address_sets(cluster), *extra_sets], families)
         self.blocks: list[ExternalBlock] = self.space.blocks
-        node_matters = any(p.host_network for p in cluster.pods)
         keyed: dict[tuple[Any, ...], list[Pod]] = defaultdict(list)
         for pod in cluster.pods:
             ip = _primary_ip(pod, cluster)
@@ -105,7 +109,8 @@ class GroupIndex:
                 block = self.space.block_of(ip)
             key = (pod.namespace, pod.labels.items_tuple(), pod.service_account,
                    tuple(sorted((p.name, p.port, p.protocol) for p in pod.ports)), pod.host_network,
-                   pod.node if node_matters else "", block, ip is not None)
+                   # a hostNetwork pod is its node; other pods' nodes are tracked per pod instead
+                   pod.node if pod.host_network else "", block, ip is not None)
             keyed[key].append(pod)
         self.groups: list[EndpointGroup] = []
         for key in sorted(keyed, key=repr):
@@ -114,7 +119,7 @@ class GroupIndex:
             self.groups.append(EndpointGroup(
                 len(self.groups), first.namespace, first.labels, first.service_account,
                 tuple(sorted(first.ports, key=lambda p: p.name)), first.host_network,
-                first.node if node_matters else "", _primary_ip(first, cluster), key[6],
+                first.node if first.host_network else "", _primary_ip(first, cluster), key[6],
                 tuple(pods),
             ))
         self.n_groups = len(self.groups)

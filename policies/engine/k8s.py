@@ -53,7 +53,7 @@ def peer_matches(cluster: Cluster, peer: Peer, policy_ns: str, x: Endpoint, sett
         if not peer.namespace_selector.matches(ns_labels):
             return False, f"namespace {pod.namespace} does not match namespaceSelector {peer.namespace_selector}"
     if peer.pod_selector is not None and not peer.pod_selector.matches(pod.labels):
-        return False, f"{pod.id} does not match podSelector {peer.pod_selector}"
+        return False, f"{x.id} does not match podSelector {peer.pod_selector}"
     return True, f"{x.id} matches {peer.describe()}"
 
 

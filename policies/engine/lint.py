@@ -15,10 +15,12 @@ from typing import Any
 
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import GroupIndex, address_sets, k8s_table
-from policies.engine.model import Cluster, NetworkPolicy, Source
+from policies.engine.model import Cluster, ContainerPort, NetworkPolicy, Source
 from policies.engine.settings import DEFAULT_SETTINGS, Settings
 
 SEVERITIES = ("error", "warning", "info")
+# CoreDNS's container ports (SEMANTICS.md 4.10), for rules that name them.
+_DNS_PORTS = (ContainerPort("dns", 53, "UDP"), ContainerPort("dns-tcp", 53, "TCP"), ContainerPort("metrics", 9153))
 REDUNDANCY_LIMIT = 400  # policies; above it the (quadratic) redundancy check is skipped with a note
 
 
@@ -60,7 +62,7 @@ def _k8s_findings(index: GroupIndex) -> list[Finding]:
                     peer_keys |= {k for k in keys if k < index.n_groups}
                     if peer.ip_block is None and not keys:
                         out.append(Finding("warning", "NP002", f"{where}, peer {pi} ({peer.describe()}) "
-                                           "matches no pod", np.id, replace(np.source, line=peer.line)))
+                                           "matches no pod in the input", np.id, replace(np.source, line=peer.line)))
                 named = [p for p in rule.ports if isinstance(p.port, str)]
                 if not named:
                     continue
@@ -118,7 +120,9 @@ def _dns(index: GroupIndex) -> list[Finding]:
         if dns_groups:
             ok = any(udp53 & table.get(d) == udp53 for d in dns_groups)
         else:
-            ok = udp53 & table.default == udp53 or any(udp53 & c == udp53 for c in table.overrides.values())
+            # No DNS pods in the input: any egress rule that allows UDP 53 to a DNS pod would do.
+            ok = any(index.resolve_ports(rule.ports, _DNS_PORTS).allows("UDP", 53)
+                     for np in index.k8s_policies(g, "Egress") for rule in np.egress)
         if ok:
             continue
         for pol in table.policies:

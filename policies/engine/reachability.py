@@ -87,7 +87,8 @@ class Graph:
         self._ingress = ingress
         self._g = group_graph
         self.nodes: list[GraphNode] = []
-        self._members: dict[int, list[str]] = defaultdict(list)  # peer key -> level node ids
+        # peer key -> level node ids, each with the nodes of its pods in that group
+        self._members: dict[int, list[tuple[str, frozenset[str]]]] = defaultdict(list)
         self._build_nodes()
         self._by_id = {n.id: n for n in self.nodes}
         self._edges: dict[str, dict[str, ConnectionSet]] | None = None
@@ -109,13 +110,21 @@ class Graph:
                 node.isolated_egress |= eg.isolated
                 node.ingress_policies = tuple(sorted(set(node.ingress_policies) | set(ing.policies)))
                 node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
-                if node_id not in self._members[g.index]:
-                    self._members[g.index].append(node_id)
+                self._add_member(g.index, node_id, pod.node)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
             by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
-            self._members[key].append(b.id)
+            self._members[key].append((b.id, frozenset()))
         self.nodes = sorted(by_id.values(), key=lambda n: (n.kind == "external", n.id))
+
+    def _add_member(self, key: int, node_id: str, pod_node: str) -> None:
+        members = self._members[key]
+        for i, (existing, nodes) in enumerate(members):
+            if existing == node_id:
+                if pod_node and pod_node not in nodes:
+                    members[i] = (existing, nodes | {pod_node})
+                return
+        members.append((node_id, frozenset([pod_node]) if pod_node else frozenset()))
 
     def node(self, node_id: str) -> GraphNode:
         return self._by_id[node_id]
@@ -130,13 +139,23 @@ class Graph:
             acc: dict[str, dict[str, ConnectionSet]] = defaultdict(dict)
             for a, b, data in self._g.edges(data=True):
                 conn: ConnectionSet = data["conn"]
-                for u in self._members.get(a, ()):
+                same: ConnectionSet | None = data.get("same")
+                host = self.index.groups[a].node if same is not None and self.index.groups[a].host_network \
+                    else self.index.groups[b].node if same is not None else ""
+                for u, unodes in self._members.get(a, ()):
                     row = acc[u]
-                    for v in self._members.get(b, ()):
+                    for v, vnodes in self._members.get(b, ()):
                         if u == v:
                             continue  # a pod (or workload) to itself is not listed
+                        c = conn
+                        if same is not None:
+                            # pods on the hostNetwork side's node get the node rules
+                            other = vnodes if self.index.groups[a].host_network else unodes
+                            c = same if other == {host} else (same | conn if host in other else conn)
+                        if c.is_empty:
+                            continue
                         old = row.get(v)
-                        row[v] = conn if old is None else old | conn
+                        row[v] = c if old is None else old | c
             self._edges = dict(acc)
         return self._edges
 
@@ -279,26 +298,33 @@ def _new_node(pod: Pod, level: str) -> GraphNode:
 
 
 def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table], evaluator: str,
-                    a: EndpointGroup, b: EndpointGroup) -> ConnectionSet:
-    """Connections from group ``a`` to group ``b``: a's egress and b's ingress, with node rules."""
+                    a: EndpointGroup, b: EndpointGroup) -> tuple[ConnectionSet, ConnectionSet | None]:
+    """Connections from group ``a`` to group ``b``: a's egress and b's ingress (SEMANTICS.md 2).
+
+    Returns the connections between pods on different nodes, and, when one side is a hostNetwork
+    group whose node also runs pods of the other side, the connections between pods on that same
+    node, where the node rules apply (4.8.1, 5.8); otherwise None.
+    """
     settings = index.settings
-    same_node = bool(a.node) and a.node == b.node
-    eg = ALL if a.host_network else egress[a.index].get(b.index)
-    if b.host_network and same_node and not a.host_network:
-        if evaluator == "calico":
-            if settings.default_endpoint_to_host_action == "DROP":
-                eg = NONE
-        elif settings.node_egress_exempt:
-            eg = ALL
-    if b.host_network:
-        ing = ALL
-    elif a.host_network and same_node and (evaluator == "calico" or settings.node_ingress_exempt):
-        ing = ALL
-    else:
+    if a.host_network and b.host_network:
+        return ALL, None  # node to node: no pod policy applies
+    if a.host_network:
         ing = ingress[b.index].get(a.index)
-    if eg.is_all:
-        return ing
-    return eg & ing
+        same = None
+        if a.node in b.nodes:
+            same = ALL if evaluator == "calico" or settings.node_ingress_exempt else ing
+        return ing, same
+    eg = egress[a.index].get(b.index)
+    if b.host_network:
+        same = None
+        if b.node in a.nodes:
+            if evaluator == "calico":
+                same = NONE if settings.default_endpoint_to_host_action == "DROP" else eg
+            else:
+                same = ALL if settings.node_egress_exempt else eg
+        return eg, same
+    ing = ingress[b.index].get(a.index)
+    return (ing if eg.is_all else eg & ing), None
 
 
 def build_graph(
@@ -333,8 +359,10 @@ def build_graph(
     groups = index.groups
     for a in groups:
         for b in groups:
-            conn = pair_connection(index, egress, ingress, chosen, a, b)
-            if conn:
+            conn, same = pair_connection(index, egress, ingress, chosen, a, b)
+            if same is not None and same != conn:
+                g.add_edge(a.index, b.index, conn=conn, same=same)
+            elif conn:
                 g.add_edge(a.index, b.index, conn=conn)
         for block in index.blocks:
             key = n + block.index
