@@ -235,9 +235,11 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
         per_k = r["total_s"] / max(r["pods"], 1) * 1000
         graph_per_k = r["graph_s"] / max(r["pods"], 1) * 1000
         eps = r["edges"] / r["graph_s"] if r.get("edges") is not None and r["graph_s"] > 0 else None
+        cpu_per_k = r["cpu_s"] / max(r["pods"], 1) * 1000
         lines.append(
-            f"{r['label']}: {per_k:.3f} s per 1,000 pods in total ({graph_per_k:.3f} s graph), "
-            f"{_fmt(eps, 0)} edges/s of graph time, {_fmt(r['edges'] / max(r['total_s'], 1e-9), 0)} edges/s overall"
+            f"{r['label']}: {per_k:.3f} s per 1,000 pods in total ({graph_per_k:.3f} s graph, "
+            f"{cpu_per_k:.3f} s CPU), {_fmt(eps, 0)} edges/s of graph time, "
+            f"{_fmt(r['edges'] / max(r['total_s'], 1e-9), 0)} edges/s overall"
         )
     for a, b in zip(ok, ok[1:], strict=False):
         scale = b["pods"] / max(a["pods"], 1)
@@ -246,7 +248,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
         exp = math.log(t_ratio) / math.log(scale) if scale > 1 and t_ratio > 0 else float("nan")
         lines.append(
             f"{b['label']} / {a['label']}: {scale:.1f}x the pods took {t_ratio:.1f}x the total time "
-            f"({g_ratio:.1f}x graph, {b['parse_s'] / max(a['parse_s'], 1e-9):.1f}x parse; "
+            f"({g_ratio:.1f}x graph, {b['parse_s'] / max(a['parse_s'], 1e-9):.1f}x parse, "
+            f"{b['cpu_s'] / max(a['cpu_s'], 1e-9):.1f}x CPU; "
             f"time ~ pods^{exp:.2f}), {b['peak_rss_mib'] / max(a['peak_rss_mib'], 1e-9):.1f}x the peak memory"
         )
     return lines
