@@ -18,7 +18,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from policies import engine, tasks
@@ -86,7 +86,7 @@ def create_snapshot(
     name: str,
     files: Sequence[tuple[str, str]],
     origin: str = Snapshot.Origin.UPLOAD,
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: User | AnonymousUser | None = None,
 ) -> Snapshot:
     """Store the files and their objects as a new snapshot and queue its analysis.
 
@@ -98,7 +98,7 @@ def create_snapshot(
     snapshot = Snapshot.objects.create(
         name=name.strip() or _default_name(files),
         origin=origin,
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=user if isinstance(user, User) else None,
     )
     stored = {
         file_name: SnapshotFile.objects.create(snapshot=snapshot, name=file_name, text=text, position=i)
@@ -150,7 +150,7 @@ def demo_files(folders: Sequence[str]) -> list[tuple[str, str]]:
     return sorted(files.items())
 
 
-def load_demo(*, user: AbstractBaseUser | None = None) -> list[tuple[Snapshot, bool]]:
+def load_demo(*, user: User | None = None) -> list[tuple[Snapshot, bool]]:
     """Create the demo snapshots; (snapshot, created) for each. Idempotent: a demo snapshot whose
     files are unchanged is kept, an outdated one is replaced."""
     loaded = []
@@ -253,7 +253,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
     findings = [finding.to_dict() for finding in engine.lint(parsed.cluster)]
     linted_at = time.perf_counter()
 
-    pod_dict = pod.to_dict()
+    pod_dict: dict[str, Any] | None = pod.to_dict()
     pod_size = len(json.dumps(pod_dict))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.

@@ -86,7 +86,7 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 
 class SnapshotSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:snapshot-detail")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     files = SnapshotFileSerializer(many=True, read_only=True)
     resource_count = serializers.SerializerMethodField()
     analysis = serializers.SerializerMethodField()
@@ -178,7 +178,7 @@ def manifests_to_files(manifests: Any) -> list[tuple[str, str]]:
 
 class ResourceSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:resource-detail")
-    file = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    file: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = Resource
