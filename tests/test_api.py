@@ -168,6 +168,25 @@ def test_in_process_default_finishes_the_analysis_before_answering(
     assert response.json()["analysis"]["progress"] == 1.0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_engine_crash_during_an_in_process_analysis_is_not_a_500(
+    manifests: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netpol_site.celery import app
+    from policies import engine
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(engine, "lint", mock.Mock(side_effect=RuntimeError("bug")))
+    client = APIClient()
+    client.force_login(User.objects.create_user("dave"))
+
+    response = client.post("/api/snapshots/", {"manifests": manifests["pods"]}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["analysis"]["status"] == "failed"
+    assert response.json()["analysis"]["error"] == "internal error: RuntimeError"
+
+
 def test_invalid_manifests_are_400_with_the_engine_message_and_store_nothing(
     api: APIClient, manifests: dict[str, Any]
 ) -> None:

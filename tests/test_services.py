@@ -199,6 +199,17 @@ def test_an_internal_error_fails_the_analysis_and_is_raised(make_snapshot: MakeS
     assert analysis.error == "internal error: RuntimeError"
 
 
+def test_an_analysis_over_the_time_limit_fails_with_a_clear_message(make_snapshot: MakeSnapshot, settings: Any) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 60
+    analysis = make_snapshot(analyse=False).analyses.get()
+    with mock.patch.object(engine, "build_graph", side_effect=SoftTimeLimitExceeded()):
+        services.run_analysis(analysis_id=analysis.id)
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.error) == (Analysis.Status.FAILED, "the analysis took longer than 60 seconds")
+
+
 def test_a_deleted_analysis_is_ignored() -> None:
     services.run_analysis(analysis_id=123456)  # its snapshot was deleted before the task ran
 
