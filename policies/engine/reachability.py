@@ -13,7 +13,7 @@ import hashlib
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -269,7 +269,7 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
         namespace = getattr(obj, "namespace", "")
         name = obj.name
         src: Source = obj.source
-        digest = hashlib.sha256(repr(replace(obj, source=Source())).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(repr(_without_positions(obj)).encode()).hexdigest()[:16]
         entries.append({
             "id": f"{namespace}/{name}" if namespace else name,
             "kind": kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy",
@@ -279,6 +279,20 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
             "source": src.to_dict(),
         })
     return sorted(entries, key=lambda e: (e["kind"], e["id"]))
+
+
+_POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
+
+
+def _without_positions(value: Any) -> Any:
+    """The value with every file position cleared, so moving a policy in its file is no change."""
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: (0 if f.name != "source" else Source()) if f.name in _POSITION_FIELDS
+                   else _without_positions(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **{k: v for k, v in changes.items() if v is not getattr(value, k)})
+    if isinstance(value, tuple):
+        return tuple(_without_positions(v) for v in value)
+    return value
 
 
 def _level_id(pod: Pod, level: str) -> str:
@@ -357,8 +371,30 @@ def build_graph(
     n = index.n_groups
     g.add_nodes_from(index.peer_keys())
     groups = index.groups
+    # Only pairs that both sides could allow are combined: never a loop over all pairs when
+    # policies isolate (which is when clusters are large and the answer is small).
+    hosts = [b.index for b in groups if b.host_network]
+    ingress_open = {b.index for b in groups if not b.host_network and ingress[b.index].default}
+    ingress_by_peer: dict[int, set[int]] = defaultdict(set)
+    for b in groups:
+        if not b.host_network:
+            for peer, conn in ingress[b.index].overrides.items():
+                if conn and peer < n:
+                    ingress_by_peer[peer].add(b.index)
+    everyone = range(n)
     for a in groups:
-        for b in groups:
+        if a.host_network:
+            candidates: Iterable[int] = everyone
+        else:
+            into = ingress_open | ingress_by_peer.get(a.index, set())
+            out = egress[a.index]
+            if out.default:
+                chosen_set = into
+            else:
+                chosen_set = {k for k, c in out.overrides.items() if c and k < n} & into
+            candidates = sorted(chosen_set.union(hosts))
+        for bi in candidates:
+            b = groups[bi]
             conn, same = pair_connection(index, egress, ingress, chosen, a, b)
             if same is not None and same != conn:
                 g.add_edge(a.index, b.index, conn=conn, same=same)
