@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
 from policies import engine, services
@@ -93,33 +93,20 @@ def node_label(node: dict[str, Any]) -> str:
 # --- snapshots and analyses ---------------------------------------------------------------------
 
 
-# An analysis' result holds both graphs: megabytes at 2,000 pods. The pages load rows without it
-# and let the database pick out the parts they show (JSON key lookups).
-
-
-def light(queryset: QuerySet[Analysis]) -> QuerySet[Analysis]:
-    """Analyses without their result, each with ``summary_counts`` from it."""
-    return queryset.defer("result").annotate(summary_counts=F("result__summary__counts"))
+# An analysis' result holds both graphs (megabytes at 2,000 pods): the pages read analyses
+# without them (Analysis.objects.without_graphs()) and pick out what they show.
 
 
 def latest_analysis(snapshot: Snapshot) -> Analysis | None:
-    return light(snapshot.analyses.order_by("-created", "-id")).first()
+    return snapshot.analyses.without_graphs().order_by("-created", "-id").first()
 
 
-def stored(snapshot: Snapshot, path: str) -> Any:
-    """One part of the latest finished analysis' result, e.g. ``stored(s, "graph__workload")``;
-    None when that part is missing. AnalysisNotReady when no analysis has finished."""
-    done = snapshot.analyses.filter(status=Analysis.Status.DONE).order_by("-created", "-id")
-    rows = list(done.values_list(f"result__{path}", flat=True)[:1])
-    if not rows:
-        raise services.AnalysisNotReady(latest_analysis(snapshot))
-    return rows[0]
-
-
-def workload_graph(snapshot: Snapshot) -> dict[str, Any]:
-    """The workload graph of the latest finished analysis (AnalysisNotReady when there is none)."""
-    graph = stored(snapshot, "graph__workload")
-    return graph if graph is not None else services.get_graph(snapshot=snapshot, level="workload")
+def pod_nodes(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The pod graph's nodes without its edges (the edges are the bulk of it); [] when the pod
+    graph was too large to store. AnalysisNotReady when no analysis has finished."""
+    analysis = services.finished_analysis(snapshot=snapshot)
+    nodes = Analysis.objects.filter(id=analysis.id).values_list("result__graph__pod__nodes", flat=True).get()
+    return list(nodes or [])
 
 
 def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:
@@ -155,9 +142,9 @@ def resource_counts(snapshot: Snapshot) -> dict[str, int]:
 
 def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
     """Namespaces, workloads, pods and policies: the engine's counts once analysed, else the stored
-    objects'. ``analysis`` comes from ``light()``."""
+    objects'."""
     done = analysis is not None and analysis.status == Analysis.Status.DONE
-    found = getattr(analysis, "summary_counts", None) if done else None
+    found = (analysis.result_part("summary") or {}).get("counts") if done and analysis else None
     if not found:
         return resource_counts(snapshot)
     result = dict(found)
@@ -169,7 +156,7 @@ def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
 def snapshot_rows(snapshots: QuerySet[Snapshot]) -> list[dict[str, Any]]:
     """The snapshot list: each snapshot with its latest analysis and counts."""
     rows = []
-    newest_first = light(Analysis.objects.order_by("-created", "-id"))
+    newest_first = Analysis.objects.without_graphs().order_by("-created", "-id")
     for snapshot in snapshots.prefetch_related(Prefetch("analyses", queryset=newest_first)):
         analysis = next(iter(snapshot.analyses.all()), None)
         rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts(snapshot, analysis)})
@@ -209,15 +196,13 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
 
 def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
     """The overview page: counts, headline answers, lint findings by severity."""
-    result: dict[str, Any] = {}
-    if analysis is not None and analysis.status == Analysis.Status.DONE:
-        parts = ("summary", "lint", "notes", "graph__workload__evaluator", "graph__workload__nodes")
-        row = Analysis.objects.filter(id=analysis.id).values(*(f"result__{p}" for p in parts)).get()
-        result = {p: row[f"result__{p}"] for p in parts}
+    done = analysis is not None and analysis.status == Analysis.Status.DONE
+    graph = (analysis.graph("workload") if done and analysis else None) or {}
+    result = {key: analysis.result_part(key) for key in ("summary", "lint", "notes")} if done and analysis else {}
     summary = result.get("summary") or {}
     headlines = []
-    if result:
-        names = {n["id"]: node_label(n) for n in result.get("graph__workload__nodes") or []}
+    if done:
+        names = {n["id"]: node_label(n) for n in graph.get("nodes", [])}
         for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
             headlines.append(Headline(key, one if len(ids) == 1 else many, ids, [names.get(i, i) for i in ids]))
@@ -232,7 +217,7 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "lint_groups": lint_groups,
         "lint_count": sum(len(items) for _, items in lint_groups),
         "notes": result.get("notes") or [],
-        "evaluator": result.get("graph__workload__evaluator") or "",
+        "evaluator": graph.get("evaluator", ""),
     }
 
 
@@ -396,7 +381,7 @@ def endpoint_names(snapshot: Snapshot) -> list[tuple[str, str]]:
     """(value, description) for the flow form's autocomplete: workloads and pods."""
     names: dict[str, str] = {}
     try:
-        nodes = [*(stored(snapshot, "graph__workload__nodes") or []), *(stored(snapshot, "graph__pod__nodes") or [])]
+        nodes = [*services.get_graph(snapshot=snapshot, level="workload")["nodes"], *pod_nodes(snapshot)]
     except services.AnalysisNotReady:
         nodes = []
     for node in nodes:
@@ -607,10 +592,10 @@ def policy_picture(
 
 def selected_workloads(snapshot: Snapshot, selected_pods: list[str]) -> list[str]:
     """The workloads of the selected pods (pods outside any workload stay themselves)."""
-    pod_nodes = stored(snapshot, "graph__pod__nodes")
-    if not pod_nodes:
+    nodes = pod_nodes(snapshot)
+    if not nodes:
         return selected_pods
-    workload_of = {n["id"]: n.get("workload") or n["id"] for n in pod_nodes if n["kind"] == "pod"}
+    workload_of = {n["id"]: n.get("workload") or n["id"] for n in nodes if n["kind"] == "pod"}
     return sorted({workload_of.get(p, p) for p in selected_pods})
 
 
@@ -636,7 +621,7 @@ def without_policy_diff(snapshot: Snapshot, policy: Resource) -> dict[str, Any] 
             return None
     elif len(kept) == len(cluster.policies):
         return None
-    before = workload_graph(snapshot)
+    before = services.get_graph(snapshot=snapshot, level="workload")
     after = engine.build_graph(changed, level="workload").to_dict()
     diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     return diff

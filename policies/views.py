@@ -126,7 +126,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     analysis = page_data.latest_analysis(snapshot)
     summary: dict[str, Any] = {}
     if analysis is not None and analysis.status == Analysis.Status.DONE:
-        summary = page_data.stored(snapshot, "summary") or {}
+        summary = analysis.result_part("summary") or {}
     config = {
         "snapshot": snapshot.id,
         "analysis": page_data.analysis_state(analysis),
@@ -232,7 +232,7 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
-        graph = page_data.workload_graph(snapshot)
+        graph = services.get_graph(snapshot=snapshot, level="workload")
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/matrix.html", ctx)
@@ -258,7 +258,7 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
     ctx = _snapshot_context(snapshot, "policy")
     ctx.update({"policy": policy, "listing": page_data.listing(policy)})
     try:
-        graph = page_data.workload_graph(snapshot)
+        graph = services.get_graph(snapshot=snapshot, level="workload")
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/policy.html", ctx)

@@ -415,7 +415,7 @@ export function elementsFor(view, filtered, state, options) {
     const classes = [node.kind];
     if (marks.shield) classes.push("shield");
     if (marks.globe) classes.push("globe");
-    if (filtered.picking && filtered.focus.has(node.id)) classes.push("focus");
+    if (filtered.picking) classes.push(filtered.focus.has(node.id) ? "focus" : "context");
     const label = sub ? `${title}\n${sub}` : title;
     const box = labelBox(label, { fontSize: node.kind === "pod" ? 10 : 11, padding: marks.shield || marks.globe ? 30 : 18 });
     elements.push({

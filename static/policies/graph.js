@@ -175,6 +175,8 @@ function styles() {
       style: { "text-valign": "center", "text-margin-y": 0, "border-width": 2, "font-size": 12, padding: 0 },
     },
     { selector: "node.focus", style: { "border-color": accent, "border-width": 2.5 } },
+    // Neighbours drawn only because they talk to what the filters picked.
+    { selector: "node.context", style: { opacity: 0.6, "border-style": "dotted" } },
     { selector: "node:selected", style: { "border-color": cssVar("--focus"), "border-width": 4 } },
     {
       selector: "edge",
@@ -200,7 +202,10 @@ function styles() {
       style: { "line-color": openSome, "target-arrow-color": openSome, "line-style": "dashed", "line-dash-pattern": [6, 3] },
     },
     { selector: "edge.aggregate", style: { width: 3.2 } },
-    { selector: "edge:selected", style: { width: 4.5, "z-index": 10, color: fg } },
+    {
+      selector: "edge:selected",
+      style: { width: 4.5, "z-index": 10, color: fg, "overlay-color": cssVar("--focus"), "overlay-opacity": 0.35, "overlay-padding": 5 },
+    },
     { selector: ".faded", style: { opacity: 0.2 } },
   ];
 }
@@ -406,24 +411,42 @@ function select(id, { center = false } = {}) {
     return;
   }
   element.select();
-  if (center) cy.animate({ center: { eles: element }, zoom: Math.max(cy.zoom(), 1) }, { duration: 250 });
   if (element.isEdge()) showEdge(element);
   else if (element.data("kind") === "namespace") showNamespace(element);
   else showNode(element);
+  if (center) cy.animate({ center: { eles: element }, zoom: Math.max(cy.zoom(), 1) }, { duration: 250 });
+  else ensureVisible(element);
+}
+
+// Opening or closing the panel changes the drawing's width: keep the same point in the middle.
+function resizeKeepingCentre() {
+  const before = cy.width();
+  cy.resize();
+  cy.panBy({ x: (cy.width() - before) / 2, y: 0 });
+}
+
+function ensureVisible(element) {
+  const view = cy.extent();
+  const box = element.boundingBox();
+  if (box.x1 < view.x1 || box.x2 > view.x2 || box.y1 < view.y1 || box.y2 > view.y2) {
+    cy.animate({ center: { eles: element } }, { duration: 200 });
+  }
 }
 
 function openPanel(title, children) {
+  const wasClosed = page.classList.contains("panel-closed");
   page.classList.remove("panel-closed");
   document.getElementById("panel-title").textContent = title;
   panelBody.replaceChildren(...children);
-  cy.resize();
+  if (wasClosed) resizeKeepingCentre();
 }
 
 function closePanel() {
+  const wasOpen = !page.classList.contains("panel-closed");
   page.classList.add("panel-closed");
   if (cy) {
     cy.elements().unselect();
-    cy.resize();
+    if (wasOpen) resizeKeepingCentre();
   }
   if (state.selected) {
     state.selected = "";
@@ -453,11 +476,19 @@ function labelsList(labels) {
   );
 }
 
-function policyItems(ids, direction) {
-  return ids.map((id) => {
+// One line per policy, with the directions it selects the node for: "shop/web (ingress, egress)".
+function policyItems(policies) {
+  const directions = new Map();
+  for (const direction of ["ingress", "egress"]) {
+    for (const id of policies[direction] || []) {
+      if (!directions.has(id)) directions.set(id, []);
+      directions.get(id).push(direction);
+    }
+  }
+  return [...directions.entries()].sort().map(([id, which]) => {
     const url = config.policy_urls[id];
     const link = url ? el("a", { href: url }, id) : el("span", {}, id);
-    return el("li", {}, [link, el("span", { class: "muted small" }, ` (${direction})`)]);
+    return el("li", {}, [link, el("span", { class: "muted small" }, ` (${which.join(", ")})`)]);
   });
 }
 
@@ -509,12 +540,7 @@ function showNode(element) {
       el("p", { class: "small" }, `${count(all.size, "policy selects", "policies select")} this ${unit}.`),
     );
     if (all.size) {
-      children.push(
-        el("ul", { class: "plain" }, [
-          ...policyItems(policies.ingress || [], "ingress"),
-          ...policyItems(policies.egress || [], "egress"),
-        ]),
-      );
+      children.push(el("ul", { class: "plain" }, policyItems(policies)));
     }
   }
   if (node.kind === "workload" && graphs.workload) {
