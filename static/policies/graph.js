@@ -314,6 +314,10 @@ function saveState() {
   const params = stateToParams(state);
   const query = params.toString();
   window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+  // The JSON, CSV and DOT exports are of the level on screen.
+  for (const link of document.querySelectorAll("[data-export]")) {
+    link.href = state.level === "pod" ? `${link.dataset.export}?level=pod` : link.dataset.export;
+  }
 }
 
 function syncToolbar() {

@@ -34,3 +34,15 @@ for (const zone of document.querySelectorAll("[data-dropzone]")) {
     show();
   });
 }
+
+// After an error in the pasted text, put the cursor on the offending line.
+const marked = document.querySelector("[data-error-line] textarea");
+if (marked) {
+  const line = Number(marked.parentElement.dataset.errorLine);
+  const lines = marked.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  marked.focus();
+  marked.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  const height = marked.scrollHeight / Math.max(lines.length, 1);
+  marked.scrollTop = Math.max(0, (line - 3) * height);
+}

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from policies import services
-from policies.models import Snapshot
+from policies.models import Analysis, Snapshot
 
 from .conftest import finish_analyses
 
@@ -242,3 +242,45 @@ def test_a_large_graph_starts_collapsed_and_expands_on_click(
     assert f"open={namespace.removeprefix('ns:')}" in page.url
     inside = page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).children().length", namespace)
     assert inside > 0
+
+
+def test_exports_follow_the_level_and_png_downloads_the_drawing(
+    login: Callable[[], Any], live_server: Any, shop: Snapshot
+) -> None:
+    page = login()
+    page.goto(f"{live_server.url}/snapshots/{shop.id}/graph/")
+    wait_for_graph(page)
+    csv = page.get_by_role("link", name="CSV")
+    assert csv.get_attribute("href") == f"/snapshots/{shop.id}/graph.csv"
+    page.select_option("#f-level", "pod")
+    page.wait_for_function("() => window.location.search.includes('level=pod')")
+    assert csv.get_attribute("href") == f"/snapshots/{shop.id}/graph.csv?level=pod"
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="PNG").click()
+    assert download.value.suggested_filename == f"netpol-snapshot-{shop.id}.png"
+    with open(download.value.path(), "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pages_follow_a_running_analysis_until_it_is_done(
+    login: Callable[[], Any], live_server: Any, shop: Snapshot
+) -> None:
+    running = Analysis.objects.create(snapshot=shop, status=Analysis.Status.RUNNING, progress=0.3)
+    page = login()
+    page.goto(f"{live_server.url}/snapshots/{shop.id}/")
+    assert page.locator("#analysis-progress").get_attribute("value") == "30"
+    Analysis.objects.filter(id=running.id).update(progress=0.6, progress_message="computing the pod graph")
+    page.wait_for_function("() => document.getElementById('analysis-progress').value === 60")
+    assert page.locator("[data-analysis-message]").inner_text() == "computing the pod graph"
+
+    graph = page.context.new_page()
+    graph.goto(f"{live_server.url}/snapshots/{shop.id}/graph/")
+    graph.wait_for_function("() => document.getElementById('graph-status').textContent.startsWith('Analysing')")
+
+    Analysis.objects.filter(id=running.id).update(status=Analysis.Status.QUEUED)
+    services.run_analysis(analysis_id=running.id)
+    # The overview reloads itself with the answers; the graph draws.
+    page.wait_for_function("() => document.querySelector('[data-analysis-status]').textContent === 'Done'")
+    assert page.get_by_text("workloads reachable from outside the cluster").is_visible()
+    wait_for_graph(graph)
