@@ -16,8 +16,9 @@ https://docs.tigera.io/calico/latest/network-policy/policy-tiers/tiered-policy
 
 from __future__ import annotations
 
+import heapq
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from policies.engine.calico.model import (
@@ -187,8 +188,15 @@ class CalicoIndex:
             tiers.setdefault(name, self.resources.tier(name))
         self.tiers: list[Tier] = sorted(tiers.values(), key=lambda t: t.sort_key())
         self.by_tier: dict[str, list[CalicoPolicy]] = {t.name: [] for t in self.tiers}
+        # Candidates per tier: the global policies, and the namespaced ones per namespace.
+        self._global: dict[str, list[CalicoPolicy]] = {t.name: [] for t in self.tiers}
+        self._namespaced: dict[tuple[str, str], list[CalicoPolicy]] = {}
         for p in sorted(policies, key=lambda p: p.sort_key()):
             self.by_tier[p.tier].append(p)
+            if p.kind == "GlobalNetworkPolicy":
+                self._global[p.tier].append(p)
+            else:
+                self._namespaced.setdefault((p.tier, p.namespace), []).append(p)
         self.ns_labels: dict[str, Labels] = {}
         for ns in cluster.namespaces:
             self.ns_labels[ns.name] = ns.labels.with_items({NAME_LABEL: ns.name})
@@ -269,11 +277,11 @@ class CalicoIndex:
         """The tiers that apply, in order, each with its applicable policies in order."""
         out = []
         for tier in self.tiers:
-            pols = [
-                p
-                for p in self.by_tier[tier.name]
-                if self.applies(p, namespace, labels, service_account, direction)
-            ]
+            candidates: Iterable[CalicoPolicy] = self._global[tier.name]
+            local = self._namespaced.get((tier.name, namespace))
+            if local:
+                candidates = heapq.merge(candidates, local, key=lambda p: p.sort_key())
+            pols = [p for p in candidates if self.applies(p, namespace, labels, service_account, direction)]
             if pols:
                 out.append((tier, pols))
         return out

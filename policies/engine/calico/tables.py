@@ -25,12 +25,19 @@ Approximations, where ``explain`` (``calico_decision``) stays exact:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from policies.engine.calico.evaluate import CalicoIndex, EndMatcher, calico_index
-from policies.engine.calico.model import CalicoPolicy, CalicoRule, EntityRule, PortMatch, Tier
+from policies.engine.calico.model import (
+    SERVICE_ACCOUNT_LABEL_MAX,
+    CalicoPolicy,
+    CalicoRule,
+    EntityRule,
+    PortMatch,
+    Tier,
+)
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet
 from policies.engine.flows import Endpoint
 from policies.engine.groups import OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
@@ -81,7 +88,9 @@ class _Entry:
     rule: CalicoRule
     match: PeerMatch
     local_ports: tuple[ContainerPort, ...] | None  # named ports of the local end (None: no pod)
-    remote_named: bool  # the rule's remote end uses named ports, so connections depend on the peer
+    # The rule's connections, or None when its remote end uses named ports, so that they depend on
+    # the peer.
+    conns: ConnectionSet | None
 
 
 def _port_set(
@@ -151,13 +160,14 @@ class CalicoTables:
         self.pod_groups = [g for g in index.groups if not g.host_network]
         self._remote: dict[tuple[str, str, int], PeerMatch] = {}
         self._sets: dict[IPBlock, frozenset[PeerKey]] = {}
-        self._conns: dict[tuple[CalicoRule, object, object], ConnectionSet] = {}
+        # Rules live as long as the Calico index, so their id is a stable, cheap key.
+        self._conns: dict[tuple[int, object, object], ConnectionSet] = {}
 
     @staticmethod
     def endpoint(g: EndpointGroup) -> Endpoint:
         pod = g.pods[0]
         ident = pod.workload_id if pod.from_template else pod.id
-        return Endpoint("node" if g.host_network else "pod", ident, pod=pod, node=g.node, ip=g.ip)
+        return Endpoint("node" if g.host_network else "pod", ident, pod=pod, node=pod.node, ip=g.ip)
 
     def ports_of(self, key: PeerKey | None) -> tuple[ContainerPort, ...] | None:
         if key is None or key >= self.index.n_groups:
@@ -185,23 +195,9 @@ class CalicoTables:
             match &= PeerMatch("only", frozenset().union(*(self._in_set(IPBlock(n)) for n in er.nets)))
         if er.not_nets:
             match &= PeerMatch("except", frozenset().union(*(self._in_set(IPBlock(n)) for n in er.not_nets)))
-        probe = EntityRule(
-            selector=er.selector,
-            not_selector=er.not_selector,
-            namespace_selector=er.namespace_selector,
-            service_accounts_names=er.service_accounts_names,
-            service_accounts_selector=er.service_accounts_selector,
-        )
-        identity = self.ends.identity(probe, policy, Endpoint("external", "-"))
-        if not identity.ok:  # the effective selector is not empty: only pods it selects
-            match &= PeerMatch(
-                "only",
-                frozenset(
-                    g.index
-                    for g in self.pod_groups
-                    if self.ends.identity(probe, policy, self.peers[g.index]).ok
-                ),
-            )
+        selected = self.selected_groups(policy, er)
+        if selected is not None:  # the effective selector is not empty: only pods it selects
+            match &= PeerMatch("only", selected)
         if er.not_selector is not None:
             match &= PeerMatch(
                 "except",
@@ -214,13 +210,54 @@ class CalicoTables:
         self._remote[key] = match
         return match
 
+    def selected_groups(self, policy: CalicoPolicy, er: EntityRule) -> frozenset[PeerKey] | None:
+        """The pod groups an EntityRule's effective selector selects (5.5.3), or None when it
+        is empty (no identity constraint). The same logic as ``EndMatcher.identity``, without
+        the explanations."""
+        ns = policy.namespace
+        has_selector = er.selector is not None or er.has_service_accounts
+        scoped = (bool(ns) or er.namespace_selector is not None) and (
+            has_selector or er.not_selector is not None or er.namespace_selector is not None
+        )
+        if not scoped and not has_selector:
+            return None
+        if not scoped:
+            groups: Iterable[EndpointGroup] = self.pod_groups
+        elif er.namespace_selector is not None:
+            sel = er.namespace_selector
+            groups = [
+                g
+                for name, members in self.index.by_namespace.items()
+                if sel.evaluate(self.calico.namespace_labels(name), namespace_context=True)
+                for g in members
+            ]
+        else:
+            groups = self.index.by_namespace.get(ns, ())
+        out = set()
+        for g in groups:
+            sa = g.service_account
+            if er.service_accounts_names and (
+                len(sa) >= SERVICE_ACCOUNT_LABEL_MAX or sa not in er.service_accounts_names
+            ):
+                continue
+            if er.service_accounts_selector is not None and not er.service_accounts_selector.evaluate(
+                self.calico.service_account_labels(g.namespace, sa)
+            ):
+                continue
+            if er.selector is not None and not er.selector.evaluate(
+                self.calico.endpoint_labels(g.namespace, g.labels, sa)
+            ):
+                continue
+            out.add(g.index)
+        return frozenset(out)
+
     def connections(
         self,
         rule: CalicoRule,
         src_ports: tuple[ContainerPort, ...] | None,
         dst_ports: tuple[ContainerPort, ...] | None,
     ) -> ConnectionSet:
-        key = (rule, src_ports, dst_ports)
+        key = (id(rule), src_ports, dst_ports)
         found = self._conns.get(key)
         if found is None:
             found = rule_connections(rule, src_ports, dst_ports)
@@ -251,7 +288,13 @@ class CalicoTables:
                     if match.kind == "only" and not match.keys:
                         continue
                     remote_named = any(isinstance(p, str) for p in (*remote_er.ports, *remote_er.not_ports))
-                    out.append(_Entry(t, rule.action, rule, match, g.ports, remote_named))
+                    conns = None
+                    if not remote_named:
+                        src, dst = (None, g.ports) if ingress else (g.ports, None)
+                        conns = self.connections(rule, src, dst)
+                        if not conns:
+                            continue
+                    out.append(_Entry(t, rule.action, rule, match, g.ports, conns))
         return out
 
     def version_match(self, g: EndpointGroup, version: int) -> PeerMatch:
@@ -265,11 +308,12 @@ class CalicoTables:
         self,
         entries: list[_Entry],
         tiers: list[tuple[Tier, list[CalicoPolicy]]],
-        peer: PeerKey | None,
+        matched: int,
+        remote_ports: tuple[ContainerPort, ...] | None,
         direction: str,
     ) -> ConnectionSet:
-        """Allowed connections for one peer (None: every peer no rule lists) (5.6)."""
-        remote_ports = self.ports_of(peer)
+        """Allowed connections for a peer that matches the entries whose bit is set in
+        ``matched``, with the given named ports (5.6)."""
         undecided = ALL
         allowed = NONE
         pos = 0
@@ -279,12 +323,14 @@ class CalicoTables:
             while pos < len(entries) and entries[pos].tier == t:
                 e = entries[pos]
                 pos += 1
-                if not open_ or not e.match.matches(peer):
+                if not open_ or not (matched >> (pos - 1)) & 1:
                     continue
-                if direction == "Ingress":
-                    conns = self.connections(e.rule, remote_ports if e.remote_named else None, e.local_ports)
-                else:
-                    conns = self.connections(e.rule, e.local_ports, remote_ports if e.remote_named else None)
+                conns = e.conns
+                if conns is None:
+                    if direction == "Ingress":
+                        conns = self.connections(e.rule, remote_ports, e.local_ports)
+                    else:
+                        conns = self.connections(e.rule, e.local_ports, remote_ports)
                 hit = conns & open_
                 if not hit:
                     continue
@@ -306,19 +352,38 @@ class CalicoTables:
         if not tiers:
             return OPEN_TABLE
         entries = self.entries(g, direction, tiers)
-        special: set[PeerKey] = set()
+        # A peer's signature is the set of entries it matches, as a bit mask: peers with the same
+        # mask (and the same named ports, where rules use them) get the same result.
+        default_mask = sum(1 << j for j, e in enumerate(entries) if e.match.kind != "only")
+        masks: dict[PeerKey, int] = {}
         named: set[str] = set()
-        for e in entries:
-            special |= e.match.keys
-            if e.remote_named:
+        for j, e in enumerate(entries):
+            for k in e.match.keys:
+                masks[k] = masks.get(k, default_mask) ^ (1 << j)
+            if e.conns is None:
                 remote = e.rule.source if direction == "Ingress" else e.rule.destination
                 named |= {p for p in (*remote.ports, *remote.not_ports) if isinstance(p, str)}
+        special = set(masks)
         if named:
             special |= {x.index for x in self.pod_groups if any(p.name in named for p in x.ports)}
-        default = self.evaluate(entries, tiers, None, direction)
+        results: dict[tuple[int, object], ConnectionSet] = {}
+
+        def result_of(key: PeerKey | None) -> ConnectionSet:
+            mask = default_mask if key is None else masks.get(key, default_mask)
+            ports = None
+            if named:
+                own = self.ports_of(key)
+                ports = tuple(p for p in own if p.name in named) if own is not None else None
+            found = results.get((mask, ports))
+            if found is None:
+                found = self.evaluate(entries, tiers, mask, ports, direction)
+                results[(mask, ports)] = found
+            return found
+
+        default = result_of(None)
         overrides = {}
         for key in sorted(special):
-            result = self.evaluate(entries, tiers, key, direction)
+            result = result_of(key)
             if result != default:
                 overrides[key] = result
         ids = tuple(sorted({f"{p.tier}/{p.id}" for _, pols in tiers for p in pols}))
