@@ -45,15 +45,10 @@ class EndpointGroup:
     service_account: str
     ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str  # the node of a hostNetwork group; "" for other groups (see ``nodes``)
+    nodes: frozenset[str]  # the nodes its pods run on (node rules depend on them)
     ip: IPAddress | None  # the representative address (IPv4 first), None without an IP
     block: int | None  # the external block that holds ``ip`` when ipBlocks can match it
     pods: tuple[Pod, ...] = field(compare=False)
-
-    @property
-    def nodes(self) -> frozenset[str]:
-        """The nodes the group's pods run on (node rules depend on them)."""
-        return frozenset(p.node for p in self.pods if p.node)
 
     def named_port(self, name: str) -> ContainerPort | None:
         for p in self.ports:
@@ -109,8 +104,8 @@ class GroupIndex:
                 block = self.space.block_of(ip)
             key = (pod.namespace, pod.labels.items_tuple(), pod.service_account,
                    tuple(sorted((p.name, p.port, p.protocol) for p in pod.ports)), pod.host_network,
-                   # a hostNetwork pod is its node; other pods' nodes are tracked per pod instead
-                   pod.node if pod.host_network else "", block, ip is not None)
+                   # nodes are tracked per pod (``EndpointGroup.nodes``): node rules ride on the edges
+                   block, ip is not None)
             keyed[key].append(pod)
         self.groups: list[EndpointGroup] = []
         for key in sorted(keyed, key=repr):
@@ -119,7 +114,7 @@ class GroupIndex:
             self.groups.append(EndpointGroup(
                 len(self.groups), first.namespace, first.labels, first.service_account,
                 tuple(sorted(first.ports, key=lambda p: p.name)), first.host_network,
-                first.node if first.host_network else "", _primary_ip(first, cluster), key[6],
+                frozenset(p.node for p in pods if p.node), _primary_ip(first, cluster), key[5],
                 tuple(pods),
             ))
         self.n_groups = len(self.groups)
@@ -130,6 +125,9 @@ class GroupIndex:
                 self.by_namespace[g.namespace].append(g)
             if g.block is not None:
                 self.by_block[g.block].append(g)
+        self.policies_by_namespace: dict[str, list[NetworkPolicy]] = defaultdict(list)
+        for np in cluster.policies:
+            self.policies_by_namespace[np.namespace].append(np)
         self.ns_labels = {ns.name: ns.labels for ns in cluster.namespaces}
         for g in self.groups:
             self.ns_labels.setdefault(g.namespace, cluster.namespace(g.namespace).labels)
@@ -204,8 +202,8 @@ class GroupIndex:
     def k8s_policies(self, group: EndpointGroup, direction: str) -> list[NetworkPolicy]:
         if group.host_network:
             return []
-        return [np for np in self.cluster.policies
-                if np.namespace == group.namespace and direction in np.policy_types
+        return [np for np in self.policies_by_namespace.get(group.namespace, ())
+                if direction in np.policy_types
                 and np.pod_selector.matches(group.labels)]
 
 

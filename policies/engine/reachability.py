@@ -140,8 +140,6 @@ class Graph:
             for a, b, data in self._g.edges(data=True):
                 conn: ConnectionSet = data["conn"]
                 same: ConnectionSet | None = data.get("same")
-                host = self.index.groups[a].node if same is not None and self.index.groups[a].host_network \
-                    else self.index.groups[b].node if same is not None else ""
                 for u, unodes in self._members.get(a, ()):
                     row = acc[u]
                     for v, vnodes in self._members.get(b, ()):
@@ -149,9 +147,10 @@ class Graph:
                             continue  # a pod (or workload) to itself is not listed
                         c = conn
                         if same is not None:
-                            # pods on the hostNetwork side's node get the node rules
-                            other = vnodes if self.index.groups[a].host_network else unodes
-                            c = same if other == {host} else (same | conn if host in other else conn)
+                            # pod pairs on one node get the node rules, pairs on two nodes do not
+                            shared = unodes & vnodes
+                            apart = not shared or len(unodes | vnodes) > 1
+                            c = (same if shared else NONE) | (conn if apart else NONE)
                         if c.is_empty:
                             continue
                         old = row.get(v)
@@ -325,13 +324,13 @@ def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table]
     if a.host_network:
         ing = ingress[b.index].get(a.index)
         same = None
-        if a.node in b.nodes:
+        if a.nodes & b.nodes:
             same = ALL if evaluator == "calico" or settings.node_ingress_exempt else ing
         return ing, same
     eg = egress[a.index].get(b.index)
     if b.host_network:
         same = None
-        if b.node in a.nodes:
+        if b.nodes & a.nodes:
             if evaluator == "calico":
                 same = NONE if settings.default_endpoint_to_host_action == "DROP" else eg
             else:
