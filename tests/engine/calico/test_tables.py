@@ -306,3 +306,27 @@ spec:
     graph = build_graph(c, evaluator="calico")
     assert str(graph.connection("kube-system/agent", "x/db")) == "TCP 9100"
     assert str(graph.connection("kube-system/agent", "x/new")) == "TCP 9100"
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_engines_agree_on_kubernetes_only_input(seed: int) -> None:
+    """SEMANTICS 0.2: on Kubernetes-only input both engines give the same verdicts, except for
+    protocols other than TCP, UDP and SCTP (and the endpoint-to-host knob, left at its default)."""
+    c = random_cluster(seed)
+    ids = [p.workload_id if p.from_template else p.id for p in c.pods]
+    others = ["203.0.113.7", "10.0.1.2", "192.168.0.1", "192.168.0.2", "8.8.8.8"]
+    checked = 0
+    for src in ids:
+        for dst in [*ids, *others]:
+            if src == dst:
+                continue
+            for a, b in ((src, dst), (dst, src)):
+                for proto, port in PROBES:
+                    if proto == "ICMP":
+                        continue
+                    flow = make_flow(c, a, b, protocol=proto, port=port)
+                    k8s = evaluate(c, flow, evaluator="k8s")
+                    cal = evaluate(c, flow, evaluator="calico")
+                    assert k8s.verdict == cal.verdict, (a, b, proto, port, k8s.to_dict(), cal.to_dict())
+                    checked += 1
+    assert checked > 0
