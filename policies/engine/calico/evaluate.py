@@ -35,6 +35,7 @@ from policies.engine.calico.model import (
 )
 from policies.engine.calico.selector import (
     ALL,
+    And,
     Eq,
     Has,
     Selector,
@@ -343,6 +344,18 @@ class RuleResult:
     uncertain: str = ""  # non-empty: the real outcome could be the opposite
 
 
+def _shown(sel: Selector) -> str:
+    """A rule selector as explanations show it: a converted Kubernetes peer's implicit
+    ``projectcalico.org/orchestrator == 'k8s'`` term (5.7) is left out."""
+    k8s = Eq(ORCHESTRATOR_LABEL, "k8s")
+    if sel == k8s:
+        return "the Kubernetes pod selector (every pod)"
+    if isinstance(sel, And) and sel.operands[0] == k8s:
+        rest = sel.operands[1:]
+        return f"selector {rest[0] if len(rest) == 1 else And(rest)}"
+    return f"selector {sel}"
+
+
 def _in_nets(ip: IPAddress, nets: Sequence[IPNetwork]) -> bool:
     return any(n.version == ip.version and ip in n for n in nets)
 
@@ -422,8 +435,8 @@ class EndMatcher:
             parts.append(f"service account matches {er.service_accounts_selector}")
         if er.selector is not None:
             if not er.selector.evaluate(self.index.pod_labels(pod)):
-                return _Check(False, f"{end.id} does not match selector {er.selector}")
-            parts.append(f"matches selector {er.selector}")
+                return _Check(False, f"{end.id} does not match {_shown(er.selector)}")
+            parts.append(f"matches {_shown(er.selector)}")
         return _Check(True, f"{end.id} " + ", ".join(parts))
 
     @staticmethod
