@@ -547,3 +547,51 @@ def test_policy_in_an_undefined_tier_is_warned_about() -> None:
 def test_empty_resources() -> None:
     assert CalicoResources().is_empty()
     assert not calico([np({})]).is_empty()
+
+
+def test_lint_findings() -> None:
+    from policies.engine.lint import lint
+
+    from .helpers import cluster, pod
+
+    c = cluster(
+        ["x"],
+        [pod("x/a", "app=a", "10.0.1.1@n1")],
+        calico_docs=[
+            np({"selector": "app == 'nobody'"}, name="nobody"),
+            np(
+                {
+                    "selector": "app == 'a'",
+                    "ingress": [
+                        {"action": "Deny"},
+                        {"action": "Allow", "protocol": "TCP"},
+                        {"action": "Log"},
+                    ],
+                },
+                name="shadow",
+            ),
+            np(
+                {"types": ["Egress"], "ingress": [{"action": "Allow", "http": {"methods": ["GET"]}}]},
+                name="odd",
+            ),
+            {
+                "apiVersion": "projectcalico.org/v3",
+                "kind": "StagedNetworkPolicy",
+                "metadata": {"name": "s", "namespace": "x"},
+            },
+        ],
+    )
+    found = {(f.code, f.policy, f.message) for f in lint(c)}
+    assert ("CP001", "x/nobody", "applies to no pod in namespace x") in found
+    assert (
+        "CP002",
+        "x/shadow",
+        "ingress rule 1 is never reached: rule 0 (Deny) matches every packet",
+    ) in found
+    assert (
+        "CP002",
+        "x/shadow",
+        "ingress rule 2 is never reached: rule 0 (Deny) matches every packet",
+    ) in found
+    assert any(code == "CP003" and pol == "x/odd" and "uses http" in msg for code, pol, msg in found)
+    assert any(code == "CP004" and "1 staged policy is ignored" in msg for code, _, msg in found)
