@@ -132,7 +132,9 @@ class GroupIndex:
         for g in self.groups:
             self.ns_labels.setdefault(g.namespace, cluster.namespace(g.namespace).labels)
         self._peer_cache: dict[tuple[Peer, str], frozenset[PeerKey]] = {}
-        self._port_cache: dict[tuple[tuple[PortSpec, ...], tuple[ContainerPort, ...] | None], ConnectionSet] = {}
+        self._port_cache: dict[tuple[int, int], ConnectionSet] = {}
+        self._named_cache: dict[int, bool] = {}
+        self._keep: list[object] = []  # keeps keyed objects alive for the cache's lifetime
 
     # -- peers --------------------------------------------------------------------------------
     def peer_keys(self) -> range:
@@ -173,7 +175,9 @@ class GroupIndex:
     # -- ports ----------------------------------------------------------------------------------
     def resolve_ports(self, ports: tuple[PortSpec, ...], dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
         """A rule's ``ports`` as a ConnectionSet for one destination (None: not a pod) (4.7)."""
-        key = (ports, dst)
+        # Keyed by identity: rules and port tuples live as long as the cluster, and hashing the
+        # tuples themselves dominated the cost on large inputs. Numeric-only lists ignore ``dst``.
+        key = (id(ports), id(dst) if dst is not None and self._named(ports) else 0)
         cached = self._port_cache.get(key)
         if cached is not None:
             return cached
@@ -191,7 +195,15 @@ class GroupIndex:
                     if named is not None and named.protocol == spec.protocol:
                         result |= ConnectionSet.protocol(spec.protocol, named.port, named.port)
         self._port_cache[key] = result
+        self._keep.append((ports, dst))
         return result
+
+    def _named(self, ports: tuple[PortSpec, ...]) -> bool:
+        named = self._named_cache.get(id(ports))
+        if named is None:
+            named = self._named_cache[id(ports)] = any(isinstance(p.port, str) for p in ports)
+            self._keep.append(ports)
+        return named
 
     def dst_ports(self, key: PeerKey) -> tuple[ContainerPort, ...] | None:
         if key < self.n_groups and not self.groups[key].host_network:
@@ -219,6 +231,14 @@ def _primary_ip(pod: Pod, cluster: Cluster) -> IPAddress | None:
     return ips[0] if ips else None
 
 
+def _add(extra: dict[PeerKey, ConnectionSet], key: PeerKey, conn: ConnectionSet) -> None:
+    old = extra.get(key)
+    if old is None:
+        extra[key] = conn
+    elif old is not conn:  # the port cache hands out shared objects: skip the common repeat
+        extra[key] = old | conn
+
+
 def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
     """What ``group`` allows in ``direction`` under Kubernetes semantics (4.3 to 4.7)."""
     pols = index.k8s_policies(group, direction)
@@ -237,21 +257,20 @@ def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
                     continue
                 for peer in rule.peers:
                     for key in index.select_k8s_peer(peer, np.namespace):
-                        extra[key] = extra.get(key, NONE) | conn
+                        _add(extra, key, conn)
             else:
                 if not rule.peers:
                     default |= index.resolve_ports(rule.ports, None)
                     if any(isinstance(p.port, str) for p in rule.ports):
                         for g in index.groups:
                             if not g.host_network:
-                                conn = index.resolve_ports(rule.ports, g.ports)
-                                extra[g.index] = extra.get(g.index, NONE) | conn
+                                _add(extra, g.index, index.resolve_ports(rule.ports, g.ports))
                     continue
                 for peer in rule.peers:
                     for key in index.select_k8s_peer(peer, np.namespace):
                         conn = index.resolve_ports(rule.ports, index.dst_ports(key))
                         if conn:
-                            extra[key] = extra.get(key, NONE) | conn
+                            _add(extra, key, conn)
     overrides = {k: default | c for k, c in extra.items()} if not default.is_empty else extra
     return Table(default, overrides, isolated=True, policies=tuple(sorted(np.id for np in pols)))
 
