@@ -385,12 +385,12 @@ def build_graph(
         if a.host_network:
             candidates: Iterable[int] = everyone
         else:
-            into = ingress_open | ingress_by_peer.get(a.index, set())
-            out = egress[a.index]
-            if out.default:
-                chosen_set = into
+            allowed_in = ingress_open | ingress_by_peer.get(a.index, set())
+            table = egress[a.index]
+            if table.default:
+                chosen_set = allowed_in
             else:
-                chosen_set = {k for k, c in out.overrides.items() if c and k < n} & into
+                chosen_set = {k for k, c in table.overrides.items() if c and k < n} & allowed_in
             candidates = sorted(chosen_set.union(hosts))
         for bi in candidates:
             b = groups[bi]
@@ -402,12 +402,12 @@ def build_graph(
         for block in index.blocks:
             key = n + block.index
             # A hostNetwork pod is node traffic, which no pod policy governs.
-            out = egress[a.index].get(key) if not a.host_network else ALL
-            if out:
-                g.add_edge(a.index, key, conn=out)
-            into = ingress[a.index].get(key) if not a.host_network else ALL
-            if into:
-                g.add_edge(key, a.index, conn=into)
+            to_block = egress[a.index].get(key) if not a.host_network else ALL
+            if to_block:
+                g.add_edge(a.index, key, conn=to_block)
+            from_block = ingress[a.index].get(key) if not a.host_network else ALL
+            if from_block:
+                g.add_edge(key, a.index, conn=from_block)
         if a.index % 64 == 0:
             report(0.5 + 0.45 * a.index / max(1, n), "combining directions")
     graph = Graph(cluster, index, chosen, level, egress, ingress, g)
