@@ -52,14 +52,15 @@ def load_demo(request: HttpRequest) -> HttpResponse:
 
 
 def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
-    """(name, text) of every file the form brings: new files, kept files and the pasted text."""
-    files = list(form.cleaned_data["kept_files"])
+    """(name, text) of every file the form brings: kept files from the last try (a new file of the
+    same name replaces its kept copy), new files, and the pasted text."""
+    files = dict(form.cleaned_data["kept_files"])
     for upload in form.cleaned_data["files"]:
-        files.append((upload.name, services.decode_file(name=upload.name, data=upload.read())))
+        files[upload.name] = services.decode_file(name=upload.name, data=upload.read())
     pasted = form.cleaned_data.get("manifests") or ""
     if pasted.strip():
-        files.append((PASTED_FILE_NAME, pasted))
-    return files
+        files[PASTED_FILE_NAME] = pasted
+    return list(files.items())
 
 
 @login_required

@@ -176,6 +176,21 @@ def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) ->
     assert sorted(snapshot.files.values_list("name", flat=True)) == ["pasted.yaml", "pods.yaml"]
 
 
+def test_a_fixed_file_replaces_its_kept_copy(web: Client) -> None:
+    kept = [["pods.yaml", PODS], ["policy.yaml", BAD_POLICY]]
+    response = web.post(
+        reverse("policies:upload"),
+        {
+            "kept": json.dumps(kept),
+            "keep": ["pods.yaml", "policy.yaml"],
+            "files": [SimpleUploadedFile("policy.yaml", POLICY.encode())],
+        },
+    )
+    assert response.status_code == 302
+    snapshot = Snapshot.objects.get()
+    assert sorted(snapshot.files.values_list("name", "text")) == [("pods.yaml", PODS), ("policy.yaml", POLICY)]
+
+
 def test_upload_without_anything_asks_for_a_file(web: Client) -> None:
     response = web.post(reverse("policies:upload"), {"name": "empty", "manifests": "  "})
     assert response.status_code == 400
