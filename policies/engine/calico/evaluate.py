@@ -377,10 +377,9 @@ class EndMatcher:
             for nset in res.network_sets:
                 if nset.contains(ip):
                     return f"{ip} is in {nset.id}, which Calico selectors can match"
-        if end.kind == "node":
-            for hep in res.host_endpoints:
-                if (hep.node and hep.node == end.node) or (ip is not None and ip in hep.expected_ips):
-                    return f"{end.id} has {hep.id}, which Calico selectors can match"
+        hep_id = _host_endpoint_of(self.index, end, ip)
+        if hep_id:
+            return f"{end.id} has {hep_id}, which Calico selectors can match"
         return ""
 
     def identity(self, er: EntityRule, policy: CalicoPolicy, end: Endpoint) -> _Check:
@@ -818,11 +817,12 @@ class _Walk:
 # -- the entry point ----------------------------------------------------------------------------------
 
 
-def _host_endpoint_of(index: CalicoIndex, end: Endpoint) -> str:
-    if end.kind != "node":
-        return ""
+def _host_endpoint_of(index: CalicoIndex, end: Endpoint, ip: IPAddress | None = None) -> str:
+    """The host endpoint that stands for ``end``: one on its node, or one expecting its address."""
+    ip = ip or end.ip
     for hep in index.resources.host_endpoints:
-        if (hep.node and hep.node == end.node) or (end.ip is not None and end.ip in hep.expected_ips):
+        on_node = end.kind == "node" and bool(hep.node) and hep.node == end.node
+        if on_node or (ip is not None and ip in hep.expected_ips):
             return hep.id
     return ""
 

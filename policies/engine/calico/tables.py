@@ -386,7 +386,8 @@ class CalicoTables:
             result = result_of(key)
             if result != default:
                 overrides[key] = result
-        ids = tuple(sorted({f"{p.tier}/{p.id}" for _, pols in tiers for p in pols}))
+        # Plain policy ids, as ``reachability.policy_entries`` lists them (diffs match on them).
+        ids = tuple(sorted({p.id for _, pols in tiers for p in pols}))
         return Table(default, overrides, isolated=True, policies=ids)
 
 
