@@ -128,9 +128,10 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     summary: dict[str, Any] = {}
     if analysis is not None and analysis.status == Analysis.Status.DONE:
         summary = analysis.result_part("summary") or {}
+    state = page_data.analysis_state(analysis)
     config = {
         "snapshot": snapshot.id,
-        "analysis": page_data.analysis_state(analysis),
+        "analysis": state,
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
         "headline": page_data.headline_ids(summary),
         "policy_urls": page_data.policy_urls(snapshot),
@@ -139,7 +140,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "urls": {
             "graph": reverse("api:snapshot-graph", args=[snapshot.id]),
             "explain": reverse("api:snapshot-explain", args=[snapshot.id]),
-            "analysis": page_data.analysis_state(analysis)["url"] if analysis else "",
+            "analysis": state["url"] if state else "",
             "flow": reverse("policies:flow", args=[snapshot.id]),
             "matrix": reverse("policies:matrix", args=[snapshot.id]),
         },
@@ -198,8 +199,6 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             )
         except engine.PolicyError as exc:
             form.add_error(_field_of(exc), str(exc.message))
-        except services.AnalysisNotReady as exc:
-            form.add_error(None, str(exc))
         else:
             trace = page_data.flow_trace(snapshot, explanation)
             commands = page_data.flow_commands(
