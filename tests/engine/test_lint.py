@@ -1,0 +1,79 @@
+"""Lint findings: each code fires on the mistake it names and stays quiet on correct policies."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.engine import lint, parse_files
+
+NAMESPACE_AND_PODS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: c, image: i, ports: [{name: grpc, containerPort: 9090}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec: {containers: [{name: c, image: i, ports: [{name: dns, containerPort: 53, protocol: UDP}]}]}
+"""
+
+
+def codes(policies: str) -> set[tuple[str, str]]:
+    cluster = parse_files([("in.yaml", NAMESPACE_AND_PODS + "---\n" + policies)]).cluster
+    return {(f.code, f.policy) for f in lint(cluster)}
+
+
+def np(name: str, spec: str) -> str:
+    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: shop}}\n" \
+           f"spec: {spec}\n"
+
+
+@pytest.mark.parametrize("policy, expected", [
+    (np("typo", "{podSelector: {matchLabels: {app: wbe}}, policyTypes: [Ingress]}"), ("NP001", "shop/typo")),
+    (np("nobody", "{podSelector: {matchLabels: {app: web}}, "
+        "ingress: [{from: [{podSelector: {matchLabels: {app: x}}}]}]}"), ("NP002", "shop/nobody")),
+    (np("port", "{podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: grpc}]}]}"),
+     ("NP003", "shop/port")),
+    (np("udp-name", "{podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: http, protocol: UDP}]}]}"),
+     ("NP003", "shop/udp-name")),
+    (np("egress-port", "{podSelector: {matchLabels: {app: web}}, "
+        "egress: [{to: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: http}]}]}"),
+     ("NP003", "shop/egress-port")),
+    (np("no-dns", "{podSelector: {}, policyTypes: [Egress]}"), ("NP005", "shop/no-dns")),
+])
+def test_each_finding_fires(policy: str, expected: tuple[str, str]) -> None:
+    assert expected in codes(policy)
+
+
+def test_correct_policies_have_no_findings() -> None:
+    found = codes(np("web", "{podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: http}]}]}") + "---\n" +
+                  np("egress", "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: "
+                     "{matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: "
+                     "{k8s-app: kube-dns}}}], ports: [{port: 53, protocol: UDP}]}, {to: [{podSelector: {}}]}]}"))
+    assert found == set()
+
+
+def test_redundant_policy_is_reported_and_the_needed_one_is_not() -> None:
+    """allow-all already allows what allow-http allows, and both isolate web: allow-http is redundant."""
+    found = codes(np("allow-all", "{podSelector: {matchLabels: {app: web}}, ingress: [{}]}") + "---\n" +
+                  np("allow-http", "{podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080}]}]}"))
+    assert ("NP004", "shop/allow-http") in found
+    assert ("NP004", "shop/allow-all") not in found
+
+
+def test_findings_carry_file_and_line() -> None:
+    cluster = parse_files([("in.yaml", NAMESPACE_AND_PODS + "---\n" +
+                            np("typo", "{podSelector: {matchLabels: {app: wbe}}}"))]).cluster
+    (finding,) = [f for f in lint(cluster) if f.code == "NP001"]
+    assert finding.source.file == "in.yaml" and finding.source.line == 21
+    assert finding.to_dict()["severity"] == "warning"
