@@ -77,3 +77,47 @@ def test_findings_carry_file_and_line() -> None:
     (finding,) = [f for f in lint(cluster) if f.code == "NP001"]
     assert finding.source.file == "in.yaml" and finding.source.line == 21
     assert finding.to_dict()["severity"] == "warning"
+
+
+CALICO = """
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {app: a}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: gate}
+spec:
+  order: 10
+  selector: all()
+  types: [Ingress]
+  ingress:
+  - {action: Allow, protocol: TCP, destination: {ports: ["80:90"]}}
+  - {action: Deny, protocol: TCP, destination: {ports: [85]}}
+  - {action: Deny, protocol: UDP, destination: {ports: [85]}}
+  - action: Pass
+"""
+
+
+def test_calico_shadowed_rule_and_pass_without_later_tier() -> None:
+    found = {(f.code, f.source.line) for f in lint(parse_files([("c.yaml", CALICO)]).cluster)}
+    assert ("CP002", 16) in found  # TCP 85 is inside the earlier TCP 80:90 Allow
+    assert ("CP002", 17) not in found  # UDP is not covered by a TCP rule
+    assert ("CP005", 18) in found
+
+
+def test_pass_with_a_later_tier_is_fine() -> None:
+    text = CALICO.replace("  order: 10\n", "  order: 10\n  tier: security\n") + """---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: later}
+spec: {selector: all(), types: [Ingress], ingress: [{action: Allow}]}
+"""
+    codes = {f.code for f in lint(parse_files([("c.yaml", text)]).cluster)}
+    assert "CP005" not in codes
