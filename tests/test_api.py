@@ -157,7 +157,8 @@ def test_in_process_default_finishes_the_analysis_before_answering(
     """The embedded default (no REDIS_URL): the task runs in-process when the upload commits."""
     from netpol_site.celery import app
 
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    # Celery's settings are a mapping; setitem works whatever attribute lookup pytest uses.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     client = APIClient()
     client.force_login(User.objects.create_user("carol"))
 
@@ -175,7 +176,8 @@ def test_an_engine_crash_during_an_in_process_analysis_is_not_a_500(
     from netpol_site.celery import app
     from policies import engine
 
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    # Celery's settings are a mapping; setitem works whatever attribute lookup pytest uses.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     monkeypatch.setattr(engine, "lint", mock.Mock(side_effect=RuntimeError("bug")))
     client = APIClient()
     client.force_login(User.objects.create_user("dave"))

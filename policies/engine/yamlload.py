@@ -144,8 +144,15 @@ def _check_depth(name: str, text: str) -> None:
                     raise PolicyError(f"the YAML nests deeper than {MAX_DEPTH} levels", file=name, line=line)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as exc:
+        # Newer libyaml versions refuse deep nesting themselves; say it the same way.
+        if "nesting depth" in str(exc.problem or ""):
+            mark = exc.problem_mark or exc.context_mark
+            line = int(mark.line) + 1 if mark is not None else None
+            raise PolicyError(f"the YAML nests deeper than {MAX_DEPTH} levels", file=name, line=line) from None
         return  # the composer reports syntax errors with their document index
+    except yaml.YAMLError:
+        return
 
 
 class _AliasBomb(Exception):
