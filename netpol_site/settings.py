@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
     "policies",
 ]
 
@@ -142,6 +143,9 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "netpol API",
     "DESCRIPTION": "What Kubernetes and Calico network policies allow: snapshots, analyses, "
     "reachability graphs, flow explanations and diffs.",
