@@ -248,6 +248,25 @@ class NetworkPolicy:
 
 
 @dataclass(frozen=True)
+class AdminPolicy:
+    """An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: out of scope
+    (SEMANTICS.md 0.3). Only its subject is read, to tell which verdicts it could change."""
+
+    kind: str
+    name: str
+    namespace_selector: LabelSelector | None  # None: the subject names no namespace condition
+    pod_selector: LabelSelector | None  # None: every pod of the selected namespaces
+    source: Source = field(default_factory=Source, compare=False)
+
+    def selects(self, pod: Pod, namespace_labels: Mapping[str, str]) -> bool:
+        if pod.host_network:
+            return False
+        if self.namespace_selector is not None and not self.namespace_selector.matches(namespace_labels):
+            return False
+        return self.pod_selector is None or self.pod_selector.matches(pod.labels)
+
+
+@dataclass(frozen=True)
 class Cluster:
     """Everything the evaluators need, sorted and deduplicated."""
 
@@ -257,6 +276,7 @@ class Cluster:
     service_accounts: tuple[ServiceAccount, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     calico: CalicoResources | None = None
+    admin_policies: tuple[AdminPolicy, ...] = ()  # out of scope: verdicts they touch are UNSUPPORTED
     skipped: tuple[tuple[str, int], ...] = ()  # (kind, count) of objects that were not used
     warnings: tuple[str, ...] = ()
 
@@ -268,6 +288,10 @@ class Cluster:
 
     def namespace_labels(self) -> dict[str, Labels]:
         return {ns.name: ns.labels for ns in self.namespaces}
+
+    def admin_policies_selecting(self, pod: Pod) -> list[AdminPolicy]:
+        labels = self.namespace(pod.namespace).labels
+        return [a for a in self.admin_policies if a.selects(pod, labels)]
 
     def has_calico(self) -> bool:
         return self.calico is not None and not self.calico.is_empty()

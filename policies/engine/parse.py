@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from policies.engine.documents import RawObject
-from policies.engine.errors import UnsupportedError
+from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.model import (
     L4_PROTOCOLS,
     NAMESPACE_NAME_LABEL,
+    AdminPolicy,
     Cluster,
     IPAddress,
     IPBlock,
@@ -160,7 +161,7 @@ def category(obj: RawObject) -> str:
     """What the parser does with an object: a kind it uses, "calico", or "skip"."""
     group = api_group(obj.api_version)
     if obj.kind in UNSUPPORTED_KINDS:
-        raise _unsupported(obj, f"{obj.kind} is not supported: the engine models only NetworkPolicy and Calico")
+        return "admin"
     if group in CALICO_GROUPS:
         return "calico" if obj.kind in CALICO_KINDS else "skip"
     if obj.kind == "NetworkPolicy":
@@ -204,6 +205,11 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     warnings.extend(workload_warnings)
     warnings.extend(_pod_warnings(pods, nodes))
 
+    admin = [parse_admin_policy(obj) for obj in by_category.get("admin", [])]
+    if admin:
+        notes.append(f"{len(admin)} admin network polic{'y' if len(admin) == 1 else 'ies'} not modelled: "
+                     "verdicts for the pods they select are UNSUPPORTED")
+
     calico_objects = by_category.get("calico", [])
     referenced = {p.namespace for p in pods} | {p.namespace for p in policies}
     referenced |= {sa.namespace for sa in accounts}
@@ -231,6 +237,7 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
         service_accounts=tuple(sorted(accounts, key=lambda a: (a.namespace, a.name))),
         policies=tuple(sorted(policies, key=lambda p: (p.namespace, p.name))),
         calico=calico,
+        admin_policies=tuple(sorted(admin, key=lambda a: (a.kind, a.name))),
         skipped=tuple(sorted(skipped.items())),
         warnings=tuple(warnings),
     )
@@ -298,6 +305,30 @@ def _drop_duplicates(objects: Sequence[RawObject]) -> tuple[list[RawObject], lis
 def _where(obj: RawObject) -> str:
     item = f" {obj.source.item_path}" if obj.source.item_path else ""
     return f"{obj.source.file}:{obj.source.line} (document {obj.source.document}{item})"
+
+
+def parse_admin_policy(obj: RawObject) -> AdminPolicy:
+    """The subject of an admin network policy (policy.networking.k8s.io): which pods it governs.
+
+    AdminNetworkPolicy and its baseline are out of scope (SEMANTICS.md 0.3); a subject that cannot
+    be read is taken to select every pod, so no verdict it could change is reported as certain.
+    https://network-policy-api.sigs.k8s.io/reference/spec/
+    """
+    spec = obj.data.get("spec")
+    subject = spec.get("subject") if isinstance(spec, dict) else None
+    source = obj.source
+    try:
+        if isinstance(subject, dict) and isinstance(subject.get("namespaces"), dict):
+            return AdminPolicy(obj.kind, obj.name, parse_label_selector(obj, subject["namespaces"],
+                                                                        "spec.subject.namespaces"), None, source)
+        if isinstance(subject, dict) and isinstance(subject.get("pods"), dict):
+            pods = subject["pods"]
+            ns = parse_label_selector(obj, pods.get("namespaceSelector") or {}, "spec.subject.pods.namespaceSelector")
+            pod = parse_label_selector(obj, pods.get("podSelector") or {}, "spec.subject.pods.podSelector")
+            return AdminPolicy(obj.kind, obj.name, ns, pod, source)
+    except PolicyError:
+        pass
+    return AdminPolicy(obj.kind, obj.name, None, None, source)
 
 
 def _unsupported(obj: RawObject, message: str) -> UnsupportedError:

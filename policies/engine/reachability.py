@@ -44,6 +44,7 @@ class GraphNode:
     ingress_policies: tuple[str, ...] = ()
     egress_policies: tuple[str, ...] = ()
     groups: tuple[int, ...] = ()  # group indices (blocks are peer keys) behind the node
+    unsupported: tuple[str, ...] = ()  # out-of-scope policies that could change its verdicts
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -61,6 +62,8 @@ class GraphNode:
             data["policies"] = {"ingress": list(self.ingress_policies), "egress": list(self.egress_policies)}
             if self.kind == "workload":
                 data["pods"] = list(self.pods)
+            if self.unsupported:
+                data["unsupported"] = list(self.unsupported)
         return data
 
 
@@ -110,6 +113,9 @@ class Graph:
                 node.isolated_egress |= eg.isolated
                 node.ingress_policies = tuple(sorted(set(node.ingress_policies) | set(ing.policies)))
                 node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
+                admin = [f"{a.kind} {a.name}" for a in self.cluster.admin_policies_selecting(pod)]
+                if admin:
+                    node.unsupported = tuple(sorted(set(node.unsupported) | set(admin)))
                 self._add_member(g.index, node_id, pod.node)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
@@ -219,6 +225,7 @@ class Graph:
             "egress_not_isolated": sorted(n.id for n in endpoints if not n.isolated_egress
                                           and not n.host_network),
             "reach_internet": sorted(internet),
+            "unsupported": sorted(n.id for n in endpoints if n.unsupported),
         }
 
     def policy_entries(self) -> list[dict[str, Any]]:

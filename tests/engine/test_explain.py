@@ -106,3 +106,47 @@ def test_to_dict_is_json_ready_and_complete(cluster) -> None:  # type: ignore[no
 def test_bad_flows_are_policy_errors(cluster, src, dst, kwargs, needle) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match=needle):
         explain(cluster, src, dst, **kwargs)
+
+
+ADMIN = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: x, labels: {tenant: a}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {app: a}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: y, labels: {app: b}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-egress, namespace: y}
+spec: {podSelector: {}, policyTypes: [Egress]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: tenant-a}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {tenant: a}}}
+  ingress: [{action: Allow, from: [{namespaces: {}}]}]
+"""
+
+
+def test_admin_network_policy_makes_the_directions_it_governs_unsupported() -> None:
+    """SEMANTICS.md 0.3: an out-of-scope policy that could change a verdict gives UNSUPPORTED."""
+    from policies.engine import build_graph
+
+    cluster = parse_files([("a.yaml", ADMIN)]).cluster
+    into_a = explain(cluster, "8.8.8.8", "x/a", port=80)
+    assert into_a.verdict == "UNSUPPORTED" and "AdminNetworkPolicy tenant-a" in into_a.result.ingress.detail
+    # y/b's own egress is denied by a NetworkPolicy, which no admin policy on x/a can undo.
+    assert explain(cluster, "y/b", "x/a", port=80).verdict == "DENY"
+    assert explain(cluster, "x/a", "8.8.8.8", port=80).verdict == "UNSUPPORTED"
+    nodes = {n["id"]: n for n in build_graph(cluster).to_dict()["nodes"]}
+    assert nodes["x/a"]["unsupported"] == ["AdminNetworkPolicy tenant-a"] and "unsupported" not in nodes["y/b"]

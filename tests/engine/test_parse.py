@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policies.engine.errors import PolicyError, UnsupportedError
+from policies.engine.errors import PolicyError
 from policies.engine.model import ContainerPort, IPBlock, Labels, PortSpec, WorkloadRef
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.selectors import LabelSelector, Requirement
@@ -1034,12 +1034,21 @@ def test_other_kinds_are_skipped_and_counted():
 
 
 @pytest.mark.parametrize("kind", ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"])
-def test_admin_network_policies_are_unsupported(kind):
-    with pytest.raises(UnsupportedError) as info:
-        parse(f"apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata: {{name: anp}}\n")
-    assert str(info.value) == (
-        f"t.yaml:1, document 0, {kind} anp: {kind} is not supported: the engine models only NetworkPolicy and Calico"
-    )
+def test_admin_network_policies_are_kept_as_out_of_scope(kind):
+    """Out of scope (SEMANTICS.md 0.3): kept with their subject so the verdicts they touch are UNSUPPORTED."""
+    result = parse(f"apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata: {{name: anp}}\n"
+                   "spec: {subject: {pods: {namespaceSelector: {matchLabels: {t: a}}, podSelector: {}}}}\n")
+    (admin,) = result.cluster.admin_policies
+    assert (admin.kind, admin.name) == (kind, "anp")
+    assert admin.namespace_selector is not None and str(admin.namespace_selector) == "t=a"
+    assert any("not modelled" in n for n in result.notes)
+
+
+def test_admin_network_policy_without_a_readable_subject_selects_everything():
+    result = parse("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+                   "metadata: {name: anp}\nspec: {subject: {pods: 3}}\n")
+    (admin,) = result.cluster.admin_policies
+    assert admin.namespace_selector is None and admin.pod_selector is None
 
 
 def test_typed_lists_give_their_kind_to_items():
