@@ -10,6 +10,8 @@ from django.utils import timezone
 # Kinds whose objects are policies (Kubernetes and Calico). Calico's namespaced
 # NetworkPolicy shares its kind with Kubernetes' and differs by apiVersion.
 POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
+STAGED_KINDS = ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
+CALICO_API_GROUP = "projectcalico.org"  # also matches crd.projectcalico.org
 
 
 class Snapshot(models.Model):
@@ -83,6 +85,27 @@ class Resource(models.Model):
     @property
     def is_policy(self) -> bool:
         return self.kind in POLICY_KINDS
+
+    @property
+    def is_calico(self) -> bool:
+        return CALICO_API_GROUP in self.api_version.partition("/")[0]
+
+    @property
+    def is_staged(self) -> bool:
+        return self.kind in STAGED_KINDS
+
+    @property
+    def trace_kind(self) -> str:
+        """The kind as the Calico evaluator's traces name it: a NetworkPolicy is
+        "CalicoNetworkPolicy" or "KubernetesNetworkPolicy" after its apiVersion."""
+        if self.kind == "NetworkPolicy":
+            return "CalicoNetworkPolicy" if self.is_calico else "KubernetesNetworkPolicy"
+        return self.kind
+
+    @property
+    def display_kind(self) -> str:
+        """The kind in words for the pages: "Calico NetworkPolicy" tells the two NetworkPolicies apart."""
+        return "Calico NetworkPolicy" if self.kind == "NetworkPolicy" and self.is_calico else self.kind
 
 
 class AnalysisQuerySet(models.QuerySet["Analysis"]):

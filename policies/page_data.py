@@ -228,6 +228,49 @@ def policy_resources(snapshot: Snapshot) -> list[Resource]:
     return list(services.policies_of(snapshot_id=snapshot.id).order_by("namespace", "name", "kind", "id"))
 
 
+def order_text(value: float | None) -> str:
+    """A Calico order in words: 10.0 -> "10", 2.5 -> "2.5", None -> "none (last)"."""
+    if value is None:
+        return "none (last)"
+    number = float(value)
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+@dataclass
+class PolicyRow:
+    """A policy of the overview's list, with where Calico runs it (None outside Calico)."""
+
+    resource: Resource
+    placement: services.Placement | None
+
+
+def policy_rows(snapshot: Snapshot) -> list[PolicyRow]:
+    """The snapshot's policies; when Calico evaluates it, in evaluation order (tier by tier, then by
+    order), each with its tier and order."""
+    rows = [PolicyRow(r, services.policy_placement(policy=r)) for r in policy_resources(snapshot)]
+    if any(row.placement for row in rows):
+        rows.sort(key=lambda row: services.placement_sort_key(row.placement))
+    return rows
+
+
+def trace_kinds(resource: Resource) -> tuple[str, ...]:
+    """The kinds a trace gives this policy: "NetworkPolicy" (the Kubernetes evaluator) or
+    "KubernetesNetworkPolicy" (Calico's) for a networking.k8s.io one, "CalicoNetworkPolicy" for a
+    projectcalico.org one, the kind itself otherwise."""
+    if resource.kind == "NetworkPolicy" and not resource.is_calico:
+        return ("NetworkPolicy", "KubernetesNetworkPolicy")
+    return (resource.trace_kind,)
+
+
+def trace_is(trace: dict[str, Any], resource: Resource) -> bool:
+    """Whether a trace (or a trace-like dict with kind, namespace and name) is about ``resource``."""
+    return (
+        trace.get("kind") in trace_kinds(resource)
+        and (trace.get("namespace") or "") == resource.namespace
+        and trace.get("name") == resource.name
+    )
+
+
 def policy_urls(snapshot: Snapshot) -> dict[str, str]:
     """Engine policy id ("namespace/name", or the name of a global policy) -> its policy page."""
     urls: dict[str, str] = {}
@@ -236,15 +279,47 @@ def policy_urls(snapshot: Snapshot) -> dict[str, str]:
     return urls
 
 
-def find_policy_resource(snapshot: Snapshot, trace: dict[str, Any]) -> Resource | None:
-    """The stored object behind a policy of a trace: by file and line, else by namespace and name."""
+def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Engine policy id -> its page, kind and, under Calico, tier, tier order, order and evaluation
+    position (the graph's side panel lists a node's policies in that order)."""
+    details: dict[str, dict[str, Any]] = {}
+    for resource in policy_resources(snapshot):
+        if resource.is_staged or resource.qualified_name in details:
+            continue
+        placement = services.policy_placement(policy=resource)
+        entry: dict[str, Any] = {
+            "url": reverse("policies:policy", args=[snapshot.id, resource.id]),
+            "kind": resource.display_kind,
+        }
+        if placement is not None:
+            entry.update(placement.to_dict())
+            entry["position"] = placement.position
+            entry["order_text"] = order_text(placement.order)
+        details[resource.qualified_name] = entry
+    return details
+
+
+def find_policy_resource(
+    snapshot: Snapshot, trace: dict[str, Any], resources: list[Resource] | None = None
+) -> Resource | None:
+    """The stored object behind a policy of a trace, of the trace's kind ("CalicoNetworkPolicy" is a
+    projectcalico.org NetworkPolicy, "KubernetesNetworkPolicy" a networking.k8s.io one): by file and
+    line, else by namespace and name. A Profile has no object (Calico makes one per namespace)."""
+    if trace.get("kind") == "Profile":
+        return None
+    if resources is None:
+        resources = policy_resources(snapshot)
+    kind = trace.get("kind")
+    # A kind no stored policy has (an evaluator's own name for it): look among them all.
+    candidates = [r for r in resources if kind in trace_kinds(r)] or resources
     source = trace.get("source") or {}
-    queryset = services.policies_of(snapshot_id=snapshot.id)
     if source.get("file") and source.get("line"):
-        found = queryset.filter(file__name=source["file"], line=source["line"]).first()
-        if found is not None:
-            return found
-    return queryset.filter(namespace=trace.get("namespace", ""), name=trace.get("name", "")).first()
+        for resource in candidates:
+            if resource.file is not None and resource.file.name == source["file"] and resource.line == source["line"]:
+                return resource
+    return next((r for r in candidates if trace_is(trace, r)), None) or next(
+        (r for r in candidates if r.namespace == (trace.get("namespace") or "") and r.name == trace.get("name")), None
+    )
 
 
 @dataclass
@@ -318,6 +393,21 @@ class PolicyStep:
     listing: Listing | None
     deciding: bool
     url: str
+    tier_order: float | None = None
+    new_tier: bool = False  # the first step of its tier: the page opens the tier there
+    end_of_tier: bool = False  # the last step of the tier whose end denied the flow
+
+    @property
+    def is_profile(self) -> bool:
+        return self.trace.get("kind") == "Profile"
+
+    @property
+    def order_text(self) -> str:
+        return order_text(self.trace.get("order"))
+
+    @property
+    def tier_order_text(self) -> str:
+        return order_text(self.tier_order)
 
 
 @dataclass
@@ -328,25 +418,60 @@ class DirectionTrace:
     decision: dict[str, Any]
     steps: list[PolicyStep]
 
+    @property
+    def policy_count(self) -> int:
+        """The policies that select the endpoint (the namespace profile is not one)."""
+        return sum(1 for step in self.steps if not step.is_profile)
+
+    @property
+    def tiered(self) -> bool:
+        """Whether Calico decided: its steps are grouped by tier (or only the namespace profile spoke)."""
+        return any(step.trace.get("tier") or step.is_profile for step in self.steps)
+
+
+def _deciding_index(decision: dict[str, Any], traces: list[dict[str, Any]]) -> int | None:
+    """The position of the deciding policy's trace. Calico stops at the deciding policy, so it is
+    the last trace with that id (and tier): a Kubernetes and a Calico NetworkPolicy may share one."""
+    policy, tier = decision.get("deciding_policy"), decision.get("deciding_tier")
+    if not policy:
+        return None
+    found = None
+    for i, trace in enumerate(traces):
+        if trace.get("id") == policy and (not tier or trace.get("tier", "") == tier):
+            found = i
+    return found
+
 
 def flow_trace(snapshot: Snapshot, explanation: dict[str, Any]) -> list[DirectionTrace]:
-    """The two columns of the flow check: each policy with its YAML, deciding lines highlighted."""
+    """The two columns of the flow check: each policy with its YAML, deciding lines highlighted.
+    Under Calico the policies come tier by tier, each with its tier's order and its own."""
     flow = explanation.get("flow", {})
+    resources = policy_resources(snapshot)
+    tier_orders: dict[str, float | None] = {}
+    if any(_has_tiers(explanation.get(key)) for key in ("egress", "ingress")):
+        tier_orders = {p.tier: p.tier_order for p in services.policy_placements(snapshot=snapshot).values()}
     columns = []
     for key, title, end in (
         ("egress", "Egress of the source", "source"),
         ("ingress", "Ingress of the destination", "destination"),
     ):
         decision = explanation.get(key) or {}
+        traces = list(decision.get("policies", []))
+        deciding_at = _deciding_index(decision, traces)
+        end_tier = decision.get("deciding_tier") if decision.get("reason") == "END_OF_TIER" else None
+        in_end_tier = [i for i, trace in enumerate(traces) if end_tier and trace.get("tier") == end_tier]
+        last_of_end_tier = in_end_tier[-1] if in_end_tier else None
         steps = []
-        for trace in decision.get("policies", []):
-            deciding = bool(decision.get("deciding_policy")) and decision.get("deciding_policy") == trace.get("id")
+        previous_tier = None
+        for i, trace in enumerate(traces):
+            deciding = i == deciding_at
             spans = [
                 (rule.get("line", 0), rule.get("end_line", 0))
                 for rule in trace.get("rules", [])
                 if deciding and rule.get("index") == decision.get("deciding_rule")
             ]
-            resource = find_policy_resource(snapshot, trace)
+            resource = find_policy_resource(snapshot, trace, resources)
+            tier = trace.get("tier") or ""
             steps.append(
                 PolicyStep(
                     trace=trace,
@@ -354,11 +479,35 @@ def flow_trace(snapshot: Snapshot, explanation: dict[str, Any]) -> list[Directio
                     listing=listing(resource, highlight=spans) if resource else None,
                     deciding=deciding,
                     url=reverse("policies:policy", args=[snapshot.id, resource.id]) if resource else "",
+                    tier_order=tier_orders.get(tier),
+                    new_tier=bool(tier) and tier != previous_tier,
+                    end_of_tier=i == last_of_end_tier,
                 )
             )
+            previous_tier = tier or previous_tier
         endpoint = (flow.get(end) or {}).get("id", "")
         columns.append(DirectionTrace(key, title, endpoint, decision, steps))
     return columns
+
+
+def _has_tiers(decision: dict[str, Any] | None) -> bool:
+    return any(trace.get("tier") for trace in (decision or {}).get("policies", []))
+
+
+def explanation_warnings(explanation: dict[str, Any]) -> dict[str, Any]:
+    """Whether a verdict is approximate or unsupported, and why: the warnings of both directions and
+    of the policies they cite (fields the evaluator does not model, selectors that may match more)."""
+    warnings: list[str] = []
+    approximate = False
+    for key in ("egress", "ingress"):
+        decision = explanation.get(key) or {}
+        approximate = approximate or bool(decision.get("approximate"))
+        warnings.extend(decision.get("warnings") or [])
+    return {
+        "approximate": approximate,
+        "unsupported": explanation.get("verdict") == "UNSUPPORTED",
+        "warnings": list(dict.fromkeys(warnings)),
+    }
 
 
 def flow_commands(
@@ -499,6 +648,7 @@ class PolicyFlow:
     direction: str  # "ingress" (the policy lets the source in) or "egress"
     rule: int | None
     url: str
+    action: str = "Allow"  # the rule's action: "Allow", or "Pass" (a Calico policy passed the flow on)
 
     @property
     def ports(self) -> str:
@@ -522,8 +672,9 @@ def _group_name(policy_namespace: str, node: dict[str, Any]) -> str:
 
 
 def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) -> tuple[list[PolicyFlow], int]:
-    """Edges whose explanation cites the policy as allowing them (ingress or egress), and how many
-    candidate edges were left unchecked (at most POLICY_FLOW_CHECKS explanations per page)."""
+    """Edges whose explanation cites the policy as allowing them (ingress or egress), or, for a
+    Calico policy, as passing them to a later tier that allowed them; and how many candidate edges
+    were left unchecked (at most POLICY_FLOW_CHECKS explanations per page)."""
     policy_id = policy.qualified_name
     nodes = {node["id"]: node for node in graph["nodes"]}
     candidates = []
@@ -550,18 +701,27 @@ def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) ->
         except engine.PolicyError:
             continue
         decision = explanation.get(direction) or {}
-        trace = next((p for p in decision.get("policies", []) if p.get("id") == policy_id), None)
+        trace = next((p for p in decision.get("policies", []) if trace_is(p, policy)), None)
         if trace is None:
             continue
-        rule = next(
-            (r for r in trace.get("rules", []) if r.get("matched") and r.get("action", "Allow") == "Allow"), None
-        )
-        if rule is None:
+        # The rule that ended the policy's say: the first matched one that is not a Log rule.
+        rule = next((r for r in trace.get("rules", []) if r.get("matched") and r.get("action") != "Log"), None)
+        if rule is None or rule.get("action", "Allow") not in ("Allow", "Pass"):
             continue
         params: dict[str, Any] = {"src": endpoint_text(source), "dst": endpoint_text(target), "protocol": protocol}
         if port is not None:
             params["port"] = port
-        flows.append(PolicyFlow(source, target, edge, direction, rule.get("index"), f"{flow_url}?{urlencode(params)}"))
+        flows.append(
+            PolicyFlow(
+                source,
+                target,
+                edge,
+                direction,
+                rule.get("index"),
+                f"{flow_url}?{urlencode(params)}",
+                rule.get("action", "Allow"),
+            )
+        )
     return flows, max(0, len(candidates) - POLICY_FLOW_CHECKS)
 
 
@@ -572,6 +732,8 @@ def policy_picture(
     right, each side grouped as in namespace / in cluster / outside cluster."""
     sides: dict[str, dict[str, dict[str, set[str]]]] = {"ingress": {}, "egress": {}}
     for flow in flows:
+        if flow.action != "Allow":
+            continue  # passed on: a later tier allowed it, not this policy
         peer = flow.source if flow.direction == "ingress" else flow.target
         group = _group_name(policy.namespace, peer)
         sides[flow.direction].setdefault(group, {}).setdefault(node_label(peer), set()).add(flow.ports)
@@ -588,6 +750,43 @@ def policy_picture(
     workloads = {n["id"]: n for n in graph["nodes"]}
     middle = sorted({node_label(workloads[w]) if w in workloads else w for w in selected})
     return {"sources": side("ingress"), "middle": middle, "destinations": side("egress")}
+
+
+# Trace kinds in the pages' words.
+KIND_WORDS = {"CalicoNetworkPolicy": "Calico NetworkPolicy", "KubernetesNetworkPolicy": "NetworkPolicy"}
+
+
+@dataclass
+class TierMember:
+    """One policy of a tier, as the policy page lists them in evaluation order."""
+
+    label: str
+    kind: str
+    order: str
+    url: str
+    current: bool
+
+
+def tier_members(snapshot: Snapshot, policy: Resource, placement: services.Placement) -> list[TierMember]:
+    """Every policy of ``policy``'s tier in the order Calico runs them (staged ones are not run)."""
+    pages = {
+        (r.trace_kind, r.namespace, r.name): reverse("policies:policy", args=[snapshot.id, r.id])
+        for r in policy_resources(snapshot)
+    }
+    members = []
+    for (kind, namespace, name), where in services.policy_placements(snapshot=snapshot).items():
+        if where.tier != placement.tier:
+            continue
+        members.append(
+            TierMember(
+                f"{namespace}/{name}" if namespace else name,
+                KIND_WORDS.get(kind, kind),
+                order_text(where.order),
+                pages.get((kind, namespace, name), ""),
+                not policy.is_staged and (kind, namespace, name) == (policy.trace_kind, policy.namespace, policy.name),
+            )
+        )
+    return members
 
 
 def selected_workloads(snapshot: Snapshot, selected_pods: list[str]) -> list[str]:

@@ -106,7 +106,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "analysis": analysis,
             "analysis_state": page_data.analysis_state(analysis),
             "files": snapshot.files.all(),
-            "policies": page_data.policy_resources(snapshot),
+            "policies": page_data.policy_rows(snapshot),
         }
     )
     return render(request, "policies/snapshot_overview.html", ctx)
@@ -135,6 +135,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
         "headline": page_data.headline_ids(summary),
         "policy_urls": page_data.policy_urls(snapshot),
+        "policy_details": page_data.policy_details(snapshot),
         "filename": f"netpol-snapshot-{snapshot.id}",
         "icons": {"shield": static("policies/shield.svg"), "globe": static("policies/globe.svg")},
         "urls": {
@@ -187,6 +188,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     explanation = None
     trace = None
     commands = None
+    caveats = None
     if form.is_bound and form.is_valid():
         question = form.cleaned_data
         try:
@@ -201,6 +203,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             form.add_error(_field_of(exc), str(exc.message))
         else:
             trace = page_data.flow_trace(snapshot, explanation)
+            caveats = page_data.explanation_warnings(explanation)
             commands = page_data.flow_commands(
                 request.build_absolute_uri(reverse("api:snapshot-explain", args=[snapshot.id])),
                 snapshot,
@@ -215,6 +218,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "form": form,
             "explanation": explanation,
             "trace": trace,
+            "caveats": caveats,
             "commands": commands,
             "endpoint_names": page_data.endpoint_names(snapshot),
         }
@@ -256,7 +260,15 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
     if not policy.is_policy:
         raise Http404("That object is not a policy.")
     ctx = _snapshot_context(snapshot, "policy")
-    ctx.update({"policy": policy, "listing": page_data.listing(policy)})
+    placement = services.policy_placement(policy=policy)
+    ctx.update(
+        {
+            "policy": policy,
+            "listing": page_data.listing(policy),
+            "placement": placement,
+            "tier_members": page_data.tier_members(snapshot, policy, placement) if placement else [],
+        }
+    )
     try:
         graph = services.get_graph(snapshot=snapshot, level="workload")
     except services.AnalysisNotReady as exc:

@@ -200,16 +200,66 @@ class ResourceSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(ResourceSerializer):
+    """A policy with the pods it selects and, when Calico evaluates the snapshot, where Calico runs
+    it: its tier, the tier's order and its order in the tier (a Kubernetes NetworkPolicy runs in
+    the default tier at order 1000). Outside Calico the three are null."""
+
     url = serializers.HyperlinkedIdentityField(view_name="api:policy-detail")
     selected_pods = serializers.SerializerMethodField()
+    policy_kind = serializers.SerializerMethodField()
+    tier = serializers.SerializerMethodField()
+    tier_order = serializers.SerializerMethodField()
+    order = serializers.SerializerMethodField()
+    staged = serializers.SerializerMethodField()
 
     class Meta(ResourceSerializer.Meta):
-        fields = [*ResourceSerializer.Meta.fields, "selected_pods"]
+        fields = [
+            *ResourceSerializer.Meta.fields,
+            "selected_pods",
+            "policy_kind",
+            "tier",
+            "tier_order",
+            "order",
+            "staged",
+        ]
         read_only_fields = fields
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_selected_pods(self, policy: Resource) -> list[str]:
         return services.selected_pods(policy=policy)
+
+    def get_policy_kind(self, policy: Resource) -> str:
+        """The kind as traces name it: KubernetesNetworkPolicy, CalicoNetworkPolicy, GlobalNetworkPolicy, ..."""
+        return policy.trace_kind
+
+    def _placement(self, policy: Resource) -> services.Placement | None:
+        # One lookup per policy and request, kept on the root serializer (the list, for many).
+        cache: dict[int, services.Placement | None] | None = getattr(self.root, "_placements", None)
+        if cache is None:
+            cache = {}
+            setattr(self.root, "_placements", cache)  # noqa: B010
+        if policy.id not in cache:
+            cache[policy.id] = services.policy_placement(policy=policy)
+        return cache[policy.id]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_tier(self, policy: Resource) -> str | None:
+        placement = self._placement(policy)
+        return placement.tier if placement else None
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_tier_order(self, policy: Resource) -> float | None:
+        placement = self._placement(policy)
+        return placement.tier_order if placement else None
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_order(self, policy: Resource) -> float | None:
+        placement = self._placement(policy)
+        return placement.order if placement else None
+
+    def get_staged(self, policy: Resource) -> bool:
+        """A staged policy is only previewed: Calico never enforces it."""
+        return policy.is_staged
 
 
 # --- Query parameters -------------------------------------------------------------------------

@@ -36,3 +36,9 @@ def percent(fraction: float | None) -> int:
 @register.filter
 def get(mapping: dict[str, Any] | None, key: str) -> Any:
     return (mapping or {}).get(key)
+
+
+@register.filter
+def order(value: float | None) -> str:
+    """A Calico order: 10.0 -> "10", None -> "none (last)"."""
+    return page_data.order_text(value)

@@ -64,9 +64,13 @@ export function renderExplanationSummary(explanation, policyUrls) {
       items.push(" by ");
       items.push(url ? el("a", { href: url }, decision.deciding_policy) : decision.deciding_policy);
       items.push(rule);
+      if (decision.deciding_tier) items.push(`, tier ${decision.deciding_tier}`);
+    } else if (decision.deciding_tier) {
+      items.push(` at the end of tier ${decision.deciding_tier}`);
     }
+    if (decision.approximate) items.push(el("span", { class: "badge warning" }, "approximate"));
     items.push(el("div", { class: "small muted" }, decision.detail || ""));
-    const n = (decision.policies || []).length;
+    const n = (decision.policies || []).filter((p) => p.kind !== "Profile").length;
     items.push(el("div", { class: "small muted" }, `${n} ${n === 1 ? "policy selects" : "policies select"} the ${who}.`));
     list.append(el("li", {}, items));
   }

@@ -481,6 +481,8 @@ function labelsList(labels) {
 }
 
 // One line per policy, with the directions it selects the node for: "shop/web (ingress, egress)".
+// Under Calico each line also says the policy's tier and order, and the lines come in the order
+// Calico runs them (tier by tier, then by order).
 function policyItems(policies) {
   const directions = new Map();
   for (const direction of ["ingress", "egress"]) {
@@ -489,10 +491,29 @@ function policyItems(policies) {
       directions.get(id).push(direction);
     }
   }
-  return [...directions.entries()].sort().map(([id, which]) => {
-    const url = config.policy_urls[id];
+  const details = config.policy_details || {};
+  const position = (id) => {
+    const p = details[id] && details[id].position;
+    return p === undefined || p === null ? Infinity : p;
+  };
+  const entries = [...directions.entries()].sort(
+    ([a], [b]) => position(a) - position(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  return entries.map(([id, which]) => {
+    const info = details[id] || {};
+    const url = info.url || config.policy_urls[id];
     const link = url ? el("a", { href: url }, id) : el("span", {}, id);
-    return el("li", {}, [link, el("span", { class: "muted small" }, ` (${which.join(", ")})`)]);
+    const children = [link, el("span", { class: "muted small" }, ` (${which.join(", ")})`)];
+    if (info.tier) {
+      children.push(
+        el(
+          "div",
+          { class: "small muted policy-placement" },
+          `${info.kind}, tier ${info.tier}, order ${info.order_text}`,
+        ),
+      );
+    }
+    return el("li", {}, children);
   });
 }
 
