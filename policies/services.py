@@ -336,11 +336,14 @@ def explain_flow(
     destination: str,
     port: int | None = None,
     protocol: str = "TCP",
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
     evaluator: str = "auto",
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain)."""
     parsed = load_manifests(snapshot=snapshot)
-    options: dict[str, Any] = {"protocol": protocol, "evaluator": evaluator}
+    options: dict[str, Any] = {"protocol": protocol, "evaluator": evaluator, "icmp_type": icmp_type,
+                               "icmp_code": icmp_code}
     if port is not None:
         options["port"] = port
     explanation: dict[str, Any] = engine.explain(parsed.cluster, source, destination, **options).to_dict()

@@ -379,6 +379,17 @@ def test_explain(api: APIClient, snapshot: Snapshot) -> None:
     assert "prod/db-same-namespace" in str(denied.json()["ingress"])
 
 
+def test_explain_takes_any_protocol_with_icmp_type_and_code(api: APIClient, snapshot: Snapshot) -> None:
+    """ICMP toward an isolated pod is UNDEFINED under the k8s evaluator (SEMANTICS.md 4.9)."""
+    url = f"/api/snapshots/{snapshot.id}/explain/"
+    response = api.get(url, {"from": "prod/web", "to": "prod/db", "protocol": "icmp", "icmp_type": 8, "icmp_code": 0})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["verdict"] == "UNDEFINED" and body["flow"]["protocol"] == "ICMP"
+    assert body["flow"]["icmp_type"] == 8
+    assert api.get(url, {"from": "prod/web", "to": "prod/db", "protocol": "6", "port": 5432}).json()["allowed"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
 from policies import services
+from policies.engine.connections import canonical_protocol
 from policies.models import Analysis, Resource, Snapshot, SnapshotFile
 
 
@@ -272,7 +273,11 @@ class GraphQuerySerializer(serializers.Serializer):
 class ExplainQuerySerializer(serializers.Serializer):
     to = serializers.CharField(help_text="Destination: namespace/pod, namespace/Kind/name or an IP address.")
     port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
-    protocol = serializers.CharField(default="TCP", help_text="TCP, UDP or SCTP.")
+    protocol = serializers.CharField(
+        default="TCP", help_text="TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or a protocol number 1-255."
+    )
+    icmp_type = serializers.IntegerField(min_value=0, max_value=255, required=False)
+    icmp_code = serializers.IntegerField(min_value=0, max_value=255, required=False)
     evaluator = serializers.ChoiceField(choices=services.EVALUATORS, default="auto")
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -282,10 +287,10 @@ class ExplainQuerySerializer(serializers.Serializer):
         return {"from": source, **fields}
 
     def validate_protocol(self, value: str) -> str:
-        value = value.upper()
-        if value not in ("TCP", "UDP", "SCTP"):
-            raise serializers.ValidationError("Must be TCP, UDP or SCTP.")
-        return value
+        try:
+            return canonical_protocol(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 class DiffQuerySerializer(serializers.Serializer):

@@ -133,6 +133,8 @@ class SnapshotViewSet(
             destination=params["to"],
             port=params.get("port"),
             protocol=params["protocol"],
+            icmp_type=params.get("icmp_type"),
+            icmp_code=params.get("icmp_code"),
             evaluator=params["evaluator"],
         )
         return Response(explanation)
