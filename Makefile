@@ -39,6 +39,6 @@ test: system-deps setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy policies/engine policies/cli.py
+	$(VENV)/bin/mypy policies netpol_site
 
 check: lint test

@@ -38,7 +38,9 @@ class UploadForm(forms.Form):
         help_text="Optional. Defaults to the file names.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. production, 27 November"}),
     )
-    files = MultipleFileField(required=False, help_text="YAML or JSON; several at once.")
+    files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
+        required=False, help_text="YAML or JSON; several at once."
+    )
     manifests = forms.CharField(
         required=False,
         label="Or paste YAML",
@@ -60,7 +62,9 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The checkboxes offer whatever files the hidden field carries.
         names = [name for name, _ in self.kept_files()]
-        self.fields["keep"].choices = [(name, name) for name in names]
+        keep = self.fields["keep"]
+        assert isinstance(keep, forms.MultipleChoiceField)
+        keep.choices = [(name, name) for name in names]
 
     def kept_files(self) -> list[tuple[str, str]]:
         raw = self.data.get("kept") if self.is_bound else self.initial.get("kept")
@@ -73,7 +77,7 @@ class UploadForm(forms.Form):
         return [(str(i[0]), str(i[1])) for i in items if isinstance(i, list) and len(i) == 2]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         kept = set(data.get("keep") or [])
         data["kept_files"] = [(name, text) for name, text in self.kept_files() if name in kept]
         if not data.get("files") and not (data.get("manifests") or "").strip() and not data["kept_files"]:

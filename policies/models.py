@@ -202,4 +202,5 @@ class Analysis(models.Model):
             path = KeyTransform(level, KeyTransform("graph", "result"))
             graph: dict[str, Any] | None = Analysis.objects.filter(id=self.id).values_list(path, flat=True).get()
             return graph
-        return (self.result or {}).get("graph", {}).get(level)
+        stored: dict[str, Any] | None = (self.result or {}).get("graph", {}).get(level)
+        return stored

@@ -74,7 +74,7 @@ def endpoint_text(node: dict[str, Any]) -> str:
     """What the engine accepts as a flow's end: the node id, or one address of a block."""
     if node["kind"] != "external":
         return str(node["id"])
-    cidr = (node.get("cidrs") or [node["id"].split(",")[0]])[0]
+    cidr = str((node.get("cidrs") or [node["id"].split(",")[0]])[0])
     try:
         network = ipaddress.ip_network(cidr, strict=False)
     except ValueError:

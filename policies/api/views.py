@@ -216,7 +216,8 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = services.policies_of(snapshot_id=int(snapshot) if snapshot.isdigit() else None)
         if "namespace" in self.request.query_params:
             queryset = queryset.filter(namespace=self.request.query_params["namespace"])
-        return queryset
+        result: QuerySet[Resource] = queryset
+        return result
 
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, auth=[])
