@@ -19,8 +19,9 @@ from policies.engine.diff import Diff, diff, diff_dicts
 from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.evaluate import FlowResult, evaluate
 from policies.engine.explain import Explanation, explain
+from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
-from policies.engine.lint import Finding, lint
+from policies.engine.lint import lint
 from policies.engine.model import Cluster
 from policies.engine.output import FORMATS, render
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files

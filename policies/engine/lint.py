@@ -10,35 +10,17 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from policies.engine.connections import ConnectionSet
+from policies.engine.findings import SEVERITIES, Finding
 from policies.engine.groups import GroupIndex, address_sets, k8s_table
-from policies.engine.model import Cluster, ContainerPort, NetworkPolicy, Source
+from policies.engine.model import Cluster, ContainerPort, NetworkPolicy
 from policies.engine.settings import DEFAULT_SETTINGS, Settings
 
-SEVERITIES = ("error", "warning", "info")
 # CoreDNS's container ports (SEMANTICS.md 4.10), for rules that name them.
 _DNS_PORTS = (ContainerPort("dns", 53, "UDP"), ContainerPort("dns-tcp", 53, "TCP"), ContainerPort("metrics", 9153))
 REDUNDANCY_LIMIT = 400  # policies; above it the (quadratic) redundancy check is skipped with a note
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str
-    code: str
-    message: str
-    policy: str = ""
-    source: Source = Source()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity, "code": self.code, "message": self.message,
-                "policy": self.policy, "source": self.source.to_dict()}
-
-    def __str__(self) -> str:
-        where = f"{self.source}: " if self.source.file else ""
-        return f"{where}{self.severity} {self.code} {self.policy}: {self.message}"
 
 
 def _selected(index: GroupIndex, np: NetworkPolicy) -> list[int]:

@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from policies.engine.calico.evaluate import calico_index
 from policies.engine.calico.model import DEFAULT_TIER, CalicoPolicy, CalicoRule, EntityRule, PortMatch
+from policies.engine.findings import Finding
 from policies.engine.groups import GroupIndex
-from policies.engine.lint import Finding
 from policies.engine.model import Cluster, Source
 
 
