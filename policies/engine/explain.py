@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.engine.evaluate import FlowResult, evaluate
-from policies.engine.flows import Decision, make_flow
+from policies.engine.flows import Decision, flow_between, make_flow, workload_endpoints
 from policies.engine.model import Cluster
 from policies.engine.settings import DEFAULT_SETTINGS, Settings
 
+MAX_PAIRS = 400  # pod pairs tried for a workload whose pods differ
 _VERDICT_WORD = {"ALLOW": "Allowed", "DENY": "Denied", "UNDEFINED": "Undefined", "UNSUPPORTED": "Unsupported"}
 
 
@@ -98,7 +99,28 @@ def explain(
     evaluator: str = "auto",
     settings: Settings = DEFAULT_SETTINGS,
 ) -> Explanation:
-    """Evaluate one flow and explain the verdict."""
+    """Evaluate one flow and explain the verdict.
+
+    A workload (``ns/Kind/name``) stands for its pods. When they differ, every pod pair is tried
+    (up to a bound) and an allowed pair is shown if there is one, as the workload graph's edges are
+    the union over the pods; the summary then says which pods the trace is for.
+    """
     flow = make_flow(cluster, src, dst, protocol=protocol, port=port, icmp_type=icmp_type, icmp_code=icmp_code)
     result = evaluate(cluster, flow, evaluator=evaluator, settings=settings)
+    sources, targets = workload_endpoints(cluster, src), workload_endpoints(cluster, dst)
+    if result.allowed or len(sources) * len(targets) == 1:
+        return Explanation(result, _sentence(result))
+    tried = 0
+    for s in sources:
+        for d in targets:
+            if (s.pod is not None and s.pod == d.pod) or tried >= MAX_PAIRS:
+                continue
+            tried += 1
+            other = evaluate(cluster, flow_between(s, d, protocol=flow.protocol, port=flow.port,
+                                                   icmp_type=icmp_type, icmp_code=icmp_code),
+                             evaluator=evaluator, settings=settings)
+            if other.allowed:
+                note = f" (shown for {s.id} -> {d.id}: {src} -> {dst} stands for {len(sources)} x {len(targets)} " \
+                       "pods, and their verdicts differ)"
+                return Explanation(other, _sentence(other)[:-1] + note + ".")
     return Explanation(result, _sentence(result))

@@ -219,6 +219,17 @@ def _pod_endpoint(cluster: Cluster, pod: Pod) -> Endpoint:
     return Endpoint("pod", ident, pod=pod, node=pod.node, ip=pod.ips[0] if pod.ips else None)
 
 
+def workload_endpoints(cluster: Cluster, text: str) -> list[Endpoint]:
+    """Every pod behind ``ns/Kind/name`` (sorted), or the one endpoint any other form names."""
+    parts = text.strip().split("/")
+    if len(parts) == 3 and parts[1].lower() != "pod":
+        ident = "/".join(parts).lower()
+        pods = sorted((p for p in cluster.pods if p.workload_id.lower() == ident), key=lambda p: p.name)
+        if pods:
+            return [_pod_endpoint(cluster, p) for p in pods]
+    return [resolve_endpoint(cluster, text)]
+
+
 def _resolve_name(cluster: Cluster, text: str) -> Endpoint:
     parts = text.split("/")
     if len(parts) == 2:
@@ -267,8 +278,21 @@ def make_flow(
             raise PolicyError(f"a {proto} flow needs a destination port", path="port")
         if not 1 <= port <= 65535:
             raise PolicyError(f"port {port} is outside 1-65535", path="port")
-    s = resolve_endpoint(cluster, src)
-    d = resolve_endpoint(cluster, dst)
+    return flow_between(resolve_endpoint(cluster, src), resolve_endpoint(cluster, dst), protocol=proto,
+                        port=port, src_port=src_port, icmp_type=icmp_type, icmp_code=icmp_code)
+
+
+def flow_between(
+    s: Endpoint,
+    d: Endpoint,
+    *,
+    protocol: str,
+    port: int | None,
+    src_port: int = 40000,
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
+) -> Flow:
+    """A flow between two resolved endpoints (``protocol`` already canonical)."""
     if s.kind == "external" and d.kind == "external":
         raise PolicyError("neither end is in the cluster; NetworkPolicy only governs pods")
-    return Flow(s, d, proto, port, src_port, icmp_type, icmp_code)
+    return Flow(s, d, protocol, port, src_port, icmp_type, icmp_code)

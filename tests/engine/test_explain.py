@@ -150,3 +150,64 @@ def test_admin_network_policy_makes_the_directions_it_governs_unsupported() -> N
     assert explain(cluster, "x/a", "8.8.8.8", port=80).verdict == "UNSUPPORTED"
     nodes = {n["id"]: n for n in build_graph(cluster).to_dict()["nodes"]}
     assert nodes["x/a"]["unsupported"] == ["AdminNetworkPolicy tenant-a"] and "unsupported" not in nodes["y/b"]
+
+
+WORKLOAD = """
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: api-1, namespace: x}
+spec: {template: {metadata: {labels: {app: api}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-1-a
+  namespace: x
+  labels: {app: api-canary}
+  ownerReferences: [{kind: ReplicaSet, name: api-1, controller: true}]
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-1-b
+  namespace: x
+  labels: {app: api}
+  ownerReferences: [{kind: ReplicaSet, name: api-1, controller: true}]
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: x, labels: {app: client}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-stable, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-closed, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: api-canary}}
+  ingress: []
+"""
+
+
+def test_workload_explanation_agrees_with_the_workload_graph() -> None:
+    """The canary pod (first by name) is closed but the stable one is open: the workload edge exists,
+    so the explanation shows the allowed pod pair and says so."""
+    from policies.engine import build_graph
+
+    cluster = parse_files([("w.yaml", WORKLOAD)]).cluster
+    graph = build_graph(cluster, level="workload")
+    assert graph.allows("x/Pod/client", "x/ReplicaSet/api-1", "TCP", 80)
+    exp = explain(cluster, "x/Pod/client", "x/ReplicaSet/api-1", port=80)
+    assert exp.allowed
+    assert exp.result.flow.dst.id == "x/api-1-b"
+    assert "stands for 1 x 2 pods" in exp.summary
+    # A single pod keeps its own verdict.
+    assert explain(cluster, "x/client", "x/api-1-a", port=80).verdict == "DENY"
