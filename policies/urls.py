@@ -14,5 +14,6 @@ urlpatterns = [
     path("snapshots/<int:snapshot_id>/graph.<str:fmt>", views.graph_export, name="graph-export"),
     path("snapshots/<int:snapshot_id>/flow/", views.flow_check, name="flow"),
     path("snapshots/<int:snapshot_id>/matrix/", views.matrix, name="matrix"),
+    path("snapshots/<int:snapshot_id>/compare/", views.compare, name="compare"),
     path("snapshots/<int:snapshot_id>/policies/<int:resource_id>/", views.policy_detail, name="policy"),
 ]

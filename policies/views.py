@@ -110,6 +110,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "policies": page_data.policy_rows(snapshot),
         }
     )
+    ctx["compare_others"], ctx["compare_default"] = page_data.compare_choices(snapshot)
     return render(request, "policies/snapshot_overview.html", ctx)
 
 
@@ -252,6 +253,48 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     else:
         ctx["matrix"] = page_data.namespace_matrix(snapshot, graph)
     return render(request, "policies/matrix.html", ctx)
+
+
+@login_required
+def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    """What ``snapshot`` (the new one) opens or closes against ``?against=`` (the old one)."""
+    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    level = request.GET.get("level") or "workload"
+    if level not in services.GRAPH_LEVELS:
+        raise Http404("Unknown graph level.")
+    against = request.GET.get("against", "")
+    old = None
+    if against:
+        if not against.isdigit():
+            raise Http404("No such snapshot to compare with.")
+        old = get_object_or_404(Snapshot, id=int(against))
+    others, default = page_data.compare_choices(snapshot)
+    ctx = _snapshot_context(snapshot, "compare")
+    ctx.update(
+        {
+            "old": old,
+            "others": others,
+            "chosen": old.id if old is not None and old.id != snapshot.id else default,
+            "level": level,
+            "levels": services.GRAPH_LEVELS,
+        }
+    )
+    if old is None:
+        return render(request, "policies/compare.html", ctx)
+    if old.id == snapshot.id:
+        ctx["same"] = True
+        return render(request, "policies/compare.html", ctx, status=400)
+    # An unfinished analysis on either side is no error here (the API answers 409): the page says
+    # so and links to its progress.
+    ctx["waiting"] = page_data.compare_waiting(old, snapshot)
+    if not ctx["waiting"]:
+        try:
+            ctx["comparison"] = page_data.comparison(old, snapshot, level)
+        except services.AnalysisNotReady:
+            ctx["waiting"] = page_data.compare_waiting(old, snapshot)
+    # The first analysis still on its way: the page follows it and reloads when it is done.
+    ctx["poll"] = next((w for w in ctx["waiting"] if w.running), None)
+    return render(request, "policies/compare.html", ctx)
 
 
 @login_required
