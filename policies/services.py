@@ -351,11 +351,26 @@ def explain_flow(
 
 
 def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> dict[str, Any]:
-    """Flows added, removed and changed from ``old`` to ``new``."""
+    """Flows added, removed and changed from ``old`` to ``new``.
+
+    The stored graphs are compared when both cut the address space into the same external blocks;
+    otherwise (a change added or altered an ipBlock) both graphs are computed again over the common
+    refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one."""
     before = get_graph(snapshot=old, level=level)
     after = get_graph(snapshot=new, level=level)
+    if _external_ids(before) != _external_ids(after):
+        old_cluster = load_manifests(snapshot=old).cluster
+        new_cluster = load_manifests(snapshot=new).cluster
+        before = engine.build_graph(old_cluster, level=level,
+                                    extra_address_sets=engine.address_sets(new_cluster)).to_dict()
+        after = engine.build_graph(new_cluster, level=level,
+                                   extra_address_sets=engine.address_sets(old_cluster)).to_dict()
     diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     return diff
+
+
+def _external_ids(graph: dict[str, Any]) -> set[str]:
+    return {n["id"] for n in graph.get("nodes", []) if n.get("kind") == "external"}
 
 
 def policies_of(*, snapshot_id: int | None = None) -> Any:

@@ -181,10 +181,12 @@ def test_the_demo_change_closes_the_data_namespace_egress_and_names_the_policies
     assert response.status_code == 200
     html = response.content.decode()
     comparison = response.context["comparison"]
-    # The change isolates data's egress: its three stores lose the internet and keep only DNS.
-    # Postgres' wider ingress opens nothing, since orders' own egress policies still hold.
-    assert comparison.summary == "0 flows opened, 9 closed, 3 changed; 4 policies changed"
-    assert "No flow opened" in section(html, "opened")
+    # The change isolates data's egress: its three stores lose the internet (four address blocks,
+    # the backup host's /32 now among them) and keep only DNS. Postgres' wider ingress from orders
+    # opens nothing, since orders' own egress policies still hold; the backup host's rule opens one.
+    assert comparison.summary == "1 flow opened, 12 closed, 3 changed; 4 policies changed"
+    opened = section(html, "opened")
+    assert "198.51.100.40/32" in opened and "data/postgres" in opened and "TCP 5432" in opened
 
     closed = section(html, "closed")
     closed_pairs = {(r.source.label, r.target.label) for r in comparison.removed}

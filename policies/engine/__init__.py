@@ -21,6 +21,7 @@ from policies.engine.evaluate import FlowResult, evaluate
 from policies.engine.explain import Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
+from policies.engine.groups import address_sets
 from policies.engine.lint import lint
 from policies.engine.model import Cluster
 from policies.engine.output import FORMATS, render
@@ -46,6 +47,7 @@ __all__ = [
     "PolicyError",
     "Settings",
     "UnsupportedError",
+    "address_sets",
     "build_graph",
     "diff",
     "diff_dicts",

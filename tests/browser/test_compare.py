@@ -29,9 +29,9 @@ def test_compare_the_demo_change_from_its_overview(
     page.select_option("#compare-against", str(shop.id))
     page.get_by_role("button", name="Compare").click()
     page.wait_for_url(re.compile(rf"/snapshots/{change.id}/compare/\?against={shop.id}"))
-    assert page.locator("#compare-summary").inner_text() == ("0 flows opened, 9 closed, 3 changed; 4 policies changed.")
+    assert page.locator("#compare-summary").inner_text() == ("1 flow opened, 12 closed, 3 changed; 4 policies changed.")
     closed = page.locator("section[aria-labelledby=closed] tbody tr")
-    assert closed.count() == 9
+    assert closed.count() == 12
     assert "data/kafka" in closed.first.inner_text()
     assert page.locator("section[aria-labelledby=changed]").get_by_text("closed", exact=True).count() == 3
     page.screenshot(path=str(screenshot_path("compare.png")), full_page=True)
