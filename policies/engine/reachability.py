@@ -14,7 +14,7 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -23,6 +23,9 @@ from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table, k8s_tables
 from policies.engine.model import Cluster, IPBlock, Labels, Pod, Source
 from policies.engine.settings import DEFAULT_SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from policies.engine.calico.model import CalicoPolicy
 
 Progress = Callable[[float, str], None]
 LEVELS = ("pod", "workload")
@@ -45,6 +48,7 @@ class GraphNode:
     egress_policies: tuple[str, ...] = ()
     groups: tuple[int, ...] = ()  # group indices (blocks are peer keys) behind the node
     unsupported: tuple[str, ...] = ()  # out-of-scope policies that could change its verdicts
+    approximate: tuple[str, ...] = ()  # why its edges are approximate (Calico rules explain reads exactly)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -64,6 +68,8 @@ class GraphNode:
                 data["pods"] = list(self.pods)
             if self.unsupported:
                 data["unsupported"] = list(self.unsupported)
+            if self.approximate:
+                data["approximate"] = list(self.approximate)
         return data
 
 
@@ -99,6 +105,7 @@ class Graph:
     # -- nodes ---------------------------------------------------------------------------------
     def _build_nodes(self) -> None:
         by_id: dict[str, GraphNode] = {}
+        approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
         for g in self.index.groups:
             eg, ing = self._egress[g.index], self._ingress[g.index]
             for pod in g.pods:
@@ -113,6 +120,8 @@ class Graph:
                 node.isolated_egress |= eg.isolated
                 node.ingress_policies = tuple(sorted(set(node.ingress_policies) | set(ing.policies)))
                 node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
+                if g.index in approx:
+                    node.approximate = tuple(sorted(set(node.approximate) | approx[g.index]))
                 admin = [f"{a.kind} {a.name}" for a in self.cluster.admin_policies_selecting(pod)]
                 if admin:
                     node.unsupported = tuple(sorted(set(node.unsupported) | set(admin)))
@@ -226,6 +235,7 @@ class Graph:
                                           and not n.host_network),
             "reach_internet": sorted(internet),
             "unsupported": sorted(n.id for n in endpoints if n.unsupported),
+            "approximate": sorted(n.id for n in endpoints if n.approximate),
         }
 
     def policy_entries(self) -> list[dict[str, Any]]:
@@ -285,6 +295,35 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
             "source": src.to_dict(),
         })
     return sorted(entries, key=lambda e: (e["kind"], e["id"]))
+
+
+def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
+    """Groups whose Calico edges are approximate: a policy that applies to them has a rule the
+    graph cannot read exactly (http/services, ICMP type or code, source ports; see calico/tables.py)."""
+    if cluster.calico is None:
+        return {}
+    from policies.engine.calico.evaluate import calico_index
+
+    cindex = calico_index(cluster)
+    inexact: list[tuple[CalicoPolicy, str, str]] = []
+    for policy in cluster.calico.policies:
+        for direction in ("Ingress", "Egress"):
+            for i, rule in enumerate(policy.rules(direction)):
+                why = ", ".join(rule.unsupported) if rule.unsupported else ""
+                if rule.icmp_type is not None or rule.not_icmp_type is not None:
+                    why = why or "ICMP type"
+                if rule.source.ports or rule.source.not_ports:
+                    why = why or "source ports"
+                if why:
+                    inexact.append((policy, direction, f"{policy.id} {direction.lower()} rule {i}: {why}"))
+    out: dict[int, set[str]] = {}
+    for g in index.groups:
+        if g.host_network:
+            continue
+        for policy, direction, text in inexact:
+            if cindex.applies(policy, g.namespace, g.labels, g.service_account, direction):
+                out.setdefault(g.index, set()).add(text)
+    return out
 
 
 _POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
