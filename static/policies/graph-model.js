@@ -345,6 +345,8 @@ export function nodeMarks(node, exposed) {
   else if (iso.ingress) marks.push("isolated in");
   else if (iso.egress) marks.push("isolated out");
   if (exposed.has(node.id)) marks.push("exposed");
+  if ((node.unsupported || []).length) marks.push("unsupported");
+  else if ((node.approximate || []).length) marks.push("approximate");
   return {
     shield: Boolean(iso.ingress || iso.egress),
     globe: exposed.has(node.id),

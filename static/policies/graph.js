@@ -549,6 +549,12 @@ function showNode(element) {
     if (!iso.egress) marks.push(el("span", {}, "Not isolated for egress: it may connect anywhere."));
   }
   if (current.exposed.has(id)) marks.push(el("span", {}, [markIcon("globe"), "Reachable from outside the cluster."]));
+  for (const why of node.unsupported || []) {
+    marks.push(el("span", {}, `Unsupported: ${why} is not modelled, so its flows explain as UNSUPPORTED.`));
+  }
+  for (const why of node.approximate || []) {
+    marks.push(el("span", {}, `Approximate edges: ${why} (the flow check is exact).`));
+  }
   if (marks.length) children.push(el("div", { class: "marks" }, marks));
 
   if (node.kind === "external") {

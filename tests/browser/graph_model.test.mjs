@@ -11,6 +11,7 @@ import {
   granularView,
   labelsMatch,
   mergePorts,
+  nodeMarks,
   nodeTitle,
   parseLabelFilter,
   parsePortFilter,
@@ -199,4 +200,14 @@ test("port choices name a port even when every port is open", () => {
     "TCP 8000 (of 8000-8100)",
     "UDP 53",
   ]);
+});
+
+test("node marks name isolation, exposure, and unsupported or approximate edges in words", () => {
+  const exposed = new Set(["x/Deployment/a"]);
+  const isolated = { id: "x/Deployment/a", kind: "workload", isolated: { ingress: true, egress: false } };
+  assert.equal(nodeMarks(isolated, exposed).text, "isolated in · exposed");
+  assert.equal(nodeMarks({ ...isolated, approximate: ["x/p ingress rule 0: http"] }, exposed).text,
+    "isolated in · exposed · approximate");
+  assert.equal(nodeMarks({ ...isolated, unsupported: ["AdminNetworkPolicy t"], approximate: ["r"] }, new Set()).text,
+    "isolated in · unsupported");
 });
