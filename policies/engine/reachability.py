@@ -144,9 +144,6 @@ class Graph:
     def node(self, node_id: str) -> GraphNode:
         return self._by_id[node_id]
 
-    def has_node(self, node_id: str) -> bool:
-        return node_id in self._by_id
-
     # -- edges ---------------------------------------------------------------------------------
     def adjacency(self) -> dict[str, dict[str, ConnectionSet]]:
         """Level edges, source -> target -> connections (computed once from the group graph)."""
@@ -188,10 +185,6 @@ class Graph:
         if source == target:
             return True
         return self.connection(source, target).allows(protocol, port)
-
-    def group_connection(self, a: int, b: int) -> ConnectionSet:
-        data = self._g.get_edge_data(a, b)
-        return data["conn"] if data else NONE
 
     # -- summaries -------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:

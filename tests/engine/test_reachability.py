@@ -46,3 +46,12 @@ def test_kubernetes_only_graphs_have_no_marks() -> None:
     cluster = parse_files([("h.yaml", HTTP.split("---\napiVersion: projectcalico.org/v3")[0])]).cluster
     data = build_graph(cluster).to_dict()
     assert not any("approximate" in n or "unsupported" in n for n in data["nodes"])
+
+
+def test_level_graph_as_networkx() -> None:
+    cluster = parse_files([("h.yaml", HTTP)]).cluster
+    graph = build_graph(cluster, level="workload")
+    nxg = graph.to_networkx()
+    assert set(nxg.nodes) == {n.id for n in graph.nodes}
+    assert {(u, v) for u, v in nxg.edges} == {(e.source, e.target) for e in graph.edges()}
+    assert nxg.edges["x/Pod/b", "x/Pod/a"]["conn"] == graph.connection("x/Pod/b", "x/Pod/a")
