@@ -1142,22 +1142,26 @@ def comparison(old: Snapshot, new: Snapshot, level: str = "workload") -> Compari
             for pid in flow.get("policies", [])
         ]
 
-    added = []
-    for flow in diff["added"][:COMPARE_MAX_ROWS]:
-        src, dst = endpoint(flow["source"], new_nodes, old_nodes), endpoint(flow["target"], new_nodes, old_nodes)
-        port = probe(flow)
-        checks = [check(new, src, dst, port, "{port} now")]
-        if known(old_nodes, flow):
-            checks.append(check(old, src, dst, port, "before"))
-        added.append(FlowRow(src, dst, links(flow, new_pages, old_pages), flow["cause"], checks, ports_text(flow)))
-    removed = []
-    for flow in diff["removed"][:COMPARE_MAX_ROWS]:
-        src, dst = endpoint(flow["source"], old_nodes, new_nodes), endpoint(flow["target"], old_nodes, new_nodes)
-        port = probe(flow)
-        checks = [check(old, src, dst, port, "{port} before")]
-        if known(new_nodes, flow):
-            checks.append(check(new, src, dst, port, "now"))
-        removed.append(FlowRow(src, dst, links(flow, old_pages, new_pages), flow["cause"], checks, ports_text(flow)))
+    Side = tuple[Snapshot, dict[str, Any], PolicyPages]  # a snapshot, its graph nodes, its policy pages
+    after: Side = (new, new_nodes, new_pages)
+    before: Side = (old, old_nodes, old_pages)
+
+    def one_sided(key: str, allowed: Side, other: Side, here: str, there: str) -> list[FlowRow]:
+        """Opened (allowed now) or closed (allowed before) flows: the check goes to the snapshot
+        that allows the flow, and to the other one too when both ends exist there."""
+        rows = []
+        for flow in diff[key][:COMPARE_MAX_ROWS]:
+            src, dst = endpoint(flow["source"], allowed[1], other[1]), endpoint(flow["target"], allowed[1], other[1])
+            port = probe(flow)
+            checks = [check(allowed[0], src, dst, port, "{port} " + here)]
+            if known(other[1], flow):
+                checks.append(check(other[0], src, dst, port, there))
+            policy_links = links(flow, allowed[2], other[2])
+            rows.append(FlowRow(src, dst, policy_links, flow["cause"], checks, ports_text(flow)))
+        return rows
+
+    added = one_sided("added", after, before, "now", "before")
+    removed = one_sided("removed", before, after, "before", "now")
     changed = []
     for flow in diff["changed"][:COMPARE_MAX_ROWS]:
         src, dst = endpoint(flow["source"], new_nodes, old_nodes), endpoint(flow["target"], new_nodes, old_nodes)
