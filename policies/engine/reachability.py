@@ -97,7 +97,7 @@ class Graph:
         self._g = group_graph
         self.nodes: list[GraphNode] = []
         # peer key -> level node ids, each with the nodes of its pods in that group
-        self._members: dict[int, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+        self._members: dict[int, dict[str, set[str]]] = defaultdict(dict)
         self._build_nodes()
         self._by_id = {n.id: n for n in self.nodes}
         self._edges: dict[str, dict[str, ConnectionSet]] | None = None
@@ -129,17 +129,13 @@ class Graph:
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
             by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
-            self._members[key].append((b.id, frozenset()))
+            self._members[key][b.id] = set()
         self.nodes = sorted(by_id.values(), key=lambda n: (n.kind == "external", n.id))
 
     def _add_member(self, key: int, node_id: str, pod_node: str) -> None:
-        members = self._members[key]
-        for i, (existing, nodes) in enumerate(members):
-            if existing == node_id:
-                if pod_node and pod_node not in nodes:
-                    members[i] = (existing, nodes | {pod_node})
-                return
-        members.append((node_id, frozenset([pod_node]) if pod_node else frozenset()))
+        nodes = self._members[key].setdefault(node_id, set())
+        if pod_node:
+            nodes.add(pod_node)
 
     def node(self, node_id: str) -> GraphNode:
         return self._by_id[node_id]
@@ -152,9 +148,9 @@ class Graph:
             for a, b, data in self._g.edges(data=True):
                 conn: ConnectionSet = data["conn"]
                 same: ConnectionSet | None = data.get("same")
-                for u, unodes in self._members.get(a, ()):
+                for u, unodes in self._members.get(a, {}).items():
                     row = acc[u]
-                    for v, vnodes in self._members.get(b, ()):
+                    for v, vnodes in self._members.get(b, {}).items():
                         if u == v:
                             continue  # a pod (or workload) to itself is not listed
                         c = conn
