@@ -1,4 +1,4 @@
-"""Differential test against netpol-analyzer's expected connectivity (../shared/corpus/netpol-analyzer).
+"""Differential test against netpol-analyzer's expected connectivity (tests/corpus/netpol-analyzer).
 
 Every case is run at workload level with the peer's documented setting (ipBlocks never match pod
 IPs) and compared address by address for external blocks. The documented divergences of the
@@ -24,7 +24,7 @@ from policies.engine import Settings, build_graph, load_paths
 from policies.engine.connections import ConnectionSet
 from policies.engine.model import Cluster
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "netpol-analyzer"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "netpol-analyzer"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
 PEER_SETTINGS = Settings(ip_block_matches_pod_ips=False)
 L4 = ("SCTP", "TCP", "UDP")
@@ -165,7 +165,6 @@ def _finished_workloads(case_dir: Path) -> set[str]:
     return out
 
 
-@pytest.mark.skipif(not CASES, reason="../shared/corpus/netpol-analyzer is not beside this checkout")
 @pytest.mark.parametrize("case", CASES)
 def test_corpus_case_agrees_with_peer(case: str) -> None:
     case_dir = CORPUS / case
@@ -179,6 +178,4 @@ def test_corpus_case_agrees_with_peer(case: str) -> None:
 
 
 def test_corpus_is_complete() -> None:
-    if not CASES:
-        pytest.skip("../shared/corpus/netpol-analyzer is not beside this checkout")
     assert len(CASES) == 42

@@ -7,6 +7,7 @@ one SQLite file. Uploads go through the REST API; the worker analyses them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -27,7 +28,7 @@ import pytest
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
-    pytest.mark.skipif(shutil.which("gunicorn") is None, reason="gunicorn is not installed"),
+    pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None, reason="gunicorn is not installed"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
