@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+from policies.models import Analysis, Membership, Resource, Snapshot, SnapshotFile, Team
 
 
 class SnapshotFileInline(admin.TabularInline):
@@ -13,8 +13,8 @@ class SnapshotFileInline(admin.TabularInline):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "origin", "created", "created_by")
-    list_filter = ("origin",)
+    list_display = ("id", "name", "team", "origin", "created", "created_by")
+    list_filter = ("origin", "team")
     search_fields = ("name",)
     inlines = [SnapshotFileInline]
 
@@ -49,3 +49,16 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("snapshot",)
     readonly_fields = ("timings", "result", "error_detail")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role")
+    extra = 0
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "created")
+    search_fields = ("name",)
+    inlines = [MembershipInline]

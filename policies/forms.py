@@ -38,6 +38,7 @@ class UploadForm(forms.Form):
         help_text="Optional. Defaults to the file names.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. production, 27 November"}),
     )
+    team = forms.CharField(max_length=100, required=False, help_text="The team the snapshot belongs to.")
     files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
         required=False, help_text="YAML or JSON; several at once."
     )

@@ -14,6 +14,57 @@ STAGED_KINDS = ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
 CALICO_API_GROUP = "projectcalico.org"  # also matches crd.projectcalico.org
 
 
+class Team(models.Model):
+    """A group of people who own snapshots, proposals and expectations; only its members see them."""
+
+    DEFAULT_NAME = "default"  # where snapshots from before teams, and uploads that name none, live
+
+    name = models.SlugField(max_length=100, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> Team:
+        team, _ = cls.objects.get_or_create(name=cls.DEFAULT_NAME)
+        return team
+
+
+def default_team_id() -> int:
+    return Team.default().id
+
+
+class Membership(models.Model):
+    """A user's role in a team. Each role can do what the roles before it can."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer"  # reads
+        AUTHOR = "author"  # uploads, proposes, comments
+        REVIEWER = "reviewer"  # approves (never their own proposal)
+        ADMIN = "admin"  # manages members and expectations
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "user"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        """Roles in increasing power: viewer 0 .. admin 3."""
+        return list(cls.Role.values).index(role)
+
+
 class Snapshot(models.Model):
     """An immutable set of resources: an upload, a cluster state or a proposal's result."""
 
@@ -28,6 +79,7 @@ class Snapshot(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="snapshots"
     )
+    team = models.ForeignKey(Team, models.PROTECT, default=default_team_id, related_name="snapshots")
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -20,7 +20,7 @@ from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
 from policies import engine, services
-from policies.models import POLICY_KINDS, Analysis, Resource, Snapshot
+from policies.models import POLICY_KINDS, Analysis, Membership, Resource, Snapshot, Team
 
 OUTSIDE = "outside cluster"
 L4_PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -95,6 +95,15 @@ def node_label(node: dict[str, Any]) -> str:
 
 # An analysis' result holds both graphs (megabytes at 2,000 pods): the pages read analyses
 # without them (Analysis.objects.without_graphs()) and pick out what they show.
+
+
+def upload_teams(user: Any) -> list[str]:
+    """The names of the teams ``user`` may add snapshots to (author or above), for the upload form."""
+    if getattr(user, "is_staff", False):
+        return list(Team.objects.values_list("name", flat=True))
+    roles = [Membership.Role.AUTHOR, Membership.Role.REVIEWER, Membership.Role.ADMIN]
+    mine = Team.objects.filter(memberships__user_id=user.pk, memberships__role__in=roles)
+    return list(mine.values_list("name", flat=True))
 
 
 def latest_analysis(snapshot: Snapshot) -> Analysis | None:
@@ -842,8 +851,9 @@ COMPARE_MAX_ROWS = 300  # rows per table of the compare page; the API's diff giv
 
 def compare_choices(snapshot: Snapshot) -> tuple[list[Snapshot], int | None]:
     """The snapshots to compare ``snapshot`` with, newest first, and the one to offer first: the
-    newest one made before it (the likely "before" of a change), else the newest."""
-    others = list(Snapshot.objects.exclude(id=snapshot.id).order_by("-created", "-id"))
+    newest one made before it (the likely "before" of a change), else the newest. Only the
+    snapshot's own team's snapshots are offered."""
+    others = list(Snapshot.objects.filter(team=snapshot.team).exclude(id=snapshot.id).order_by("-created", "-id"))
     earlier = next((s for s in others if (s.created, s.id) < (snapshot.created, snapshot.id)), None)
     chosen = earlier or (others[0] if others else None)
     return others, chosen.id if chosen else None

@@ -25,7 +25,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from policies import engine, tasks
-from policies.models import CALICO_API_GROUP, POLICY_KINDS, Analysis, Resource, Snapshot, SnapshotFile
+from policies.models import CALICO_API_GROUP, POLICY_KINDS, Analysis, Resource, Snapshot, SnapshotFile, Team
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def create_snapshot(
     files: Sequence[tuple[str, str]],
     origin: str = Snapshot.Origin.UPLOAD,
     user: User | AnonymousUser | None = None,
+    team: Team | None = None,
 ) -> Snapshot:
     """Store the files and their objects as a new snapshot and queue its analysis.
 
@@ -102,6 +103,7 @@ def create_snapshot(
         name=name.strip() or _default_name(files),
         origin=origin,
         created_by=user if isinstance(user, User) else None,
+        team=team or Team.default(),
     )
     stored = {
         file_name: SnapshotFile.objects.create(snapshot=snapshot, name=file_name, text=text, position=i)

@@ -11,9 +11,9 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from policies import engine, page_data, services
+from policies import access, engine, page_data, services, teams
 from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
-from policies.models import Analysis, Resource, Snapshot
+from policies.models import Analysis, Membership, Resource, Snapshot
 
 GRAPH_COLLAPSE_ABOVE = 150  # a workload graph with more nodes starts collapsed to namespaces
 # Above this many pods the policy page works out "what if it were deleted" (a second graph)
@@ -33,8 +33,9 @@ def _snapshot_context(snapshot: Snapshot, section: str) -> dict[str, Any]:
 @login_required
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     ctx = {
-        "rows": page_data.snapshot_rows(Snapshot.objects.all()),
+        "rows": page_data.snapshot_rows(access.visible_snapshots(request.user)),
         "form": UploadForm(),
+        "upload_teams": page_data.upload_teams(request.user),
     }
     return render(request, "policies/snapshot_list.html", ctx)
 
@@ -73,8 +74,13 @@ def upload(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             files: list[tuple[str, str]] = []
             try:
+                team = teams.team_for_upload(user=request.user, name=form.cleaned_data["team"])
                 files = _read_uploads(form)
-                snapshot = services.create_snapshot(name=form.cleaned_data["name"], files=files, user=request.user)
+                snapshot = services.create_snapshot(
+                    name=form.cleaned_data["name"], files=files, user=request.user, team=team
+                )
+            except teams.TeamError as exc:
+                form.add_error("team", str(exc))
             except engine.PolicyError as exc:
                 error = exc
                 context_lines = page_data.error_context(exc, files)
@@ -92,13 +98,18 @@ def upload(request: HttpRequest) -> HttpResponse:
     else:
         form = UploadForm()
     status = 400 if error is not None or form.errors else 200
-    ctx = {"form": form, "error": error, "error_lines": context_lines}
+    ctx = {
+        "form": form,
+        "error": error,
+        "error_lines": context_lines,
+        "upload_teams": page_data.upload_teams(request.user),
+    }
     return render(request, "policies/upload.html", ctx, status=status)
 
 
 @login_required
 def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = page_data.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
     ctx.update(page_data.overview(snapshot, analysis))
@@ -117,7 +128,8 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
+    access.require_role(request.user, snapshot.team, Membership.Role.AUTHOR, "analyse snapshots")
     services.start_analysis(snapshot=snapshot)
     messages.info(request, "A new analysis has started.")
     return redirect("policies:snapshot", snapshot.id)
@@ -125,7 +137,7 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = page_data.latest_analysis(snapshot)
     summary: dict[str, Any] = {}
     if analysis is not None and analysis.status == Analysis.Status.DONE:
@@ -163,7 +175,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     if fmt not in EXPORT_TYPES:
         raise Http404("Unknown export format.")
     level = request.GET.get("level", "workload")
@@ -180,7 +192,7 @@ def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpRespon
 
 @login_required
 def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     # The form is bound once it was submitted (it always sends "port"); a link that names only
     # the two ends (from the matrix or the graph) fills the form without complaining.
     if "port" in request.GET:
@@ -235,7 +247,7 @@ def _field_of(error: engine.PolicyError) -> str | None:
 
 @login_required
 def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
         graph = services.get_graph(snapshot=snapshot, level="workload")
@@ -258,7 +270,7 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """What ``snapshot`` (the new one) opens or closes against ``?against=`` (the old one)."""
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     level = request.GET.get("level") or "workload"
     if level not in services.GRAPH_LEVELS:
         raise Http404("Unknown graph level.")
@@ -267,7 +279,7 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if against:
         if not against.isdigit():
             raise Http404("No such snapshot to compare with.")
-        old = get_object_or_404(Snapshot, id=int(against))
+        old = access.get_visible_or_404(Snapshot, request.user, id=int(against))
     others, default = page_data.compare_choices(snapshot)
     ctx = _snapshot_context(snapshot, "compare")
     ctx.update(
@@ -299,7 +311,7 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     policy = get_object_or_404(Resource.objects.select_related("file"), id=resource_id, snapshot=snapshot)
     if not policy.is_policy:
         raise Http404("That object is not a policy.")

@@ -159,6 +159,8 @@ class Stack:
         assert redis.poll() is None, self.log("redis")
         self.manage("migrate", "--noinput")
         self.manage("shell", "-c", "from django.contrib.auth.models import User; User.objects.create_user('ci')")
+        self.manage("create_team", "ci")
+        self.manage("add_member", "ci", "ci", "--role", "author")
         # "Generated token <40 hex digits> for user ci"
         self.token = re.search(r"\b[0-9a-f]{40}\b", self.manage("drf_create_token", "ci")).group()  # type: ignore[union-attr]
         web = self.spawn(
