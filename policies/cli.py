@@ -24,7 +24,10 @@ from policies.engine import (
     load_paths,
     render,
 )
+from policies.engine.expectations import CheckReport, check_expectations, compare_reports, parse_expectations
 from policies.engine.groups import address_sets
+from policies.engine.model import Cluster
+from policies.engine.yamlload import read_sources
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -86,7 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("--level", choices=["pod", "workload"], default="workload")
     dif.add_argument("--fail-on", choices=["added", "removed", "any"], default=None,
                      help="exit 1 when flows were added, removed, or anything changed")
+    dif.add_argument("--expect", metavar="FILE", default=None,
+                     help="also say which expectations of FILE the change breaks or fixes (exit 1 if it breaks one)")
     _common(dif)
+
+    chk = sub.add_parser("check", help="whether the manifests meet the expectations of a file")
+    chk.add_argument("paths", nargs="+", metavar="PATH")
+    chk.add_argument("--expect", metavar="FILE", required=True, help="the expectations file (YAML)")
+    chk.add_argument("--format", choices=["json", "txt", "md"], default="txt")
+    _common(chk)
 
     lnt = sub.add_parser("lint", help="policies that probably do not do what was meant")
     lnt.add_argument("paths", nargs="+", metavar="PATH")
@@ -130,14 +141,37 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         g_new = build_graph(new, level=args.level, evaluator=args.evaluator, settings=settings,
                             extra_address_sets=address_sets(old))
         d = diff(g_old, g_new)
+        verdict = None
+        if args.expect:
+            before = _check(args.expect, old, args, settings).to_dict()
+            after = _check(args.expect, new, args, settings).to_dict()
+            verdict = compare_reports(before, after)
         if args.format == "json":
-            stdout.write(json.dumps(d.to_dict(), indent=2, sort_keys=True) + "\n")
+            data = d.to_dict()
+            if verdict is not None:
+                data["expectations"] = verdict
+            stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         elif args.format == "md":
             stdout.write(d.to_markdown())
+            if verdict is not None:
+                stdout.write(_verdict_text(verdict, markdown=True))
         else:
             stdout.write(d.to_text())
+            if verdict is not None:
+                stdout.write(_verdict_text(verdict, markdown=False))
         fail = {"added": bool(d.added), "removed": bool(d.removed), "any": not d.is_empty}
-        return EXIT_FAIL_ON if args.fail_on and fail[args.fail_on] else EXIT_OK
+        broken = bool(verdict and verdict["broken"])
+        return EXIT_FAIL_ON if broken or (args.fail_on and fail[args.fail_on]) else EXIT_OK
+    if args.command == "check":
+        cluster = load_paths(args.paths, stdin=stdin).cluster
+        report = _check(args.expect, cluster, args, settings)
+        if args.format == "json":
+            stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        elif args.format == "md":
+            stdout.write(report.to_markdown())
+        else:
+            stdout.write(report.to_text())
+        return EXIT_OK if report.ok else EXIT_FAIL_ON
     # lint
     cluster = load_paths(args.paths, stdin=stdin).cluster
     findings = lint(cluster, settings=settings)
@@ -153,6 +187,43 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         if any({"error": 0, "warning": 1, "info": 2}.get(f.severity, 9) <= worst for f in findings):
             return EXIT_FAIL_ON
     return EXIT_OK
+
+
+def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:
+    """The expectations of the file at ``path`` checked against the pod graph of ``cluster``."""
+    [(name, text)] = read_sources([path])
+    expectations = parse_expectations(text, file=name)
+    graph = build_graph(cluster, level="pod", evaluator=args.evaluator, settings=settings).to_dict()
+
+    def why(source: str, target: str, protocol: str, port: int | None) -> str:
+        if protocol == "any":
+            protocol, port = "TCP", None
+        try:
+            summary: str = explain(cluster, _endpoint_for_explain(source),
+                                   _endpoint_for_explain(target), protocol=protocol,
+                                   port=port, evaluator=args.evaluator, settings=settings).to_dict()["summary"]
+        except PolicyError as exc:
+            return f"(no explanation: {exc})"
+        return summary
+
+    return check_expectations(expectations, graph, cluster.namespace_labels(), explain=why)
+
+
+def _endpoint_for_explain(node_id: str) -> str:
+    """An id that explain accepts: pods and workloads as they are, an external block by its first address."""
+    if "/" in node_id and not node_id[0].isdigit() and ":" not in node_id:
+        return node_id
+    first = node_id.split(",")[0].split("-")[0]
+    return first.split("/")[0]
+
+
+def _verdict_text(verdict: dict[str, list[str]], *, markdown: bool) -> str:
+    lines = ["", "### Expectations" if markdown else "Expectations:"]
+    for key, label in (("broken", "broken by this change"), ("fixed", "fixed by this change"),
+                       ("still_failing", "failing before and after")):
+        names = ", ".join(verdict[key]) or "none"
+        lines.append(f"- {label}: {names}" if markdown else f"  {label}: {names}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
