@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -274,7 +275,8 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
         namespace = getattr(obj, "namespace", "")
         name = obj.name
         src: Source = obj.source
-        digest = hashlib.sha256(repr(_without_positions(obj)).encode()).hexdigest()[:16]
+        content = json.dumps(_content(obj), sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         entries.append({
             "id": f"{namespace}/{name}" if namespace else name,
             "kind": kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy",
@@ -318,15 +320,20 @@ def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
 _POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
 
 
-def _without_positions(value: Any) -> Any:
-    """The value with every file position cleared, so moving a policy in its file is no change."""
+def _content(value: Any) -> Any:
+    """The value as plain JSON data with every file position left out, so moving a policy in its file
+    is no change; sets are sorted, so the digest is the same in every process (no hash order)."""
     if is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: (0 if f.name != "source" else Source()) if f.name in _POSITION_FIELDS
-                   else _without_positions(getattr(value, f.name)) for f in fields(value)}
-        return replace(value, **{k: v for k, v in changes.items() if v is not getattr(value, k)})
-    if isinstance(value, tuple):
-        return tuple(_without_positions(v) for v in value)
-    return value
+        return {f.name: _content(getattr(value, f.name)) for f in fields(value) if f.name not in _POSITION_FIELDS}
+    if isinstance(value, tuple | list):
+        return [_content(v) for v in value]
+    if isinstance(value, frozenset | set):
+        return sorted((_content(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): _content(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
 
 
 def _level_id(pod: Pod, level: str) -> str:
