@@ -83,10 +83,10 @@ class _AdminReader(_PolicyReader):
             if not 0 <= priority <= 1000:
                 raise self.fail(f"priority {priority} is outside 0-1000", "spec.priority")
         ns_selector, pod_selector = self.subject(spec.get("subject"))
-        ingress = self.rules(spec.get("ingress"), "spec.ingress", "from")  # type: ignore[arg-type]
-        egress = self.rules(spec.get("egress"), "spec.egress", "to")  # type: ignore[arg-type]
+        ingress = self.rules(spec.get("ingress"), "spec.ingress", "from")
+        egress = self.rules(spec.get("egress"), "spec.egress", "to")
         return AdminPolicy(obj.kind, obj.name, tier, priority, ns_selector, pod_selector,
-                           ingress, egress, obj.source)  # type: ignore[arg-type]
+                           ingress, egress, obj.source)
 
     def exactly_one(self, data: dict[str, Any], path: str, what: str) -> str:
         present = [k for k in data if data[k] is not None]
