@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from policies.engine.admin.tables import apply_admin_tiers, domain_name_policies
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table, k8s_tables
@@ -50,6 +51,7 @@ class GraphNode:
     groups: tuple[int, ...] = ()  # group indices (blocks are peer keys) behind the node
     unsupported: tuple[str, ...] = ()  # out-of-scope policies that could change its verdicts
     approximate: tuple[str, ...] = ()  # why its edges are approximate (Calico rules explain reads exactly)
+    admin_policies: tuple[str, ...] = ()  # admin network policies whose subject selects it
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -71,6 +73,8 @@ class GraphNode:
                 data["unsupported"] = list(self.unsupported)
             if self.approximate:
                 data["approximate"] = list(self.approximate)
+            if self.admin_policies:
+                data["admin_policies"] = list(self.admin_policies)
         return data
 
 
@@ -123,9 +127,12 @@ class Graph:
                 node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
                 if g.index in approx:
                     node.approximate = tuple(sorted(set(node.approximate) | approx[g.index]))
-                admin = [f"{a.kind} {a.name}" for a in self.cluster.admin_policies_selecting(pod)]
-                if admin:
-                    node.unsupported = tuple(sorted(set(node.unsupported) | set(admin)))
+                if self.cluster.admin_policies:
+                    admin = [a.describe() for a in self.cluster.admin_policies_selecting(pod)]
+                    node.admin_policies = tuple(sorted(set(node.admin_policies) | set(admin)))
+                    unknown = domain_name_policies(self.index, g)
+                    if unknown:
+                        node.unsupported = tuple(sorted(set(node.unsupported) | set(unknown)))
                 self._add_member(g.index, node_id, pod.node)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
@@ -407,6 +414,7 @@ def build_graph(
         egress, ingress = calico_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
     else:
         egress, ingress = k8s_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
+        apply_admin_tiers(index, egress, ingress)
     report(0.5, "combining directions")
     g = nx.DiGraph()
     n = index.n_groups
