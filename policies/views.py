@@ -11,7 +11,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from policies import engine, page_data, services
+from policies import audit, engine, page_data, services
 from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
 from policies.models import Analysis, Resource, Snapshot
 
@@ -45,6 +45,9 @@ def load_demo(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     loaded = services.load_demo(user=user)
     created = sum(1 for _, new in loaded if new)
+    for snapshot, new in loaded:
+        if new:
+            audit.record(request.user, "loaded the demo", snapshot)
     messages.success(
         request,
         f"Loaded {page_data.plural(len(loaded), 'demo snapshot')} ({created} new).",
@@ -87,6 +90,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 form = UploadForm(data)
                 form.is_valid()
             else:
+                audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
                 return redirect("policies:snapshot", snapshot.id)
     else:
@@ -118,7 +122,8 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    services.start_analysis(snapshot=snapshot)
+    started = services.start_analysis(snapshot=snapshot)
+    audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
     messages.info(request, "A new analysis has started.")
     return redirect("policies:snapshot", snapshot.id)
 
