@@ -38,26 +38,12 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def ports_text(edge: dict[str, Any] | None) -> str:
-    """'TCP 80, 443; UDP 53', 'all traffic', or 'nothing' (the same words as graph.js)."""
+    """The engine's one wording of an edge's connections ('TCP 80,443; UDP 53', 'all but TCP 22')."""
     if not edge:
-        return "nothing"
-    if edge.get("all"):
-        return "all traffic"
-    groups: dict[str, list[str]] = {}
-    rest: list[str] | None = None  # the "except" list of a "*" entry, when there is one
-    for entry in edge.get("ports", []):
-        if entry["protocol"] == "*":
-            rest = list(entry.get("except", []))
-            continue
-        ranges = groups.setdefault(entry["protocol"], [])
-        if entry.get("from") is not None:
-            lo, hi = entry["from"], entry["to"]
-            ranges.append(str(lo) if lo == hi else f"{lo}-{hi}")
-    parts = [f"{proto} {', '.join(r)}" if r else f"{proto} all ports" for proto, r in groups.items()]
-    if rest is not None:
-        closed = [proto for proto in rest if proto not in groups]
-        parts.append(f"all other protocols but {', '.join(closed)}" if closed else "all other protocols")
-    return "; ".join(parts) or "nothing"
+        return "No Connections"
+    if "text" in edge:
+        return str(edge["text"])
+    return str(engine.ConnectionSet.from_dict(edge))  # analyses stored before edges carried their text
 
 
 def first_port(edge: dict[str, Any] | None) -> tuple[str, int | None]:

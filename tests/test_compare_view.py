@@ -193,7 +193,7 @@ def test_the_demo_change_closes_the_data_namespace_egress_and_names_the_policies
     assert ("data/kafka", "203.0.113.0/24") in closed_pairs
     assert ("data/postgres", "198.51.100.25/32") in closed_pairs
     assert {r.source.label for r in comparison.removed} == {"data/kafka", "data/postgres", "data/redis"}
-    assert "all traffic" in closed and "outside the cluster" in closed
+    assert "All Connections" in closed and "outside the cluster" in closed
     # A closed flow's check goes to the old snapshot, where it was allowed; its policies link to
     # the snapshot that has them (allow-dns is new).
     link = flow_links(closed)[0]
@@ -208,9 +208,9 @@ def test_the_demo_change_closes_the_data_namespace_egress_and_names_the_policies
         ("data/postgres", "kube-system/coredns"),
         ("data/redis", "kube-system/coredns"),
     }
-    assert "before</span> <code>all traffic</code>" in changed
+    assert "before</span> <code>All Connections</code>" in changed
     assert "after</span> <code>TCP 53; UDP 53</code>" in changed
-    assert "closed</span> <code>TCP 1-52, 54-65535; UDP 1-52, 54-65535; all other protocols</code>" in changed
+    assert "closed</span> <code>all but TCP 53 and UDP 53</code>" in changed
     link = flow_links(changed)[0]
     assert link["path"] == reverse("policies:flow", args=[new.id])
     assert (link["src"], link["dst"], link["port"], link["protocol"]) == (
