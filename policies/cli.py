@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     reach = sub.add_parser("reach", help="the reachability graph of the manifests")
     reach.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or - for standard input")
     reach.add_argument("--format", choices=["json", "txt", "csv", "dot", "md"], default="txt")
-    reach.add_argument("--level", choices=["pod", "workload"], default="pod")
+    reach.add_argument("--level", choices=["pod", "workload", "namespace"], default="pod")
     reach.add_argument("--output", "-o", default="-", help="write to this file (default: standard output)")
     _common(reach)
 
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("old", metavar="OLD_PATH")
     dif.add_argument("new", metavar="NEW_PATH")
     dif.add_argument("--format", choices=["json", "txt", "md"], default="txt")
-    dif.add_argument("--level", choices=["pod", "workload"], default="workload")
+    dif.add_argument("--level", choices=["pod", "workload", "namespace"], default="workload")
     dif.add_argument("--fail-on", choices=["added", "removed", "any"], default=None,
                      help="exit 1 when flows were added, removed, or anything changed")
     _common(dif)

@@ -29,7 +29,7 @@ from policies.models import CALICO_API_GROUP, POLICY_KINDS, Analysis, Resource, 
 
 logger = logging.getLogger(__name__)
 
-GRAPH_LEVELS = ("workload", "pod")
+GRAPH_LEVELS = ("workload", "pod", "namespace")
 EVALUATORS = ("auto", "k8s", "calico")
 
 
@@ -249,8 +249,10 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
 
     report = progress.phase(0.05, 0.45, "computing the workload graph")
     workload = engine.build_graph(parsed.cluster, level="workload", progress=report)
-    report = progress.phase(0.45, 0.9, "computing the pod graph")
+    report = progress.phase(0.45, 0.85, "computing the pod graph")
     pod = engine.build_graph(parsed.cluster, level="pod", progress=report)
+    report = progress.phase(0.85, 0.9, "computing the namespace graph")
+    namespace = engine.build_graph(parsed.cluster, level="namespace", progress=report)
     graphs_at = time.perf_counter()
 
     progress.phase(0.9, 1.0, "checking the policies")
@@ -264,7 +266,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
         logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
         pod_dict = None
     result = {
-        "graph": {"workload": workload.to_dict(), "pod": pod_dict},
+        "graph": {"workload": workload.to_dict(), "pod": pod_dict, "namespace": namespace.to_dict()},
         "pod_graph_stored": pod_dict is not None,
         "summary": workload.summary(),
         "lint": findings,
