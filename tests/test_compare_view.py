@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from policies import page_data, services
+from policies import pages, services
 from policies.models import Analysis, Snapshot
 
 from .conftest import FILES, OPEN_FILES, PODS
@@ -291,7 +291,7 @@ def test_no_change_in_reachability(web: Client, make_snapshot: Callable[..., Sna
     ],
 )
 def test_the_port_a_flow_check_link_asks_about(connections: dict[str, Any], expected: Any) -> None:
-    assert page_data.probe(connections) == expected
+    assert pages.words.probe(connections) == expected
 
 
 # --- what the page refuses, and what it waits for ------------------------------------------------------
@@ -304,7 +304,7 @@ def test_an_unknown_snapshot_to_compare_with_is_404(web: Client, before: Snapsho
 
 
 def test_an_unknown_level_is_404(web: Client, before: Snapshot, after: Snapshot) -> None:
-    assert compare(web, after, before, level="namespace").status_code == 404
+    assert compare(web, after, before, level="galaxy").status_code == 404
 
 
 def test_a_snapshot_compared_with_itself_says_so(web: Client, before: Snapshot, after: Snapshot) -> None:
