@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from policies.models import Analysis, Membership, Resource, Snapshot, SnapshotFile, Team
+from django.contrib import admin
+from django.http import HttpRequest
+
+from policies.models import Analysis, AuditEvent, Membership, Resource, Snapshot, SnapshotFile, Team
 
 
 class SnapshotFileInline(admin.TabularInline):
@@ -62,3 +65,23 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "created")
     search_fields = ("name",)
     inlines = [MembershipInline]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody edits or deletes history from the admin."""
+
+    list_display = ("created", "actor_name", "verb", "object_type", "object_repr")
+    list_filter = ("verb", "object_type")
+    search_fields = ("actor_name", "object_repr", "object_id")
+    date_hierarchy = "created"
+    readonly_fields = ("created", "actor", "actor_name", "verb", "object_type", "object_id", "object_repr", "details")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

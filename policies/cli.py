@@ -1,6 +1,6 @@
 """The ``netpol`` command line: the engine on files, with no database and no server.
 
-Exit codes: 0 success; 1 a ``--fail-on`` condition held; 2 bad input (the message names file,
+Exit codes: 0 success; 1 a ``--fail-on`` condition held or an expectation fails; 2 bad input (the message names file,
 document and field); 3 internal error.
 """
 
@@ -18,14 +18,13 @@ from policies.engine import (
     PolicyError,
     Settings,
     build_graph,
-    diff,
+    diff_clusters,
     explain,
     lint,
     load_paths,
     render,
 )
 from policies.engine.expectations import CheckReport, check_expectations, compare_reports, parse_expectations
-from policies.engine.groups import address_sets
 from policies.engine.model import Cluster
 from policies.engine.yamlload import read_sources
 
@@ -67,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     reach = sub.add_parser("reach", help="the reachability graph of the manifests")
     reach.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or - for standard input")
     reach.add_argument("--format", choices=["json", "txt", "csv", "dot", "md"], default="txt")
-    reach.add_argument("--level", choices=["pod", "workload"], default="pod")
+    reach.add_argument("--level", choices=["pod", "workload", "namespace"], default="pod")
     reach.add_argument("--output", "-o", default="-", help="write to this file (default: standard output)")
     _common(reach)
 
@@ -86,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("old", metavar="OLD_PATH")
     dif.add_argument("new", metavar="NEW_PATH")
     dif.add_argument("--format", choices=["json", "txt", "md"], default="txt")
-    dif.add_argument("--level", choices=["pod", "workload"], default="workload")
+    dif.add_argument("--level", choices=["pod", "workload", "namespace"], default="workload")
     dif.add_argument("--fail-on", choices=["added", "removed", "any"], default=None,
                      help="exit 1 when flows were added, removed, or anything changed")
     dif.add_argument("--expect", metavar="FILE", default=None,
@@ -135,12 +134,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
     if args.command == "diff":
         old = load_paths([args.old], stdin=stdin).cluster
         new = load_paths([args.new], stdin=stdin).cluster
-        # Both graphs over the same address blocks, so external flows compare one to one.
-        g_old = build_graph(old, level=args.level, evaluator=args.evaluator, settings=settings,
-                            extra_address_sets=address_sets(new))
-        g_new = build_graph(new, level=args.level, evaluator=args.evaluator, settings=settings,
-                            extra_address_sets=address_sets(old))
-        d = diff(g_old, g_new)
+        d = diff_clusters(old, new, level=args.level, evaluator=args.evaluator, settings=settings)
         verdict = None
         if args.expect:
             before = _check(args.expect, old, args, settings).to_dict()

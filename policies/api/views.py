@@ -18,7 +18,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from policies import access, engine, services, teams
+from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
 from policies.models import Analysis, Membership, Resource, Snapshot
 
@@ -101,6 +101,7 @@ class SnapshotViewSet(
             user=request.user,
             team=team,
         )
+        audit.record(request.user, "uploaded", snapshot, {"files": len(upload.validated_data["files"]), "via": "api"})
         snapshot = self.get_queryset().get(id=snapshot.id)
         data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -116,6 +117,7 @@ class SnapshotViewSet(
         snapshot = self.get_object()
         access.require_role(request.user, snapshot.team, Membership.Role.AUTHOR, "analyse snapshots")
         started = services.start_analysis(snapshot=snapshot)
+        audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
         analysis = Analysis.objects.without_graphs().get(id=started.id)  # it may already have run in-process
         data = s.AnalysisSerializer(analysis, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
