@@ -216,6 +216,11 @@ NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
 
+# Optional: POST a signed JSON event here when a proposal changes state (see policies/services/webhooks.py).
+NETPOL_WEBHOOK_URL = os.getenv("NETPOL_WEBHOOK_URL", "")
+NETPOL_WEBHOOK_SECRET = os.getenv("NETPOL_WEBHOOK_SECRET", "")
+NETPOL_WEBHOOK_TIMEOUT = float(os.getenv("NETPOL_WEBHOOK_TIMEOUT", "10"))
+
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [

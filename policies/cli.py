@@ -24,7 +24,7 @@ from policies.engine import (
     load_paths,
     render,
 )
-from policies.engine.expectations import CheckReport, check_expectations, compare_reports, parse_expectations
+from policies.engine.expectations import CheckReport, check_cluster, compare_reports, parse_expectations
 from policies.engine.model import Cluster
 from policies.engine.yamlload import read_sources
 
@@ -188,27 +188,7 @@ def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Sett
     [(name, text)] = read_sources([path])
     expectations = parse_expectations(text, file=name)
     graph = build_graph(cluster, level="pod", evaluator=args.evaluator, settings=settings).to_dict()
-
-    def why(source: str, target: str, protocol: str, port: int | None) -> str:
-        if protocol == "any":
-            protocol, port = "TCP", None
-        try:
-            summary: str = explain(cluster, _endpoint_for_explain(source),
-                                   _endpoint_for_explain(target), protocol=protocol,
-                                   port=port, evaluator=args.evaluator, settings=settings).to_dict()["summary"]
-        except PolicyError as exc:
-            return f"(no explanation: {exc})"
-        return summary
-
-    return check_expectations(expectations, graph, cluster.namespace_labels(), explain=why)
-
-
-def _endpoint_for_explain(node_id: str) -> str:
-    """An id that explain accepts: pods and workloads as they are, an external block by its first address."""
-    if "/" in node_id and not node_id[0].isdigit() and ":" not in node_id:
-        return node_id
-    first = node_id.split(",")[0].split("-")[0]
-    return first.split("/")[0]
+    return check_cluster(expectations, cluster, graph, evaluator=args.evaluator, settings=settings)
 
 
 def _verdict_text(verdict: dict[str, list[str]], *, markdown: bool) -> str:

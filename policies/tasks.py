@@ -8,3 +8,17 @@ def compute_analysis(analysis_id: int) -> None:
     from policies import services  # inside the function: services queue this task
 
     services.run_analysis(analysis_id=analysis_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def compute_proposal(proposal_id: int) -> None:
+    from policies import services
+
+    services.run_proposal(proposal_id=proposal_id)
+
+
+@shared_task(ignore_result=True)
+def send_proposal_webhook(review_id: int) -> None:
+    from policies import services
+
+    services.send_proposal_webhook(review_id=review_id)

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from policies.api import views
+from policies.api import proposals, views
 
 app_name = "api"
 
@@ -12,6 +12,8 @@ router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 router.register("analyses", views.AnalysisViewSet, basename="analysis")
 router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("policies", views.PolicyViewSet, basename="policy")
+router.register("proposals", proposals.ProposalViewSet, basename="proposal")
+router.register("expectations", proposals.ExpectationViewSet, basename="expectation")
 
 urlpatterns = [
     path("", include(router.urls)),

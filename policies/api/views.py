@@ -34,6 +34,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.analysis is not None:
             analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
         return Response({"detail": str(exc), "analysis": analysis}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, services.InvalidTransition):
+        set_rollback()
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)
 
 

@@ -29,9 +29,11 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet, canonical_protocol
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
-from policies.engine.model import Source
+from policies.engine.explain import explain
+from policies.engine.model import Cluster, Source
 from policies.engine.parse import parse_label_selector
 from policies.engine.selectors import LabelSelector
+from policies.engine.settings import DEFAULT_SETTINGS, Settings
 from policies.engine.yamlload import at, check_size, get_list, get_mapping, get_str
 
 __all__ = [
@@ -40,8 +42,10 @@ __all__ = [
     "Expectation",
     "ExpectationResult",
     "PortRange",
+    "check_cluster",
     "check_expectations",
     "compare_reports",
+    "flow_explainer",
     "parse_expectation",
     "parse_expectations",
 ]
@@ -331,6 +335,43 @@ def check_expectations(
         targets = [n for n in nodes if _matches(e.target, n, namespace_labels)]
         results.append(_check_one(e, sources, targets, adjacency, explain, explain_limit))
     return CheckReport(tuple(results))
+
+
+def check_cluster(
+    expectations: Iterable[Expectation],
+    cluster: Cluster,
+    pod_graph: Mapping[str, Any],
+    *,
+    evaluator: str = "auto",
+    settings: Settings = DEFAULT_SETTINGS,
+) -> CheckReport:
+    """``check_expectations`` over ``cluster`` and its pod graph, violations explained."""
+    return check_expectations(expectations, pod_graph, cluster.namespace_labels(),
+                              explain=flow_explainer(cluster, evaluator=evaluator, settings=settings))
+
+
+def flow_explainer(cluster: Cluster, *, evaluator: str = "auto", settings: Settings = DEFAULT_SETTINGS) -> ExplainFlow:
+    """The summary of ``explain`` for a violating flow (an external block stands for its first address)."""
+
+    def why(source: str, target: str, protocol: str, port: int | None) -> str:
+        if protocol == "any":
+            protocol, port = "TCP", None
+        try:
+            summary: str = explain(cluster, _explainable(source), _explainable(target), protocol=protocol,
+                                   port=port, evaluator=evaluator, settings=settings).to_dict()["summary"]
+        except PolicyError as exc:
+            return f"(no explanation: {exc})"
+        return summary
+
+    return why
+
+
+def _explainable(node_id: str) -> str:
+    """An id that explain accepts: pods and workloads as they are, an external block by its first address."""
+    if "/" in node_id and not node_id[0].isdigit() and ":" not in node_id:
+        return node_id
+    first = node_id.split(",")[0].split("-")[0]
+    return first.split("/")[0]
 
 
 def _matches(endpoint: Endpoint, node: Mapping[str, Any], namespace_labels: Mapping[str, Mapping[str, str]]) -> bool:

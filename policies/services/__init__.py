@@ -9,7 +9,9 @@ its message); asking for results of an analysis that has not finished raises
 - ``snapshots``: storing an upload; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
-- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
+- ``expectations``: a team's reachability assertions; ``proposals``: changes under review and
+  their analysis; ``webhooks``: the signed event sent when a proposal changes state.
 """
 
 from policies.engine import PolicyError
@@ -26,7 +28,8 @@ from policies.services.answers import (
     render_graph,
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
-from policies.services.errors import AnalysisNotReady
+from policies.services.errors import AnalysisNotReady, InvalidTransition
+from policies.services.expectations import check_team_expectations, compare_checks, save_expectation
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.placements import (
     Placement,
@@ -36,7 +39,9 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.proposals import add_review, create_proposal, run_proposal
 from policies.services.snapshots import create_snapshot
+from policies.services.webhooks import send_proposal_webhook
 
 __all__ = [
     "DEMOS",
@@ -45,6 +50,14 @@ __all__ = [
     "GRAPH_LEVELS",
     "connections_text",
     "AnalysisNotReady",
+    "InvalidTransition",
+    "add_review",
+    "check_team_expectations",
+    "compare_checks",
+    "create_proposal",
+    "run_proposal",
+    "save_expectation",
+    "send_proposal_webhook",
     "Placement",
     "PolicyError",
     "PolicyKey",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.models import Analysis
 
-__all__ = ["AnalysisNotReady"]
+__all__ = ["AnalysisNotReady", "InvalidTransition"]
 
 
 class AnalysisNotReady(Exception):
@@ -19,3 +19,7 @@ class AnalysisNotReady(Exception):
         else:
             message = f"the analysis of this snapshot is {analysis.status}"
         super().__init__(message)
+
+
+class InvalidTransition(Exception):
+    """A proposal cannot take this decision in its present state (or before its analysis is ready)."""

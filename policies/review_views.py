@@ -1,0 +1,71 @@
+"""Pages of team review: propose a change of a snapshot, list proposals, the proposal page and its
+review form. A team's proposals are found by its members only (404 for others)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from policies import access, pages, services
+from policies.forms import ProposalForm, ReviewForm
+from policies.models import Membership, Proposal, Snapshot
+
+
+@login_required
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    proposals = access.visible_to(Proposal.objects.all(), request.user).select_related("team", "author", "base")
+    return render(request, "policies/proposal_list.html", {"proposals": proposals})
+
+
+@login_required
+def propose(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
+    access.require_role(request.user, snapshot.team, Membership.Role.AUTHOR, "propose changes")
+    error: services.PolicyError | None = None
+    form = ProposalForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        texts = [services.decode_file(name=f.name, data=f.read()) for f in form.cleaned_data["files"]]
+        pasted = form.cleaned_data["manifests"] or ""
+        manifests = "\n---\n".join(t.strip("\n") for t in [pasted, *texts] if t.strip())
+        delete = [line.strip() for line in form.cleaned_data["delete"].splitlines() if line.strip()]
+        try:
+            proposal = services.create_proposal(base=snapshot, title=form.cleaned_data["title"], user=request.user,
+                                                manifests=manifests, delete=delete)
+        except services.PolicyError as exc:
+            error = exc
+        else:
+            return redirect("policies:proposal", proposal.id)
+    status = 400 if request.method == "POST" else 200
+    ctx = {"snapshot": snapshot, "section": "propose", "form": form, "error": error}
+    return render(request, "policies/propose.html", ctx, status=status)
+
+
+@login_required
+def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = access.get_visible_or_404(
+        Proposal.objects.select_related("team", "author", "base", "proposed"), request.user, id=proposal_id)
+    page = pages.proposal.proposal_page(proposal, request.user)
+    return render(request, "policies/proposal.html", {"p": page, "proposal": proposal, "form": ReviewForm()})
+
+
+@login_required
+@require_POST
+def proposal_review(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = access.get_visible_or_404(Proposal.objects.select_related("team"), request.user, id=proposal_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That review was not understood: " + form.errors.as_text())
+        return redirect("policies:proposal", proposal.id)
+    try:
+        services.add_review(proposal=proposal, user=request.user, **form.cleaned_data)
+    except (services.PolicyError, services.InvalidTransition) as exc:
+        messages.error(request, str(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You may not do that.")
+    else:
+        messages.success(request, "Comment added." if form.cleaned_data["decision"] == "comment" else "Done.")
+    return redirect("policies:proposal", proposal.id)
