@@ -127,7 +127,8 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
-    assert set(analysis.result) == {"graph", "summary", "lint", "notes", "pod_graph_stored"}
+    assert set(analysis.result) == {"graph", "summary", "lint", "notes", "pod_graph_stored", "expectations"}
+    assert analysis.result["expectations"] is None  # the team has none
     assert analysis.result["pod_graph_stored"] is True
 
     pod = analysis.result["graph"]["pod"]
