@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from policies import services
 from policies.models import AuditEvent, Membership, Proposal, Snapshot, Team, TeamExpectation
-from tests.conftest import OPEN_FILES, OPEN_POLICY, POLICY
+from tests.conftest import NAMESPACES, OPEN_FILES, OPEN_POLICY, PODS, POLICY
 
 DB_CLOSED_TO_OTHER = {
     "name": "db-closed-to-other",
@@ -285,3 +285,65 @@ def test_another_team_gets_404_on_every_url(proposal: dict[str, Any], snapshot: 
     response = client.post("/api/proposals/", {"base": snapshot.id, "title": "t", "manifests": OPEN_POLICY},
                            format="json")
     assert response.status_code == 400 and "no snapshot" in str(response.json()["base"])
+
+
+# --- what a change opens, closes and narrows, labels included ---------------------------------------
+
+TRUSTED_POLICY = POLICY.replace("        - podSelector: {}\n",
+                                "        - namespaceSelector: {matchLabels: {trusted: \"yes\"}}\n"
+                                "        - podSelector: {matchLabels: {app: web}}\n")
+TRUSTED_OTHER = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: other
+  labels: {trusted: "yes"}
+"""
+WEB_RELABELLED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: prod
+  labels: {app: frontend}
+spec:
+  containers: [{name: web, image: "web:1"}]
+"""
+TWO_PORTS = POLICY.replace("          port: 5432\n",
+                           "          port: 5432\n        - protocol: TCP\n          port: 5433\n")
+
+
+def flows(data: dict[str, Any], key: str) -> list[tuple[str, str]]:
+    return [(e["source"], e["target"]) for e in data["diff"][key]]
+
+
+def test_a_namespace_label_alone_opens_a_flow(api: APIClient, make_snapshot: Callable[..., Snapshot]) -> None:
+    base = make_snapshot([("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", TRUSTED_POLICY)])
+    response = api.post("/api/proposals/", {"base": base.id, "title": "trust other", "manifests": TRUSTED_OTHER},
+                        format="json")
+    data = analysed(response.json()["id"])
+    assert flows(data, "added") == [("other/Pod/intruder", "prod/Pod/db")]
+    assert data["policy_changes"] == []  # no policy changed: the flow opened through a label
+    assert data["diff"]["added"][0]["cause"] == "endpoints"
+
+
+def test_a_pod_label_alone_closes_a_flow(api: APIClient, make_snapshot: Callable[..., Snapshot]) -> None:
+    base = make_snapshot([("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", TRUSTED_POLICY)])
+    response = api.post("/api/proposals/", {"base": base.id, "title": "rename web", "manifests": WEB_RELABELLED},
+                        format="json")
+    data = analysed(response.json()["id"])
+    assert flows(data, "removed") == [("prod/Pod/web", "prod/Pod/db")]
+    proposed = Snapshot.objects.get(id=data["proposed"])
+    assert proposed.resources.filter(kind="Pod", name="web").get().text.count("frontend") == 1
+    assert proposed.resources.filter(kind="Pod").count() == 3  # the other pods of the file are kept
+
+
+def test_a_narrowed_port_list_changes_a_flow(api: APIClient, make_snapshot: Callable[..., Snapshot]) -> None:
+    base = make_snapshot([("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", TWO_PORTS)])
+    response = api.post("/api/proposals/", {"base": base.id, "title": "only 5432", "manifests": POLICY},
+                        format="json")
+    data = analysed(response.json()["id"])
+    [changed] = data["diff"]["changed"]
+    assert (changed["source"], changed["target"]) == ("prod/Pod/web", "prod/Pod/db")
+    assert changed["closed"]["ports"] == [{"protocol": "TCP", "from": 5433, "to": 5433}]
+    assert data["diff"]["added"] == [] and data["diff"]["removed"] == []
