@@ -4,6 +4,7 @@ broken expectation at the top, the opened flow by namespace, the YAML diff, and 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,7 +13,7 @@ from django.test import Client
 
 from policies import services
 from policies.models import Membership, Proposal, Snapshot, Team, TeamExpectation
-from tests.conftest import OPEN_POLICY
+from tests.conftest import OPEN_FILES, OPEN_POLICY
 
 
 def logged_in(user: User) -> Client:
@@ -102,3 +103,16 @@ def test_another_team_gets_404_on_the_pages(alice: User, snapshot: Snapshot) -> 
         assert client.get(url).status_code == 404, url
     assert client.post(f"/proposals/{proposal.id}/review/", {"decision": "comment", "body": "x"}).status_code == 404
     assert "open db" not in client.get("/proposals/").content.decode()
+
+
+def test_the_overview_shows_the_teams_expectations(alice: User, db_closed: TeamExpectation,
+                                                   make_snapshot: Callable[..., Snapshot]) -> None:
+    opened = make_snapshot(OPEN_FILES)
+    html = logged_in(alice).get(f"/snapshots/{opened.id}/").content.decode()
+    section = html[html.index('id="expectations"'):]
+    assert "some fail" in section and 'data-expectation="db-closed-to-other"' in section
+    assert "other/intruder → prod/db TCP/5432" in section
+
+
+def test_the_overview_says_nothing_of_expectations_when_the_team_has_none(alice: User, snapshot: Snapshot) -> None:
+    assert 'id="expectations"' not in logged_in(alice).get(f"/snapshots/{snapshot.id}/").content.decode()
