@@ -7,12 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from policies import access, pages, services
+from policies import access, audit, pages, services
 from policies.forms import ProposalForm, ReviewForm
-from policies.models import Membership, Proposal, Snapshot
+from policies.models import Membership, Proposal, Snapshot, TeamExpectation
 
 
 @login_required
@@ -69,3 +69,34 @@ def proposal_review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     else:
         messages.success(request, "Comment added." if form.cleaned_data["decision"] == "comment" else "Done.")
     return redirect("policies:proposal", proposal.id)
+
+
+@login_required
+def team_expectations(request: HttpRequest, team_name: str) -> HttpResponse:
+    """A team's expectations; its admins paste entries of an expectations file to add or replace them."""
+    team = get_object_or_404(access.teams_of(request.user), name=team_name)
+    is_admin = access.has_role(request.user, team, Membership.Role.ADMIN)
+    error: services.PolicyError | None = None
+    status = 200
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied(f"only a team admin may change the expectations of team {team.name}")
+        delete = request.POST.get("delete", "")
+        try:
+            if delete:
+                removed = TeamExpectation.objects.get(team=team, name=delete)
+                audit.record(request.user, "deleted an expectation", removed, {"team": team.name})
+                removed.delete()
+            else:
+                for item in services.import_expectations(team=team, text=request.POST.get("text", ""),
+                                                         user=request.user):
+                    audit.record(request.user, "changed an expectation", item, {"team": team.name})
+        except TeamExpectation.DoesNotExist:
+            status = 404
+        except services.PolicyError as exc:
+            error, status = exc, 400
+        else:
+            return redirect("policies:team-expectations", team.name)
+    items = TeamExpectation.objects.filter(team=team)
+    ctx = {"team": team, "items": items, "is_admin": is_admin, "error": error, "text": request.POST.get("text", "")}
+    return render(request, "policies/team_expectations.html", ctx, status=status)

@@ -116,3 +116,36 @@ def test_the_overview_shows_the_teams_expectations(alice: User, db_closed: TeamE
 
 def test_the_overview_says_nothing_of_expectations_when_the_team_has_none(alice: User, snapshot: Snapshot) -> None:
     assert 'id="expectations"' not in logged_in(alice).get(f"/snapshots/{snapshot.id}/").content.decode()
+
+
+EXPECTATIONS_FILE = """\
+expectations:
+- name: db-closed-to-other
+  from: {namespace: other}
+  to: {namespace: prod, podSelector: {matchLabels: {app: db}}}
+  expect: deny
+"""
+
+
+def test_team_admins_edit_expectations_on_their_page(alice: User) -> None:
+    admin = User.objects.create_user("ada")
+    Membership.objects.create(team=Team.default(), user=admin, role=Membership.Role.ADMIN)
+    url = "/teams/default/expectations/"
+    assert logged_in(admin).post(url, {"text": EXPECTATIONS_FILE}).status_code == 302
+    assert list(TeamExpectation.objects.values_list("name", flat=True)) == ["db-closed-to-other"]
+    html = logged_in(alice).get(url).content.decode()
+    assert 'data-expectation="db-closed-to-other"' in html and 'name="text"' not in html
+    assert logged_in(alice).post(url, {"delete": "db-closed-to-other"}).status_code == 403
+    bad = logged_in(admin).post(url, {"text": EXPECTATIONS_FILE.replace("deny", "never")})
+    assert bad.status_code == 400
+    assert "pasted text:5" in bad.content.decode() and "expectations[0].expect" in bad.content.decode()
+    assert logged_in(admin).post(url, {"delete": "db-closed-to-other"}).status_code == 302
+    assert not TeamExpectation.objects.exists()
+
+
+def test_another_team_gets_404_on_the_expectations_page(db_closed: TeamExpectation) -> None:
+    outsider = User.objects.create_user("oscar")
+    Membership.objects.create(team=Team.objects.create(name="elsewhere"), user=outsider, role=Membership.Role.ADMIN)
+    assert logged_in(outsider).get("/teams/default/expectations/").status_code == 404
+    assert logged_in(outsider).post("/teams/default/expectations/", {"delete": db_closed.name}).status_code == 404
+    assert TeamExpectation.objects.exists()

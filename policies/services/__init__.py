@@ -29,7 +29,12 @@ from policies.services.answers import (
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
 from policies.services.errors import AnalysisNotReady, InvalidTransition
-from policies.services.expectations import check_team_expectations, compare_checks, save_expectation
+from policies.services.expectations import (
+    check_team_expectations,
+    compare_checks,
+    import_expectations,
+    save_expectation,
+)
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.placements import (
     Placement,
@@ -55,6 +60,7 @@ __all__ = [
     "check_team_expectations",
     "compare_checks",
     "create_proposal",
+    "import_expectations",
     "run_proposal",
     "save_expectation",
     "send_proposal_webhook",

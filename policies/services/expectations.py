@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db import transaction
 
 from policies import engine
-from policies.engine.expectations import check_cluster, compare_reports, parse_expectation
+from policies.engine.expectations import check_cluster, compare_reports, parse_expectation, parse_expectations
 from policies.models import Team, TeamExpectation
 
-__all__ = ["check_team_expectations", "compare_checks", "save_expectation", "validate_expectation"]
+__all__ = [
+    "check_team_expectations",
+    "compare_checks",
+    "import_expectations",
+    "save_expectation",
+    "validate_expectation",
+]
 
 SPEC_FIELDS = ("from", "to", "ports", "expect", "description")
 
@@ -43,6 +51,21 @@ def save_expectation(
     instance.name, instance.spec = name, entry
     instance.save()
     return instance
+
+
+@transaction.atomic
+def import_expectations(
+    *, team: Team, text: str, user: User | AbstractBaseUser | AnonymousUser | None, file: str = "pasted text"
+) -> list[TeamExpectation]:
+    """The entries of an expectations file added to the team, each replacing the one of its name.
+    PolicyError names the file, line and field of a bad entry; nothing is saved then."""
+    parse_expectations(text, file=file)  # every entry valid, names unique
+    data = yaml.safe_load(text)
+    saved = []
+    for entry in data["expectations"]:
+        existing = TeamExpectation.objects.filter(team=team, name=str(entry["name"]).strip()).first()
+        saved.append(save_expectation(team=team, data=entry, user=user, instance=existing))
+    return saved
 
 
 def check_team_expectations(
