@@ -326,3 +326,24 @@ def test_a_worker_killed_mid_task_loses_nothing(stack: Stack) -> None:
     assert analysis["attempts"] == 2  # the message was redelivered and the task started over
     assert analysis["summary"]["counts"]
     assert "policies.tasks.compute_analysis" in stack.log("worker2")
+
+
+def test_a_worker_analyses_a_proposal(stack: Stack) -> None:
+    """The proposal's task runs on the worker: the diff appears once both snapshots are analysed."""
+    stack.start_worker("worker1")
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201
+    assert stack.wait_finished(snapshot["analysis"]["id"], timeout=60)["status"] == "done"
+    status, proposal = stack.request("POST", "/api/proposals/", {
+        "base": snapshot["id"], "title": "drop the db policy", "delete": ["prod/db"]})
+    assert status == 201, proposal
+    assert proposal["diff"] is None
+
+    def ready() -> dict[str, Any] | None:
+        body = stack.request("GET", f"/api/proposals/{proposal['id']}/")[1]
+        return dict(body) if body["status"] != "pending" else None
+
+    body = wait_for(ready, 60, f"proposal {proposal['id']}", interval=0.25)
+    assert body["status"] == "ready", body
+    assert [(e["source"], e["target"]) for e in body["diff"]["added"]] == [("0.0.0.0/0", "prod/Pod/db")]
+    assert [(e["source"], e["target"]) for e in body["diff"]["changed"]] == [("prod/Pod/web", "prod/Pod/db")]
