@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from policies import access, audit, pages, services
+from policies import access, audit, pages, services, teams
 from policies.forms import ProposalForm, ReviewForm
 from policies.models import Membership, Proposal, Snapshot, TeamExpectation
 
@@ -100,3 +100,28 @@ def team_expectations(request: HttpRequest, team_name: str) -> HttpResponse:
     items = TeamExpectation.objects.filter(team=team)
     ctx = {"team": team, "items": items, "is_admin": is_admin, "error": error, "text": request.POST.get("text", "")}
     return render(request, "policies/team_expectations.html", ctx, status=status)
+
+
+@login_required
+def team_detail(request: HttpRequest, team_name: str) -> HttpResponse:
+    """A team's members; its admins add members, change roles and remove them."""
+    team = get_object_or_404(access.teams_of(request.user), name=team_name)
+    is_admin = access.has_role(request.user, team, Membership.Role.ADMIN)
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied(f"only a team admin may manage the members of team {team.name}")
+        username = request.POST.get("username", "").strip()
+        try:
+            if request.POST.get("remove"):
+                teams.remove_member(team=team, username=username)
+                audit.record(request.user, "removed a member from", team, {"username": username})
+            else:
+                role = request.POST.get("role", "")
+                teams.add_member(team=team, username=username, role=role)
+                audit.record(request.user, "set a member's role in", team, {"username": username, "role": role})
+        except teams.TeamError as exc:
+            messages.error(request, str(exc))
+        return redirect("policies:team", team.name)
+    members = team.memberships.select_related("user").order_by("user__username")
+    ctx = {"team": team, "members": members, "is_admin": is_admin, "roles": Membership.Role.choices}
+    return render(request, "policies/team.html", ctx)

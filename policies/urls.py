@@ -16,6 +16,7 @@ urlpatterns = [
     path("snapshots/<int:snapshot_id>/matrix/", views.matrix, name="matrix"),
     path("snapshots/<int:snapshot_id>/compare/", views.compare, name="compare"),
     path("snapshots/<int:snapshot_id>/propose/", review_views.propose, name="propose"),
+    path("teams/<slug:team_name>/", review_views.team_detail, name="team"),
     path("teams/<slug:team_name>/expectations/", review_views.team_expectations, name="team-expectations"),
     path("proposals/", review_views.proposal_list, name="proposal-list"),
     path("proposals/<int:proposal_id>/", review_views.proposal_detail, name="proposal"),

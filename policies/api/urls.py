@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from policies.api import proposals, views
+from policies.api import proposals, teams, views
 from policies.api.root import APIRoot
 
 app_name = "api"
@@ -16,6 +16,7 @@ router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("policies", views.PolicyViewSet, basename="policy")
 router.register("proposals", proposals.ProposalViewSet, basename="proposal")
 router.register("expectations", proposals.ExpectationViewSet, basename="expectation")
+router.register("teams", teams.TeamViewSet, basename="team")
 
 urlpatterns = [
     path("", include(router.urls)),
