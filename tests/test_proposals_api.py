@@ -347,3 +347,11 @@ def test_a_narrowed_port_list_changes_a_flow(api: APIClient, make_snapshot: Call
     assert (changed["source"], changed["target"]) == ("prod/Pod/web", "prod/Pod/db")
     assert changed["closed"]["ports"] == [{"protocol": "TCP", "from": 5433, "to": 5433}]
     assert data["diff"]["added"] == [] and data["diff"]["removed"] == []
+
+
+def test_a_snapshot_under_review_is_not_deleted(proposal: dict[str, Any], api: APIClient) -> None:
+    for snapshot_id in (proposal["base"], proposal["proposed"]):
+        response = api.delete(f"/api/snapshots/{snapshot_id}/")
+        assert response.status_code == 409
+        assert f"proposals {proposal['id']} review this snapshot" in response.json()["detail"]
+    assert Snapshot.objects.filter(id=proposal["base"]).exists()

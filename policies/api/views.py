@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -20,7 +20,7 @@ from rest_framework.views import set_rollback
 
 from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
-from policies.models import Analysis, Membership, Resource, Snapshot
+from policies.models import Analysis, Membership, Proposal, Resource, Snapshot
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -111,6 +111,10 @@ class SnapshotViewSet(
 
     def perform_destroy(self, instance: Snapshot) -> None:
         access.require_role(self.request.user, instance.team, Membership.Role.AUTHOR, "delete snapshots")
+        proposals = Proposal.objects.filter(Q(base=instance) | Q(proposed=instance)).values_list("id", flat=True)
+        if proposals:
+            ids = ", ".join(str(i) for i in sorted(proposals))
+            raise services.InvalidTransition(f"proposals {ids} review this snapshot: it is kept while they exist")
         instance.delete()
 
     @extend_schema(request=None, responses={202: s.AnalysisSerializer})
