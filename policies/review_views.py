@@ -67,7 +67,9 @@ def proposal_review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc) or "You may not do that.")
     else:
-        messages.success(request, "Comment added." if form.cleaned_data["decision"] == "comment" else "Done.")
+        done = {"comment": "Comment added.", "approve": "Approved.", "request_changes": "Changes requested.",
+                "close": "Closed.", "reopen": "Reopened.", "apply": "Marked applied."}
+        messages.success(request, done[form.cleaned_data["decision"]])
     return redirect("policies:proposal", proposal.id)
 
 
