@@ -148,11 +148,17 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if analysis is not None and analysis.status == Analysis.Status.DONE:
         summary = analysis.result_part("summary") or {}
     state = pages.state.analysis_state(analysis)
+    headline = pages.overview.headline_ids(summary)
+    against = request.GET.get("against", "")
+    old = None
+    if against.isdigit():
+        old = access.get_visible_or_404(Snapshot, request.user, id=int(against))
+        headline["changed"] = pages.graph.changed_ids(old, snapshot)  # the "only what changed" filter
     config = {
         "snapshot": snapshot.id,
         "analysis": state,
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
-        "headline": pages.overview.headline_ids(summary),
+        "headline": headline,
         "policy_urls": pages.graph.policy_urls(snapshot),
         "policy_details": pages.graph.policy_details(snapshot),
         "filename": f"netpol-snapshot-{snapshot.id}",
@@ -172,6 +178,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "analysis": analysis,
             "params": request.GET,
             "headlines": pages.overview.HEADLINES,
+            "against": old,
             "export_formats": list(EXPORT_TYPES),
         }
     )

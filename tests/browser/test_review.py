@@ -81,4 +81,15 @@ def test_propose_see_the_opened_flow_comment_approve(
     page.screenshot(path=str(screenshot_path("proposal.png")), full_page=True)
     proposal.refresh_from_db()
     assert proposal.state == "approved"
+
+    # The graph of the proposed snapshot, only what the change touches.
+    page.click("#graph-changed")
+    page.wait_for_function("() => window.netpolGraph && window.netpolGraph.cy && window.netpolGraph.cy.nodes().length")
+    page.wait_for_function("() => document.getElementById('graph-status').textContent === ''")
+    assert page.locator("#f-only").input_value() == "changed"
+    focus = page.evaluate("() => window.netpolGraph.cy.nodes('.focus').map(n => n.id()).sort()")
+    assert focus == ["other/Pod/intruder", "prod/Pod/db"]
+    page.reload()
+    page.wait_for_function("() => document.getElementById('graph-status').textContent === ''")
+    assert "against=" in page.url and page.locator("#f-only").input_value() == "changed"
     assert [(r.author_name, r.decision) for r in proposal.reviews.all()] == [("alice", "comment"), ("bob", "approve")]
