@@ -17,6 +17,7 @@ from policies.engine import (
     ENGINE_VERSION,
     PolicyError,
     Settings,
+    address_sets,
     build_graph,
     diff,
     explain,
@@ -24,7 +25,6 @@ from policies.engine import (
     load_paths,
     render,
 )
-from policies.engine.groups import address_sets
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
