@@ -8,13 +8,14 @@ this package. Public API:
 - ``render``: the graph as json, txt, csv, dot or md;
 - ``explain``: why one flow is allowed or denied, with the trace;
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
+- ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
 - ``lint``: findings about policies;
 - ``PolicyError``: every bad input, naming file, document, line and field;
 - ``calico_index``: Calico's tiers and ordered policies for a cluster;
 - ``address_sets``, ``selected_pods``, ``canonical_protocol``: helpers for the pages and the CLI.
 
-Layout: ``cluster`` (the cluster's objects), ``model`` (``Cluster``), ``k8s/`` and ``calico/``
-(each kind's model, parsing, selectors, per-flow evaluation, group tables and lint), ``groups``
+Layout: ``cluster`` (the cluster's objects), ``model`` (``Cluster``), ``k8s/``, ``admin/`` and
+``calico/`` (each kind's model, parsing, per-flow evaluation and group tables), ``groups``
 (endpoint groups), ``reachability`` (the graph), ``flows`` and ``decisions`` (one flow's verdict),
 ``options`` (evaluation settings).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from policies.engine.calico.index import calico_index
 from policies.engine.connections import ConnectionSet, canonical_protocol
-from policies.engine.diff import Diff, diff, diff_dicts
+from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
 from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.evaluate import FlowResult, evaluate
 from policies.engine.explain import Explanation, explain
@@ -60,6 +61,7 @@ __all__ = [
     "calico_index",
     "canonical_protocol",
     "diff",
+    "diff_clusters",
     "diff_dicts",
     "evaluate",
     "explain",

@@ -110,6 +110,7 @@ class Namespace:
 class Node:
     name: str
     ips: tuple[IPAddress, ...] = ()
+    labels: Labels = field(default_factory=Labels)  # read by admin policies' nodes peers
     source: Source = field(default_factory=Source, compare=False)
 
 

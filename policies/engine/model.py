@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policies.engine.admin.model import AdminPolicy
 from policies.engine.calico.model import CalicoResources
 from policies.engine.cluster import NAMESPACE_NAME_LABEL, Labels, Namespace, Node, Pod, ServiceAccount
-from policies.engine.k8s.model import AdminPolicy, NetworkPolicy
+from policies.engine.k8s.model import NetworkPolicy
 
 __all__ = ["Cluster"]
 
@@ -26,7 +27,7 @@ class Cluster:
     service_accounts: tuple[ServiceAccount, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     calico: CalicoResources | None = None
-    admin_policies: tuple[AdminPolicy, ...] = ()  # out of scope: verdicts they touch are UNSUPPORTED
+    admin_policies: tuple[AdminPolicy, ...] = ()  # AdminNetworkPolicy, its baseline, ClusterNetworkPolicy
     skipped: tuple[tuple[str, int], ...] = ()  # (kind, count) of objects that were not used
     warnings: tuple[str, ...] = ()
 

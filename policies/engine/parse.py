@@ -2,14 +2,15 @@
 
 Kinds used: Namespace, Pod, Node, ServiceAccount, the workload kinds (see ``workloads.py``),
 ``networking.k8s.io/v1`` NetworkPolicy, and Calico's policy kinds (handed to ``calico/parse.py``).
-Every other kind is skipped and counted. AdminNetworkPolicy and BaselineAdminNetworkPolicy are
-refused as unsupported (SEMANTICS.md 0.3).
+AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are read by
+``admin/parse.py``. Every other kind is skipped and counted.
 
 NetworkPolicies are read in ``k8s/parse.py``, validated as the API server validates them
 (SEMANTICS.md 4.1) and defaulted as it defaults them (4.2): an absent podSelector is ``{}``;
 policyTypes is ``[Ingress]`` plus ``Egress`` iff there are egress rules; protocol is TCP; the
 namespace is ``default``. A NetworkPolicy without apiVersion is read as ``networking.k8s.io/v1``;
-any other apiVersion is an error (Calico's own NetworkPolicy is told apart by its ``projectcalico.org`` apiVersion).
+any other apiVersion is an error (Calico's own NetworkPolicy is told apart by its
+``projectcalico.org`` apiVersion).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/
 """
@@ -35,7 +36,7 @@ from policies.engine.cluster import (
 from policies.engine.documents import RawObject
 from policies.engine.errors import UnsupportedError
 from policies.engine.k8s.model import NetworkPolicy
-from policies.engine.k8s.parse import NETWORK_POLICY_API, parse_admin_policy, parse_network_policy
+from policies.engine.k8s.parse import NETWORK_POLICY_API, parse_network_policy
 from policies.engine.model import Cluster
 from policies.engine.workloads import (
     FINISHED_PHASES,
@@ -58,6 +59,7 @@ from policies.engine.yamlload import (
 )
 
 if TYPE_CHECKING:
+    from policies.engine.admin.model import AdminPolicy
     from policies.engine.calico.model import CalicoResources
 
 CALICO_GROUPS = ("projectcalico.org", "crd.projectcalico.org")
@@ -78,7 +80,7 @@ CALICO_KINDS = frozenset(
 CALICO_NAMESPACED_KINDS = frozenset(
     {"NetworkPolicy", "NetworkSet", "StagedNetworkPolicy", "StagedKubernetesNetworkPolicy"}
 )
-UNSUPPORTED_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
+ADMIN_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
 WORKLOAD_GROUPS = ("", "apps", "extensions", "batch")
 # Kinds without a namespace; any other kind without metadata.namespace is in "default".
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -101,7 +103,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "StorageClass",
         "Tier",
         "ValidatingWebhookConfiguration",
-        *UNSUPPORTED_KINDS,
+        *ADMIN_KINDS,
     }
 )
 
@@ -149,7 +151,7 @@ def api_group(api_version: str) -> str:
 def category(obj: RawObject) -> str:
     """What the parser does with an object: a kind it uses, "calico", or "skip"."""
     group = api_group(obj.api_version)
-    if obj.kind in UNSUPPORTED_KINDS:
+    if obj.kind in ADMIN_KINDS and group == "policy.networking.k8s.io":
         return "admin"
     if group in CALICO_GROUPS:
         return "calico" if obj.kind in CALICO_KINDS else "skip"
@@ -194,10 +196,7 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     warnings.extend(workload_warnings)
     warnings.extend(_pod_warnings(pods, nodes))
 
-    admin = [parse_admin_policy(obj) for obj in by_category.get("admin", [])]
-    if admin:
-        notes.append(f"{len(admin)} admin network polic{'y' if len(admin) == 1 else 'ies'} not modelled: "
-                     "verdicts for the pods they select are UNSUPPORTED")
+    admin = _parse_admin(by_category.get("admin", []), warnings)
 
     calico_objects = by_category.get("calico", [])
     referenced = {p.namespace for p in pods} | {p.namespace for p in policies}
@@ -296,6 +295,19 @@ def _where(obj: RawObject) -> str:
     return f"{obj.source.file}:{obj.source.line} (document {obj.source.document}{item})"
 
 
+def _parse_admin(objects: Sequence[RawObject], warnings: list[str]) -> list[AdminPolicy]:
+    if not objects:
+        return []
+    from policies.engine.admin.parse import parse_admin_policy
+
+    out = []
+    for obj in objects:
+        policy, policy_warnings = parse_admin_policy(obj)
+        out.append(policy)
+        warnings.extend(policy_warnings)
+    return out
+
+
 def _unsupported(obj: RawObject, message: str) -> UnsupportedError:
     err = obj.error(message)
     return UnsupportedError(
@@ -350,7 +362,8 @@ def parse_node(obj: RawObject) -> Node:
         if ip not in by_type[kind]:
             by_type[kind].append(ip)
     ips = tuple(dict.fromkeys(by_type["InternalIP"] + by_type["ExternalIP"]))
-    return Node(object_name(obj), ips, source=obj.source)
+    labels = get_labels(obj, obj.metadata.get("labels"), "metadata.labels")
+    return Node(object_name(obj), ips, Labels(labels), source=obj.source)
 
 
 def parse_service_account(obj: RawObject) -> ServiceAccount:

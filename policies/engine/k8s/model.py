@@ -1,19 +1,18 @@
 """Kubernetes NetworkPolicy, as the engine holds it: policies, rules, peers and ports after defaulting.
 
 Everything here is already parsed, validated and defaulted (SEMANTICS.md 1.2 and 4.2). The
-AdminNetworkPolicy kinds are out of scope; only their subject is kept.
+admin network policy kinds are in ``policies.engine.admin``.
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from policies.engine.cluster import IPBlock, Pod, Source
+from policies.engine.cluster import IPBlock, Source
 from policies.engine.k8s.selector import LabelSelector
 
-__all__ = ["AdminPolicy", "NetworkPolicy", "Peer", "PortSpec", "Rule"]
+__all__ = ["NetworkPolicy", "Peer", "PortSpec", "Rule"]
 
 
 @dataclass(frozen=True)
@@ -81,22 +80,3 @@ class NetworkPolicy:
 
     def rules(self, direction: str) -> tuple[Rule, ...]:
         return self.ingress if direction == "Ingress" else self.egress
-
-
-@dataclass(frozen=True)
-class AdminPolicy:
-    """An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: out of scope
-    (SEMANTICS.md 0.3). Only its subject is read, to tell which verdicts it could change."""
-
-    kind: str
-    name: str
-    namespace_selector: LabelSelector | None  # None: the subject names no namespace condition
-    pod_selector: LabelSelector | None  # None: every pod of the selected namespaces
-    source: Source = field(default_factory=Source, compare=False)
-
-    def selects(self, pod: Pod, namespace_labels: Mapping[str, str]) -> bool:
-        if pod.host_network:
-            return False
-        if self.namespace_selector is not None and not self.namespace_selector.matches(namespace_labels):
-            return False
-        return self.pod_selector is None or self.pod_selector.matches(pod.labels)

@@ -14,13 +14,12 @@ from typing import Any
 
 from policies.engine.cluster import L4_PROTOCOLS, IPBlock, IPNetwork
 from policies.engine.documents import RawObject
-from policies.engine.errors import PolicyError
-from policies.engine.k8s.model import AdminPolicy, NetworkPolicy, Peer, PortSpec, Rule
+from policies.engine.k8s.model import NetworkPolicy, Peer, PortSpec, Rule
 from policies.engine.k8s.selector import OPERATORS, LabelSelector, Requirement
 from policies.engine.workloads import object_name, object_namespace
 from policies.engine.yamlload import at, end_line_of, get_int, get_list, get_mapping, get_str
 
-__all__ = ["NETWORK_POLICY_API", "parse_admin_policy", "parse_label_selector", "parse_network_policy",
+__all__ = ["NETWORK_POLICY_API", "parse_label_selector", "parse_network_policy",
            "port_name_problem"]
 
 NETWORK_POLICY_API = "networking.k8s.io/v1"
@@ -265,27 +264,3 @@ def port_name_problem(name: str) -> str:
     if name.startswith("-") or name.endswith("-"):
         return "must not begin or end with a hyphen"
     return ""
-
-
-def parse_admin_policy(obj: RawObject) -> AdminPolicy:
-    """The subject of an admin network policy (policy.networking.k8s.io): which pods it governs.
-
-    AdminNetworkPolicy and its baseline are out of scope (SEMANTICS.md 0.3); a subject that cannot
-    be read is taken to select every pod, so no verdict it could change is reported as certain.
-    https://network-policy-api.sigs.k8s.io/reference/spec/
-    """
-    spec = obj.data.get("spec")
-    subject = spec.get("subject") if isinstance(spec, dict) else None
-    source = obj.source
-    try:
-        if isinstance(subject, dict) and isinstance(subject.get("namespaces"), dict):
-            return AdminPolicy(obj.kind, obj.name, parse_label_selector(obj, subject["namespaces"],
-                                                                        "spec.subject.namespaces"), None, source)
-        if isinstance(subject, dict) and isinstance(subject.get("pods"), dict):
-            pods = subject["pods"]
-            ns = parse_label_selector(obj, pods.get("namespaceSelector") or {}, "spec.subject.pods.namespaceSelector")
-            pod = parse_label_selector(obj, pods.get("podSelector") or {}, "spec.subject.pods.podSelector")
-            return AdminPolicy(obj.kind, obj.name, ns, pod, source)
-    except PolicyError:
-        pass
-    return AdminPolicy(obj.kind, obj.name, None, None, source)
