@@ -11,22 +11,25 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from policies.engine import (
     ENGINE_VERSION,
+    CheckReport,
+    Cluster,
     PolicyError,
     Settings,
     build_graph,
+    check_cluster,
+    compare_reports,
     diff_clusters,
     explain,
     lint,
     load_paths,
+    parse_expectations,
     render,
 )
-from policies.engine.expectations import CheckReport, check_cluster, compare_reports, parse_expectations
-from policies.engine.model import Cluster
-from policies.engine.yamlload import read_sources
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -185,8 +188,11 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
 
 def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:
     """The expectations of the file at ``path`` checked against the pod graph of ``cluster``."""
-    [(name, text)] = read_sources([path])
-    expectations = parse_expectations(text, file=name)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the expectations file: {exc}", file=path) from exc
+    expectations = parse_expectations(text, file=path)
     graph = build_graph(cluster, level="pod", evaluator=args.evaluator, settings=settings).to_dict()
     return check_cluster(expectations, cluster, graph, evaluator=args.evaluator, settings=settings)
 

@@ -26,14 +26,15 @@ from typing import Any, Literal
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from policies.engine.cluster import Source
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet, canonical_protocol
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 from policies.engine.explain import explain
-from policies.engine.model import Cluster, Source
-from policies.engine.parse import parse_label_selector
-from policies.engine.selectors import LabelSelector
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.k8s.parse import parse_label_selector
+from policies.engine.k8s.selector import LabelSelector
+from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 from policies.engine.yamlload import at, check_size, get_list, get_mapping, get_str
 
 __all__ = [

@@ -10,7 +10,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 
 from policies import engine
-from policies.engine.expectations import check_cluster, compare_reports, parse_expectation, parse_expectations
 from policies.models import Team, TeamExpectation
 
 __all__ = [
@@ -31,7 +30,7 @@ def validate_expectation(data: Mapping[str, Any], *, where: str = "expectation")
     unknown = sorted(set(data) - {"name", "team", *SPEC_FIELDS})
     if unknown:
         raise engine.PolicyError(f"unknown field {unknown[0]!r}; use name, from, to, ports, expect", file=where)
-    parse_expectation(entry, where=where)
+    engine.parse_expectation(entry, where=where)
     return entry
 
 
@@ -59,7 +58,7 @@ def import_expectations(
 ) -> list[TeamExpectation]:
     """The entries of an expectations file added to the team, each replacing the one of its name.
     PolicyError names the file, line and field of a bad entry; nothing is saved then."""
-    parse_expectations(text, file=file)  # every entry valid, names unique
+    engine.parse_expectations(text, file=file)  # every entry valid, names unique
     data = yaml.safe_load(text)
     saved = []
     for entry in data["expectations"]:
@@ -80,11 +79,11 @@ def check_team_expectations(
     parsed, problems = [], []
     for item in stored:
         try:
-            parsed.append(parse_expectation(item.entry(), where=f"expectation {item.name}"))
+            parsed.append(engine.parse_expectation(item.entry(), where=f"expectation {item.name}"))
         except engine.PolicyError as exc:
             problems.append({"name": item.name, "expect": item.spec.get("expect", ""), "ok": False,
                              "problem": str(exc), "violations": [], "violation_count": 0})
-    report: dict[str, Any] = check_cluster(parsed, cluster, pod_graph).to_dict()
+    report: dict[str, Any] = engine.check_cluster(parsed, cluster, pod_graph).to_dict()
     report["expectations"].extend(problems)
     report["ok"] = report["ok"] and not problems
     return report
@@ -95,7 +94,7 @@ def compare_checks(before: Mapping[str, Any] | None, after: Mapping[str, Any] | 
     holds or failing."""
     if after is None:
         return []
-    verdict = compare_reports(before or {}, after)
+    verdict = engine.compare_reports(before or {}, after)
     change = {name: key for key in ("broken", "fixed") for name in verdict[key]}
     old = {r["name"]: r["ok"] for r in (before or {}).get("expectations", [])}
     rows = []
