@@ -205,6 +205,26 @@ def test_invalid_manifests_are_400_with_the_engine_message_and_store_nothing(
 
 
 @pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + "p" * 254 + "\n  namespace: prod\n", "metadata.name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: " + "n" * 80 + "\n", "metadata.namespace"),
+        ("apiVersion: v1\nkind: " + "K" * 101 + "\nmetadata:\n  name: x\n", "kind"),
+        ("apiVersion: " + "g" * 201 + "\nkind: Thing\nmetadata:\n  name: x\n", "apiVersion"),
+    ],
+)
+def test_names_kubernetes_refuses_are_400_naming_file_line_and_field(api: APIClient, document: str, field: str) -> None:
+    text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\n" + document
+    response = api.post("/api/snapshots/", {"files": upload([("names.yaml", text)])}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["file"], error["path"]) == ("names.yaml", field)
+    assert text.splitlines()[error["line"] - 1].strip().startswith(field.split(".")[-1] + ":")
+    assert Snapshot.objects.count() == 0
+
+
+@pytest.mark.parametrize(
     "payload",
     [
         {},

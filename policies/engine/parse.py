@@ -44,6 +44,7 @@ from policies.engine.model import (
     ServiceAccount,
     Source,
 )
+from policies.engine.names import check_names
 from policies.engine.selectors import OPERATORS, LabelSelector, Requirement
 from policies.engine.workloads import (
     FINISHED_PHASES,
@@ -176,7 +177,9 @@ def category(obj: RawObject) -> str:
 def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     """Turn loaded objects into the Cluster, the stored objects and notes for the user."""
     ordered = sorted(raws, key=lambda o: (o.source.file, o.source.document, o.source.line))
+    name_notes = check_names(ordered)
     kept, notes = _drop_duplicates(ordered)
+    notes.extend(name_notes)
     by_category: dict[str, list[RawObject]] = {}
     for obj in kept:
         by_category.setdefault(category(obj), []).append(obj)
