@@ -332,8 +332,16 @@ def test_flow_check_with_an_unknown_endpoint_shows_the_error_and_keeps_the_input
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="verdict"' not in html
-    assert re.search(r'<div class="notice error" role="alert"[^>]*>[^<]*prod/nope', html)
+    assert re.search(r'<ul class="errorlist"><li>unknown pod &#x27;prod/nope&#x27;</li>', html)
     assert 'value="prod/nope"' in html
+    assert response.context["form"].errors["src"] == ["unknown pod 'prod/nope'"]
+    assert "dst" not in response.context["form"].errors
+
+
+def test_flow_check_says_which_end_is_unknown(web: Client, snapshot: Snapshot) -> None:
+    response = flow(web, snapshot, src="prod/web", dst="prod/Deployment/nope", port="5432", protocol="TCP")
+    assert response.status_code == 400
+    assert response.context["form"].errors["dst"] == ["unknown workload 'prod/Deployment/nope'"]
 
 
 def test_flow_check_needs_a_port(web: Client, snapshot: Snapshot) -> None:
@@ -400,7 +408,7 @@ def test_policy_page_shows_yaml_selected_pods_and_the_flows_it_allows(web: Clien
     assert flows == [("prod/web", "prod/db", "ingress")]
     # Deleting it would leave db unisolated: the intruder and the outside get in, web gets every port.
     assert "2 flows would open" in html
-    assert "prod/Pod/web → prod/Pod/db: TCP 5432 becomes all traffic" in html
+    assert "prod/Pod/web → prod/Pod/db: TCP 5432 becomes All Connections" in html
 
 
 def test_policy_page_refuses_an_object_that_is_not_a_policy(web: Client, snapshot: Snapshot) -> None:
