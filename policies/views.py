@@ -89,6 +89,11 @@ def upload(request: HttpRequest) -> HttpResponse:
                 data.setlist("keep", [name for name, _ in kept])
                 form = UploadForm(data)
                 form.is_valid()
+            except services.QueueUnavailable as exc:
+                snapshot = exc.analysis.snapshot
+                audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
+                messages.warning(request, f"Snapshot “{snapshot.name}” stored, but {exc}.")
+                return redirect("policies:snapshot", snapshot.id)
             else:
                 audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
@@ -122,9 +127,13 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    started = services.start_analysis(snapshot=snapshot)
+    try:
+        started = services.start_analysis(snapshot=snapshot)
+    except services.QueueUnavailable as exc:
+        messages.warning(request, f"The analysis is queued, but {exc}.")
+        return redirect("policies:snapshot", snapshot.id)
     audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
-    messages.info(request, "A new analysis has started.")
+    messages.info(request, "An analysis is queued." if started.status == "queued" else "The analysis is running.")
     return redirect("policies:snapshot", snapshot.id)
 
 

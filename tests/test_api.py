@@ -104,7 +104,7 @@ def test_schema_and_its_browsable_ui(api: APIClient) -> None:
 def test_multipart_upload_returns_the_snapshot_and_its_queued_analysis(
     api: APIClient, alice: User, manifests: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+    with mock.patch.object(tasks.compute_analysis, "apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = api.post(
                 "/api/snapshots/", {"name": "prod", "files": upload(manifests["files"])}, format="multipart"
@@ -120,7 +120,8 @@ def test_multipart_upload_returns_the_snapshot_and_its_queued_analysis(
     assert body["resource_count"] == 6
     assert body["analysis"]["status"] == "queued"
     assert body["analysis"]["url"].endswith(f"/api/analyses/{body['analysis']['id']}/")
-    delay.assert_called_once_with(body["analysis"]["id"])
+    # No time limit travels in the message: the worker's own settings apply.
+    delay.assert_called_once_with((body["analysis"]["id"],), time_limit=None, soft_time_limit=None)
 
 
 def test_json_upload_of_manifest_text(api: APIClient, manifests: dict[str, Any]) -> None:
@@ -323,14 +324,14 @@ def test_analyses_filter_by_snapshot(api: APIClient, make_snapshot: MakeSnapshot
 
 
 def test_analyze_again_returns_202(api: APIClient, snapshot: Snapshot, django_capture_on_commit_callbacks: Any) -> None:
-    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+    with mock.patch.object(tasks.compute_analysis, "apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = api.post(f"/api/snapshots/{snapshot.id}/analyze/")
     assert response.status_code == 202
     new = snapshot.analyses.order_by("-id").first()
     assert response.json()["id"] == new.id
     assert response["Location"].endswith(f"/api/analyses/{new.id}/")
-    delay.assert_called_once_with(new.id)
+    delay.assert_called_once_with((new.id,), time_limit=None, soft_time_limit=None)
 
 
 # --- snapshots, graph, explain, diff ----------------------------------------------------------
