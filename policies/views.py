@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -71,6 +72,12 @@ def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
 def upload(request: HttpRequest) -> HttpResponse:
     error: services.PolicyError | None = None
     context_lines = None
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if request.method == "POST" and length > settings.NETPOL_MAX_UPLOAD_BYTES:
+        # The API's limit, checked before the body is read (nothing of it comes back in the page).
+        limit = settings.NETPOL_MAX_UPLOAD_BYTES
+        error = services.PolicyError(f"the upload is {length} bytes; the limit is {limit} bytes")
+        return render(request, "policies/upload.html", {"form": UploadForm(), "error": error}, status=413)
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
