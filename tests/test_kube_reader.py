@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from policies import engine, kube
-from tests.kubeapi import Fault, KubeAPI, RunningAPI, kubeconfig, write_kubeconfig
 from tests.kube_cluster import allow_web_to_db, shop_cluster
+from tests.kubeapi import Fault, KubeAPI, RunningAPI, kubeconfig, write_kubeconfig
 
 
 @pytest.fixture
