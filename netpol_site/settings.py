@@ -129,6 +129,14 @@ NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
 
+# Cluster sync. Kubeconfigs are encrypted at rest with these Fernet keys (comma-separated, the
+# first encrypts; generate one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Unset: a key derived from SECRET_KEY.
+NETPOL_ENCRYPTION_KEY = os.getenv("NETPOL_ENCRYPTION_KEY", "")
+NETPOL_SYNC_PAGE_SIZE = env_int("NETPOL_SYNC_PAGE_SIZE", "500")  # objects per list request (limit)
+NETPOL_SYNC_CONNECT_TIMEOUT = float(os.getenv("NETPOL_SYNC_CONNECT_TIMEOUT", "10"))
+NETPOL_SYNC_READ_TIMEOUT = float(os.getenv("NETPOL_SYNC_READ_TIMEOUT", "60"))
+
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -169,6 +177,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers a message that was not acknowledged within this many seconds
 # (a killed worker). It must be longer than the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", "3600")}
+
+# Celery beat looks for clusters due a sync every minute (docker-compose's `beat` service).
+CELERY_BEAT_SCHEDULE = {
+    "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": 60.0},
+}
 
 LOGGING = {
     "version": 1,

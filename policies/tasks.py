@@ -8,3 +8,18 @@ from policies import services
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_analysis(analysis_id: int) -> None:
     services.run_analysis(analysis_id=analysis_id)
+
+
+# A sync that dies is simply run again at its next due time: no late acknowledgement needed.
+@shared_task(ignore_result=True)
+def sync_cluster(connection_id: int) -> None:
+    from policies import cluster_sync
+
+    cluster_sync.run_sync(connection_id=connection_id)
+
+
+@shared_task(ignore_result=True)
+def sync_due_clusters() -> None:
+    from policies import cluster_sync
+
+    cluster_sync.start_due_syncs()
