@@ -130,8 +130,7 @@ NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
 
 # Cluster sync. Kubeconfigs are encrypted at rest with these Fernet keys (comma-separated, the
-# first encrypts; generate one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
-# Unset: a key derived from SECRET_KEY.
+# first encrypts; make one with cryptography's Fernet.generate_key()). Unset: derived from SECRET_KEY.
 NETPOL_ENCRYPTION_KEY = os.getenv("NETPOL_ENCRYPTION_KEY", "")
 NETPOL_SYNC_PAGE_SIZE = env_int("NETPOL_SYNC_PAGE_SIZE", "500")  # objects per list request (limit)
 NETPOL_SYNC_CONNECT_TIMEOUT = float(os.getenv("NETPOL_SYNC_CONNECT_TIMEOUT", "10"))

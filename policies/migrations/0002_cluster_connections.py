@@ -7,57 +7,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0001_initial'),
+        ("policies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='resource',
-            name='resource_version',
+            model_name="resource",
+            name="resource_version",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='snapshot',
-            name='content_hash',
+            model_name="snapshot",
+            name="content_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='snapshot',
-            name='warnings',
+            model_name="snapshot",
+            name="warnings",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.CreateModel(
-            name='ClusterConnection',
+            name="ClusterConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('kubeconfig_encrypted', models.TextField(blank=True)),
-                ('in_cluster', models.BooleanField(default=False)),
-                ('context', models.CharField(blank=True, max_length=200)),
-                ('server', models.CharField(blank=True, max_length=500)),
-                ('user_name', models.CharField(blank=True, max_length=200)),
-                ('interval_minutes', models.PositiveIntegerField(default=60)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_attempt', models.DateTimeField(blank=True, null=True)),
-                ('last_checked', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('next_sync', models.DateTimeField(blank=True, null=True)),
-                ('syncing_since', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cluster_connections', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("kubeconfig_encrypted", models.TextField(blank=True)),
+                ("in_cluster", models.BooleanField(default=False)),
+                ("context", models.CharField(blank=True, max_length=200)),
+                ("server", models.CharField(blank=True, max_length=500)),
+                ("user_name", models.CharField(blank=True, max_length=200)),
+                ("interval_minutes", models.PositiveIntegerField(default=60)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_attempt", models.DateTimeField(blank=True, null=True)),
+                ("last_checked", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("next_sync", models.DateTimeField(blank=True, null=True)),
+                ("syncing_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="cluster_connections",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='snapshot',
-            name='cluster',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='snapshots', to='policies.clusterconnection'),
+            model_name="snapshot",
+            name="cluster",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="snapshots",
+                to="policies.clusterconnection",
+            ),
         ),
     ]
