@@ -97,7 +97,8 @@ def _check_kubeconfig(text: str, context: str) -> None:
         contexts = kube.kubeconfig_contexts(text)
         if context and context not in contexts:
             raise InvalidConnection(f"the kubeconfig has no context {context!r} (it has {', '.join(contexts)})")
-        kube.api_client(kubeconfig=text, context=context).close()
+        api: Any = kube.api_client(kubeconfig=text, context=context)
+        api.close()
     except kube.SyncError as exc:
         raise InvalidConnection(exc.message) from exc
 
