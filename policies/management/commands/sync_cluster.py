@@ -26,7 +26,7 @@ class Command(BaseCommand):
             outcome = cluster_sync.sync_cluster(connection=connection)
         except (cluster_sync.SyncFailed, cluster_sync.SyncInProgress) as exc:
             if options["json"]:
-                failed = {"snapshot": None, "created": False, "warnings": [], "error": str(exc)}
+                failed: dict[str, object] = {"snapshot": None, "created": False, "warnings": [], "error": str(exc)}
                 self.stdout.write(json.dumps(failed, indent=2))
             raise CommandError(f"cluster {connection.name}: {exc}", returncode=1) from exc
         if options["json"]:
