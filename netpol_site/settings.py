@@ -1,17 +1,25 @@
 """Django settings for netpol.
 
-Every knob comes from an environment variable; .env.example lists them all.
-With no environment variables at all the site runs on SQLite and executes
-Celery tasks in-process (the "embedded default"). Setting DATABASE_URL and
+Every knob comes from an environment variable, or from a ``.env`` file beside manage.py (variables
+already in the environment win); .env.example lists them all. With none set, the site runs on
+SQLite and executes Celery tasks in-process (the "embedded default"). Setting DATABASE_URL and
 REDIS_URL switches to an external database, a Redis broker and separate workers.
+
+DEBUG is off unless asked for, and with DEBUG off the site refuses to start without a SECRET_KEY
+of its own (``make run`` asks for DEBUG and a development key).
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A .env file fills in what the environment does not set (docker compose reads the same file).
+environ.Env.read_env(os.getenv("NETPOL_ENV_FILE", str(BASE_DIR / ".env")), overwrite=False)
 
 
 def env_bool(name: str, default: str) -> bool:
@@ -26,10 +34,38 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.getenv("SECRET_KEY", "---")
-DEBUG = env_bool("DEBUG", "True")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+DEBUG = env_bool("DEBUG", "False")
+
+# Keys that were ever published with netpol: a site using one of them signs sessions and password
+# reset links with a key that anybody can read.
+KNOWN_SECRET_KEYS = {"", "---", "change-me", "change-me-in-production", "changeme", "secret", "development-only"}
+SECRET_KEY = os.getenv("SECRET_KEY", "")
+if SECRET_KEY in KNOWN_SECRET_KEYS or SECRET_KEY.startswith("django-insecure"):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or a published example value. Set SECRET_KEY to a long random string "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))"), or DEBUG=True for local development.'
+        )
+    SECRET_KEY = SECRET_KEY or "django-insecure-development-only"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*" if DEBUG else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS. Behind a TLS terminating proxy set these (the README's production settings):
+# SECURE_SSL_REDIRECT=True, SECURE_HSTS_SECONDS=31536000, SESSION_COOKIE_SECURE=True, CSRF_COOKIE_SECURE=True.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", "False")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", "True")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", "False")
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", "False")
+# The proxy's header that says the client used HTTPS, e.g. "HTTP_X_FORWARDED_PROTO,https".
+if os.getenv("SECURE_PROXY_SSL_HEADER"):
+    _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,6 +79,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
+    "axes",
+    "csp",
     "policies",
 ]
 
@@ -55,7 +93,56 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers 429 to a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content security policy: scripts, styles, images and API calls come from this site only; nothing
+# may frame it. Every page passes it (the browser tests fail on any violation).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Swagger UI and ReDoc set style attributes from their scripts.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name from
+# one address, that pair is locked out (429) for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", "15") / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Mail (password resets): printed on the console unless EMAIL_URL names an SMTP server,
+# e.g. smtp+tls://user:password@mail.example.com:587.
+_email = environ.Env.email_url_config(os.getenv("EMAIL_URL", "consolemail://"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "netpol@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 ROOT_URLCONF = "netpol_site.urls"
 
@@ -144,6 +231,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Requests per client and period (second, minute, hour or day) before 429 Too Many Requests.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.getenv("NETPOL_THROTTLE_ANON", "60/minute"),
+        "user": os.getenv("NETPOL_THROTTLE_USER", "1200/minute"),
+    },
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "policies.api.views.exception_handler",
@@ -181,6 +277,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULE = {
     "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": 60.0},
 }
+
+# Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "netpol_site.reporting.SecretSettingsFilter"
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+from django.contrib import admin
+from django.http import HttpRequest
+
+from policies.models import Analysis, AuditEvent, Resource, Snapshot, SnapshotFile
 
 
 class SnapshotFileInline(admin.TabularInline):
@@ -49,3 +52,23 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("snapshot",)
     readonly_fields = ("timings", "result", "error_detail")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody edits or deletes history from the admin."""
+
+    list_display = ("created", "actor_name", "verb", "object_type", "object_repr")
+    list_filter = ("verb", "object_type")
+    search_fields = ("actor_name", "object_repr", "object_id")
+    date_hierarchy = "created"
+    readonly_fields = ("created", "actor", "actor_name", "verb", "object_type", "object_id", "object_repr", "details")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

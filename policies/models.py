@@ -279,3 +279,30 @@ class ClusterConnection(models.Model):
         self.next_sync = now + self.retry_delay()
         self.syncing_since = None
         self.save(update_fields=["last_error", "last_error_at", "failures", "next_sync", "syncing_since"])
+
+
+class AuditEvent(models.Model):
+    """One entry of the audit trail: who did what to which object, and when.
+
+    Written by ``policies.audit.record``; never changed afterwards. The actor's name and the
+    object's description are copied, so that an entry still reads right after either is deleted.
+    """
+
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)  # "" for the system (a scheduled task)
+    verb = models.CharField(max_length=50)  # "uploaded", "synced", "approved", ...
+    object_type = models.CharField(max_length=100, blank=True)  # app_label.model, e.g. "policies.snapshot"
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        return f"{who} {self.verb} {self.object_repr}".strip()

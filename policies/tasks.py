@@ -1,25 +1,25 @@
 from celery import shared_task
 
-from policies import services
-
 
 # acks_late: the message is acknowledged only when the task returns, so a worker that
 # dies mid-task leaves it to be redelivered. run_analysis is idempotent, so that is safe.
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_analysis(analysis_id: int) -> None:
+    from policies import services  # inside the function: services queue this task
+
     services.run_analysis(analysis_id=analysis_id)
 
 
 # A sync that dies is simply run again at its next due time: no late acknowledgement needed.
 @shared_task(ignore_result=True)
 def sync_cluster(connection_id: int) -> None:
-    from policies import cluster_sync
+    from policies.services import clusters
 
-    cluster_sync.run_sync(connection_id=connection_id)
+    clusters.run_sync(connection_id=connection_id)
 
 
 @shared_task(ignore_result=True)
 def sync_due_clusters() -> None:
-    from policies import cluster_sync
+    from policies.services import clusters
 
-    cluster_sync.start_due_syncs()
+    clusters.start_due_syncs()

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python}"
 PORT="${PORT:-8000}"
+# A development server: DEBUG on and a development key, unless the environment or .env says otherwise.
+export DEBUG="${DEBUG:-True}"
 
 "$PYTHON" manage.py migrate --noinput
 "$PYTHON" manage.py shell -c '

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from policies import services
@@ -98,6 +99,12 @@ BAD_POLICY = POLICY.replace("port: 5432", "port: 99999")
 
 FILES = [("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", POLICY)]
 OPEN_FILES = [("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", OPEN_POLICY)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """The API throttles count requests in the cache: every test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

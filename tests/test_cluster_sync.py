@@ -1,4 +1,4 @@
-"""Cluster connections and syncs (policies.cluster_sync) against the test Kubernetes API server."""
+"""Cluster connections and syncs (policies.services.clusters) against the test Kubernetes API server."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from policies import cluster_sync, tasks
+from policies import tasks
 from policies.models import Analysis, ClusterConnection, Resource, Snapshot, SnapshotFile
+from policies.services import clusters
 from tests.kube_cluster import allow_web_to_db, shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
 
@@ -33,14 +34,14 @@ def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
 
 @pytest.fixture
 def connection(server: RunningAPI) -> ClusterConnection:
-    return cluster_sync.add_cluster(name="prod-eu", kubeconfig=kubeconfig(server.url), interval_minutes=30)
+    return clusters.add_cluster(name="prod-eu", kubeconfig=kubeconfig(server.url), interval_minutes=30)
 
 
 @pytest.fixture
 def sync(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[[ClusterConnection], Any]:
-    def run(connection: ClusterConnection) -> cluster_sync.SyncOutcome:
+    def run(connection: ClusterConnection) -> clusters.SyncOutcome:
         with django_capture_on_commit_callbacks(execute=True):
-            return cluster_sync.sync_cluster(connection=connection)
+            return clusters.sync_cluster(connection=connection)
 
     return run
 
@@ -120,7 +121,7 @@ def test_a_sync_that_fails_part_way_stores_nothing(
     cluster.faults[path] = fault
     before = stored_counts()
 
-    with pytest.raises(cluster_sync.SyncFailed) as failed:
+    with pytest.raises(clusters.SyncFailed) as failed:
         sync(connection)
 
     assert stored_counts() == before
@@ -157,7 +158,7 @@ def test_errors_are_recorded_with_a_clear_message_and_retried_with_backoff(
 ) -> None:
     settings.NETPOL_SYNC_READ_TIMEOUT = 0.5
     token = "expired" if setup == "unauthorized" else TOKEN
-    connection = cluster_sync.add_cluster(name="c", kubeconfig=kubeconfig(server.url, token=token),
+    connection = clusters.add_cluster(name="c", kubeconfig=kubeconfig(server.url, token=token),
                                           interval_minutes=60)
     if setup == "unreachable":
         server.close()
@@ -166,7 +167,7 @@ def test_errors_are_recorded_with_a_clear_message_and_retried_with_backoff(
 
     delays = []
     for _ in range(3):
-        with pytest.raises(cluster_sync.SyncFailed, match=message):
+        with pytest.raises(clusters.SyncFailed, match=message):
             sync(connection)
         connection.refresh_from_db()
         delays.append(round((connection.next_sync - connection.last_error_at).total_seconds()))
@@ -184,7 +185,7 @@ def test_a_success_after_failures_resets_the_backoff(
     connection: ClusterConnection, cluster: KubeAPI, sync: Any
 ) -> None:
     cluster.faults["/api/v1/pods"] = Fault(status=500)
-    with pytest.raises(cluster_sync.SyncFailed):
+    with pytest.raises(clusters.SyncFailed):
         sync(connection)
     del cluster.faults["/api/v1/pods"]
     sync(connection)
@@ -194,7 +195,7 @@ def test_a_success_after_failures_resets_the_backoff(
 
 def test_a_second_sync_waits_for_the_first(connection: ClusterConnection, sync: Any) -> None:
     ClusterConnection.objects.filter(id=connection.id).update(syncing_since=timezone.now())
-    with pytest.raises(cluster_sync.SyncInProgress):
+    with pytest.raises(clusters.SyncInProgress):
         sync(connection)
     ClusterConnection.objects.filter(id=connection.id).update(syncing_since=timezone.now() - timedelta(hours=1))
     assert sync(connection).created  # a sync that died long ago holds nothing
@@ -210,7 +211,7 @@ def test_the_kubeconfig_is_never_readable_in_the_database(connection: ClusterCon
 
 def test_a_changed_encryption_key_is_a_clear_error(connection: ClusterConnection, sync: Any, settings: Any) -> None:
     settings.NETPOL_ENCRYPTION_KEY = "Qk5hX3Rlc3Rfa2V5X19fX19fX19fX19fX19fX19fX18="
-    with pytest.raises(cluster_sync.SyncFailed, match="cannot be decrypted: NETPOL_ENCRYPTION_KEY"):
+    with pytest.raises(clusters.SyncFailed, match="cannot be decrypted: NETPOL_ENCRYPTION_KEY"):
         sync(connection)
 
 
@@ -225,15 +226,15 @@ def test_a_changed_encryption_key_is_a_clear_error(connection: ClusterConnection
 )
 def test_bad_connections_are_refused_clearly(server: RunningAPI, options: dict[str, Any], message: str) -> None:
     arguments: dict[str, Any] = {"name": "prod", "kubeconfig": kubeconfig(server.url), **options}
-    with pytest.raises(cluster_sync.InvalidConnection, match=message):
-        cluster_sync.add_cluster(**arguments)
+    with pytest.raises(clusters.InvalidConnection, match=message):
+        clusters.add_cluster(**arguments)
     assert not ClusterConnection.objects.exists()
 
 
 def test_due_connections_are_queued_by_the_periodic_task(connection: ClusterConnection) -> None:
-    later = cluster_sync.add_cluster(name="later", kubeconfig=kubeconfig("http://127.0.0.1:1"))
+    later = clusters.add_cluster(name="later", kubeconfig=kubeconfig("http://127.0.0.1:1"))
     ClusterConnection.objects.filter(id=later.id).update(next_sync=timezone.now() + timedelta(minutes=5))
-    cluster_sync.add_cluster(name="off", kubeconfig=kubeconfig("http://127.0.0.1:1"))
+    clusters.add_cluster(name="off", kubeconfig=kubeconfig("http://127.0.0.1:1"))
     ClusterConnection.objects.filter(name="off").update(enabled=False)
     with mock.patch.object(tasks.sync_cluster, "delay") as delay:
         tasks.sync_due_clusters()

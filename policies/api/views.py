@@ -18,7 +18,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from policies import engine, services
+from policies import audit, engine, services
 from policies.api import serializers as s
 from policies.models import Analysis, Resource, Snapshot
 
@@ -95,6 +95,7 @@ class SnapshotViewSet(
             files=upload.validated_data["files"],
             user=request.user,
         )
+        audit.record(request.user, "uploaded", snapshot, {"files": len(upload.validated_data["files"]), "via": "api"})
         snapshot = self.get_queryset().get(id=snapshot.id)
         data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -103,7 +104,9 @@ class SnapshotViewSet(
     @action(detail=True, methods=["post"])
     def analyze(self, request: Request, pk: str | None = None) -> Response:
         """Analyse the snapshot again (for example after an engine upgrade)."""
-        started = services.start_analysis(snapshot=self.get_object())
+        snapshot = self.get_object()
+        started = services.start_analysis(snapshot=snapshot)
+        audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
         analysis = Analysis.objects.without_graphs().get(id=started.id)  # it may already have run in-process
         data = s.AnalysisSerializer(analysis, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})

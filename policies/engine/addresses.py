@@ -61,6 +61,25 @@ def _range_text(version: int, lo: int, hi: int) -> str:
     return f"{first}-{last}"
 
 
+def union_text(cidrs: Iterable[str]) -> list[str]:
+    """The union of address blocks, one text per IP family, in the form of ``ExternalBlock.id``:
+    adjacent ranges join, so blocks that together are ``0.0.0.0/0`` print as ``0.0.0.0/0``."""
+    by_version: dict[int, list[tuple[int, int]]] = {}
+    for cidr in cidrs:
+        net = ipaddress.ip_network(cidr, strict=False)
+        by_version.setdefault(net.version, []).append(_bounds(net))
+    out: list[str] = []
+    for version in sorted(by_version):
+        merged: list[list[int]] = []
+        for lo, hi in sorted(by_version[version]):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out.append(",".join(_range_text(version, lo, hi) for lo, hi in merged))
+    return out
+
+
 def _bounds(net: IPNetwork) -> tuple[int, int]:
     return int(net.network_address), int(net.broadcast_address)
 

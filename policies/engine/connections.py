@@ -209,7 +209,7 @@ class ConnectionSet:
         return entries
 
     def to_dict(self) -> dict[str, Any]:
-        return {"all": self.is_all, "ports": [] if self.is_all else self.port_entries()}
+        return {"all": self.is_all, "ports": [] if self.is_all else self.port_entries(), "text": str(self)}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ConnectionSet:
@@ -231,26 +231,75 @@ class ConnectionSet:
         return ConnectionSet.build({k: tuple(v) for k, v in mapping.items()}, rest)
 
     def __str__(self) -> str:
+        """The one wording of a set: ``All Connections``, ``No Connections``, ``TCP 80,443; UDP 53``,
+        ``all but TCP 22 and UDP`` (everything except the listed ports and protocols).
+
+        A protocol name never stands alone for "none of it": what is excluded is only ever said
+        after ``all but``. ``parse`` reads every form back.
+        """
         if self.is_all:
             return "All Connections"
         if self.is_empty:
             return "No Connections"
-        parts = []
-        for proto, ivs in self.explicit:
-            if proto in PORT_PROTOCOLS:
-                if ivs == _full(proto):
-                    parts.append(f"{proto} all ports")
-                else:
-                    ports = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ivs)
-                    parts.append(f"{proto} {ports}")
-            else:
-                parts.append(proto)
-        if self.rest:
-            parts.append("all other protocols")
-        return "; ".join(parts)
+        if not self.rest:
+            return "; ".join(_part_text(proto, ivs) for proto, ivs in self.explicit)
+        # every protocol but the listed ones; an explicit protocol's excluded ports are the rest of it
+        excluded = [_part_text(proto, _difference(_full(proto), ivs), whole="") for proto, ivs in self.explicit]
+        return "all but " + " and ".join(excluded)
+
+    @staticmethod
+    def parse(text: str) -> ConnectionSet:
+        """The inverse of ``str``: ``TCP 80,8080-8090; UDP 53``, ``all but TCP 22 and ICMP``, ..."""
+        text = text.strip()
+        if text == "All Connections":
+            return _ALL
+        if text == "No Connections":
+            return _NONE
+        if text.startswith("all but "):
+            excluded = ConnectionSet.none()
+            for part in text[len("all but "):].split(" and "):
+                excluded |= _parse_part(part)
+            return _ALL - excluded
+        result = ConnectionSet.none()
+        for part in text.split(";"):
+            result |= _parse_part(part)
+        return result
 
     def __repr__(self) -> str:
         return f"ConnectionSet({self})"
+
+
+def _protocol_text(protocol: str) -> str:
+    return f"protocol {protocol}" if protocol.isdigit() else protocol
+
+
+def _part_text(protocol: str, ivs: IntervalSet, whole: str = " all ports") -> str:
+    """One protocol and its ports: ``TCP 80,8080-8090``, ``TCP all ports`` (``TCP`` after "all but"), ``ICMP``."""
+    name = _protocol_text(protocol)
+    if protocol not in PORT_PROTOCOLS:
+        return name
+    if ivs == _full(protocol):
+        return name + whole
+    return name + " " + ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ivs)
+
+
+def _parse_part(part: str) -> ConnectionSet:
+    words = part.strip().split()
+    if len(words) >= 2 and words[0] == "protocol":
+        words = [words[1], *words[2:]]
+    if not words or len(words) > 3:
+        raise ValueError(f"not a protocol and ports: {part!r}")
+    protocol = canonical_protocol(words[0])
+    ports = " ".join(words[1:])
+    if not ports or ports == "all ports" or protocol not in PORT_PROTOCOLS:
+        if ports and ports != "all ports":
+            raise ValueError(f"{protocol} has no ports: {part!r}")
+        return ConnectionSet.protocol(protocol)
+    intervals: list[Interval] = []
+    for item in ports.split(","):
+        lo, _, hi = item.partition("-")
+        intervals.append((int(lo), int(hi or lo)))
+    return ConnectionSet.build({protocol: tuple(intervals)})
 
 
 _ALL = ConnectionSet((), True)

@@ -7,9 +7,10 @@ when any Calico resource is present.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from policies.engine.admin.evaluate import admin_decision
 from policies.engine.errors import PolicyError
 from policies.engine.flows import Decision, Flow, Verdict, combine, not_applicable
 from policies.engine.k8s import k8s_decision
@@ -52,21 +53,11 @@ class FlowResult:
 
 
 def _decision(cluster: Cluster, flow: Flow, direction: str, evaluator: str, settings: Settings) -> Decision:
-    decision = _evaluator_decision(cluster, flow, direction, evaluator, settings)
-    end = flow.dst if direction == "Ingress" else flow.src
-    admin = cluster.admin_policies_selecting(end.pod) if end.pod is not None else []
-    if not admin:
-        return decision
-    # Admin network policies come before every NetworkPolicy and can Allow, Deny or Pass (0.3).
-    names = ", ".join(f"{a.kind} {a.name}" for a in admin)
-    return replace(
-        decision,
-        verdict="UNSUPPORTED",
-        reason="UNSUPPORTED",
-        detail=f"{names} select{'s' if len(admin) == 1 else ''} {end.id}; admin network policies are not "
-        f"modelled, so this direction cannot be decided (without them: {decision.verdict}, {decision.detail})",
-        warnings=(*decision.warnings, f"{names} not modelled"),
-    )
+    if evaluator == "calico" or not cluster.admin_policies:
+        return _evaluator_decision(cluster, flow, direction, evaluator, settings)
+    # Admin tier, then NetworkPolicy, then Baseline tier (docs/admin-policies.md).
+    return admin_decision(cluster, flow, direction, settings,
+                          lambda: k8s_decision(cluster, flow, direction, settings))
 
 
 def _evaluator_decision(

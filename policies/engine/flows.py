@@ -74,9 +74,10 @@ class RuleTrace:
     port_matched: bool = False
     why: str = ""  # a sentence: what matched, or why the rule did not
     end_line: int = 0
+    name: str = ""  # the rule's own name (admin network policies)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "index": self.index,
             "line": self.line,
             "end_line": self.end_line,
@@ -86,13 +87,16 @@ class RuleTrace:
             "port_matched": self.port_matched,
             "why": self.why,
         }
+        if self.name:
+            data["name"] = self.name
+        return data
 
 
 @dataclass(frozen=True)
 class PolicyTrace:
     """One policy that selects the endpoint for the direction, and its rules' results."""
 
-    kind: str  # NetworkPolicy, CalicoNetworkPolicy, GlobalNetworkPolicy, Profile
+    kind: str  # NetworkPolicy, CalicoNetworkPolicy, GlobalNetworkPolicy, Profile, AdminNetworkPolicy...
     namespace: str
     name: str
     source: Source
@@ -101,6 +105,7 @@ class PolicyTrace:
     order: float | None = None
     outcome: str = ""  # e.g. "allows", "no rule matched", "denied by rule 2", "passed"
     warnings: tuple[str, ...] = ()
+    priority: int | None = None  # admin network policies
 
     @property
     def id(self) -> str:
@@ -119,6 +124,8 @@ class PolicyTrace:
         if self.tier:
             data["tier"] = self.tier
             data["order"] = self.order
+        if self.priority is not None:
+            data["priority"] = self.priority
         if self.warnings:
             data["warnings"] = list(self.warnings)
         return data

@@ -82,6 +82,10 @@ def address_sets(cluster: Cluster) -> list[IPBlock]:
         more: Callable[[], list[IPBlock]] | None = getattr(cluster.calico, "address_sets", None)
         if more is not None:
             sets.extend(more())
+    if cluster.admin_policies:
+        from policies.engine.admin.tables import admin_address_sets
+
+        sets.extend(admin_address_sets(cluster))
     return sets
 
 

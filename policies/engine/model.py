@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from policies.engine.selectors import LabelSelector
 
 if TYPE_CHECKING:
+    from policies.engine.admin.model import AdminPolicy
     from policies.engine.calico.model import CalicoResources
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,6 +98,7 @@ class Namespace:
 class Node:
     name: str
     ips: tuple[IPAddress, ...] = ()
+    labels: Labels = field(default_factory=Labels)  # read by admin policies' nodes peers
     source: Source = field(default_factory=Source, compare=False)
 
 
@@ -248,25 +250,6 @@ class NetworkPolicy:
 
 
 @dataclass(frozen=True)
-class AdminPolicy:
-    """An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: out of scope
-    (SEMANTICS.md 0.3). Only its subject is read, to tell which verdicts it could change."""
-
-    kind: str
-    name: str
-    namespace_selector: LabelSelector | None  # None: the subject names no namespace condition
-    pod_selector: LabelSelector | None  # None: every pod of the selected namespaces
-    source: Source = field(default_factory=Source, compare=False)
-
-    def selects(self, pod: Pod, namespace_labels: Mapping[str, str]) -> bool:
-        if pod.host_network:
-            return False
-        if self.namespace_selector is not None and not self.namespace_selector.matches(namespace_labels):
-            return False
-        return self.pod_selector is None or self.pod_selector.matches(pod.labels)
-
-
-@dataclass(frozen=True)
 class Cluster:
     """Everything the evaluators need, sorted and deduplicated."""
 
@@ -276,7 +259,7 @@ class Cluster:
     service_accounts: tuple[ServiceAccount, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     calico: CalicoResources | None = None
-    admin_policies: tuple[AdminPolicy, ...] = ()  # out of scope: verdicts they touch are UNSUPPORTED
+    admin_policies: tuple[AdminPolicy, ...] = ()  # AdminNetworkPolicy, its baseline, ClusterNetworkPolicy
     skipped: tuple[tuple[str, int], ...] = ()  # (kind, count) of objects that were not used
     warnings: tuple[str, ...] = ()
 

@@ -10,9 +10,10 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from policies.engine.addresses import union_text
 from policies.engine.errors import PolicyError
 from policies.engine.reachability import Graph
 
@@ -45,9 +46,30 @@ def write_json(graph: Graph, out: TextIO) -> None:
     out.write("}\n")
 
 
-def write_txt(graph: Graph, out: TextIO) -> None:
+def _text_lines(graph: Graph) -> Iterator[tuple[str, str, str]]:
+    """(source, target, connections) for the text formats. Edges between cluster endpoints stream
+    in order; the edges of one endpoint to (or from) external blocks with the same connections are
+    joined into one line whose block is their union, then follow, sorted."""
+    cidrs = {node.id: node.cidrs for node in graph.nodes if node.kind == "external"}
+    # (endpoint, "in" | "out", connections) -> the external blocks' cidrs
+    external: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for edge in graph.edges():
-        out.write(f"{edge.source} => {edge.target} : {edge.conn}\n")
+        if edge.source in cidrs:
+            external[(edge.target, "in", str(edge.conn))].extend(cidrs[edge.source])
+        elif edge.target in cidrs:
+            external[(edge.source, "out", str(edge.conn))].extend(cidrs[edge.target])
+        else:
+            yield edge.source, edge.target, str(edge.conn)
+    lines = []
+    for (endpoint, direction, conn), blocks in external.items():
+        for block in union_text(blocks):
+            lines.append((block, endpoint, conn) if direction == "in" else (endpoint, block, conn))
+    yield from sorted(lines)
+
+
+def write_txt(graph: Graph, out: TextIO) -> None:
+    for source, target, conn in _text_lines(graph):
+        out.write(f"{source} => {target} : {conn}\n")
 
 
 def write_csv(graph: Graph, out: TextIO) -> None:
@@ -95,8 +117,8 @@ def write_dot(graph: Graph, out: TextIO) -> None:
 
 def write_md(graph: Graph, out: TextIO) -> None:
     out.write("| source | destination | allowed |\n|---|---|---|\n")
-    for edge in graph.edges():
-        out.write(f"| {edge.source} | {edge.target} | {edge.conn} |\n")
+    for source, target, conn in _text_lines(graph):
+        out.write(f"| {source} | {target} | {conn} |\n")
 
 
 _WRITERS: dict[str, Callable[[Graph, TextIO], None]] = {

@@ -2,8 +2,8 @@
 
 Kinds used: Namespace, Pod, Node, ServiceAccount, the workload kinds (see ``workloads.py``),
 ``networking.k8s.io/v1`` NetworkPolicy, and Calico's policy kinds (handed to ``calico/parse.py``).
-Every other kind is skipped and counted. AdminNetworkPolicy and BaselineAdminNetworkPolicy are
-refused as unsupported (SEMANTICS.md 0.3).
+AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are read by
+``admin/parse.py``. Every other kind is skipped and counted.
 
 NetworkPolicies are validated as the API server validates them (SEMANTICS.md 4.1) and defaulted
 as it defaults them (4.2): an absent podSelector is ``{}``; policyTypes is ``[Ingress]`` plus
@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from policies.engine.documents import RawObject
-from policies.engine.errors import PolicyError, UnsupportedError
+from policies.engine.errors import UnsupportedError
 from policies.engine.model import (
     L4_PROTOCOLS,
     NAMESPACE_NAME_LABEL,
-    AdminPolicy,
     Cluster,
     IPAddress,
     IPBlock,
@@ -68,6 +67,7 @@ from policies.engine.yamlload import (
 )
 
 if TYPE_CHECKING:
+    from policies.engine.admin.model import AdminPolicy
     from policies.engine.calico.model import CalicoResources
 
 NETWORK_POLICY_API = "networking.k8s.io/v1"
@@ -89,7 +89,7 @@ CALICO_KINDS = frozenset(
 CALICO_NAMESPACED_KINDS = frozenset(
     {"NetworkPolicy", "NetworkSet", "StagedNetworkPolicy", "StagedKubernetesNetworkPolicy"}
 )
-UNSUPPORTED_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
+ADMIN_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
 WORKLOAD_GROUPS = ("", "apps", "extensions", "batch")
 # Kinds without a namespace; any other kind without metadata.namespace is in "default".
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -112,7 +112,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "StorageClass",
         "Tier",
         "ValidatingWebhookConfiguration",
-        *UNSUPPORTED_KINDS,
+        *ADMIN_KINDS,
     }
 )
 
@@ -160,7 +160,7 @@ def api_group(api_version: str) -> str:
 def category(obj: RawObject) -> str:
     """What the parser does with an object: a kind it uses, "calico", or "skip"."""
     group = api_group(obj.api_version)
-    if obj.kind in UNSUPPORTED_KINDS:
+    if obj.kind in ADMIN_KINDS and group == "policy.networking.k8s.io":
         return "admin"
     if group in CALICO_GROUPS:
         return "calico" if obj.kind in CALICO_KINDS else "skip"
@@ -205,10 +205,7 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     warnings.extend(workload_warnings)
     warnings.extend(_pod_warnings(pods, nodes))
 
-    admin = [parse_admin_policy(obj) for obj in by_category.get("admin", [])]
-    if admin:
-        notes.append(f"{len(admin)} admin network polic{'y' if len(admin) == 1 else 'ies'} not modelled: "
-                     "verdicts for the pods they select are UNSUPPORTED")
+    admin = _parse_admin(by_category.get("admin", []), warnings)
 
     calico_objects = by_category.get("calico", [])
     referenced = {p.namespace for p in pods} | {p.namespace for p in policies}
@@ -307,28 +304,17 @@ def _where(obj: RawObject) -> str:
     return f"{obj.source.file}:{obj.source.line} (document {obj.source.document}{item})"
 
 
-def parse_admin_policy(obj: RawObject) -> AdminPolicy:
-    """The subject of an admin network policy (policy.networking.k8s.io): which pods it governs.
+def _parse_admin(objects: Sequence[RawObject], warnings: list[str]) -> list[AdminPolicy]:
+    if not objects:
+        return []
+    from policies.engine.admin.parse import parse_admin_policy
 
-    AdminNetworkPolicy and its baseline are out of scope (SEMANTICS.md 0.3); a subject that cannot
-    be read is taken to select every pod, so no verdict it could change is reported as certain.
-    https://network-policy-api.sigs.k8s.io/reference/spec/
-    """
-    spec = obj.data.get("spec")
-    subject = spec.get("subject") if isinstance(spec, dict) else None
-    source = obj.source
-    try:
-        if isinstance(subject, dict) and isinstance(subject.get("namespaces"), dict):
-            return AdminPolicy(obj.kind, obj.name, parse_label_selector(obj, subject["namespaces"],
-                                                                        "spec.subject.namespaces"), None, source)
-        if isinstance(subject, dict) and isinstance(subject.get("pods"), dict):
-            pods = subject["pods"]
-            ns = parse_label_selector(obj, pods.get("namespaceSelector") or {}, "spec.subject.pods.namespaceSelector")
-            pod = parse_label_selector(obj, pods.get("podSelector") or {}, "spec.subject.pods.podSelector")
-            return AdminPolicy(obj.kind, obj.name, ns, pod, source)
-    except PolicyError:
-        pass
-    return AdminPolicy(obj.kind, obj.name, None, None, source)
+    out = []
+    for obj in objects:
+        policy, policy_warnings = parse_admin_policy(obj)
+        out.append(policy)
+        warnings.extend(policy_warnings)
+    return out
 
 
 def _unsupported(obj: RawObject, message: str) -> UnsupportedError:
@@ -385,7 +371,8 @@ def parse_node(obj: RawObject) -> Node:
         if ip not in by_type[kind]:
             by_type[kind].append(ip)
     ips = tuple(dict.fromkeys(by_type["InternalIP"] + by_type["ExternalIP"]))
-    return Node(object_name(obj), ips, source=obj.source)
+    labels = get_labels(obj, obj.metadata.get("labels"), "metadata.labels")
+    return Node(object_name(obj), ips, Labels(labels), source=obj.source)
 
 
 def parse_service_account(obj: RawObject) -> ServiceAccount:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from policies.engine.admin.tables import apply_admin_tiers, domain_name_policies
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table, k8s_tables
@@ -28,13 +30,13 @@ if TYPE_CHECKING:
     from policies.engine.calico.model import CalicoPolicy
 
 Progress = Callable[[float, str], None]
-LEVELS = ("pod", "workload")
+LEVELS = ("pod", "workload", "namespace")
 
 
 @dataclass
 class GraphNode:
     id: str
-    kind: str  # "pod", "workload" or "external"
+    kind: str  # "pod", "workload", "namespace" or "external"
     namespace: str = ""
     name: str = ""
     labels: Labels = field(default_factory=Labels)
@@ -49,6 +51,8 @@ class GraphNode:
     groups: tuple[int, ...] = ()  # group indices (blocks are peer keys) behind the node
     unsupported: tuple[str, ...] = ()  # out-of-scope policies that could change its verdicts
     approximate: tuple[str, ...] = ()  # why its edges are approximate (Calico rules explain reads exactly)
+    admin_policies: tuple[str, ...] = ()  # admin network policies whose subject selects it
+    workloads: int = 0  # a namespace node: how many workloads it holds
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -66,10 +70,15 @@ class GraphNode:
             data["policies"] = {"ingress": list(self.ingress_policies), "egress": list(self.egress_policies)}
             if self.kind == "workload":
                 data["pods"] = list(self.pods)
+            if self.kind == "namespace":
+                data["pod_count"] = len(self.pods)
+                data["workload_count"] = self.workloads
             if self.unsupported:
                 data["unsupported"] = list(self.unsupported)
             if self.approximate:
                 data["approximate"] = list(self.approximate)
+            if self.admin_policies:
+                data["admin_policies"] = list(self.admin_policies)
         return data
 
 
@@ -84,7 +93,7 @@ class GraphEdge:
 
 
 class Graph:
-    """A computed reachability graph at pod or workload level."""
+    """A computed reachability graph at pod, workload or namespace level."""
 
     def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
                  egress: list[Table], ingress: list[Table], group_graph: nx.DiGraph) -> None:
@@ -105,6 +114,7 @@ class Graph:
     # -- nodes ---------------------------------------------------------------------------------
     def _build_nodes(self) -> None:
         by_id: dict[str, GraphNode] = {}
+        workloads: dict[str, set[str]] = defaultdict(set)
         approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
         for g in self.index.groups:
             eg, ing = self._egress[g.index], self._ingress[g.index]
@@ -112,8 +122,10 @@ class Graph:
                 node_id = _level_id(pod, self.level)
                 node = by_id.get(node_id)
                 if node is None:
-                    node = by_id[node_id] = _new_node(pod, self.level)
+                    node = by_id[node_id] = _new_node(pod, self.level, self.cluster)
                 node.pods = (*node.pods, pod.id)
+                if self.level == "namespace":
+                    workloads[node_id].add(pod.workload_id)
                 if g.index not in node.groups:
                     node.groups = (*node.groups, g.index)
                 node.isolated_ingress |= ing.isolated
@@ -122,10 +134,19 @@ class Graph:
                 node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
                 if g.index in approx:
                     node.approximate = tuple(sorted(set(node.approximate) | approx[g.index]))
-                admin = [f"{a.kind} {a.name}" for a in self.cluster.admin_policies_selecting(pod)]
-                if admin:
-                    node.unsupported = tuple(sorted(set(node.unsupported) | set(admin)))
+                if self.cluster.admin_policies:
+                    admin = [a.describe() for a in self.cluster.admin_policies_selecting(pod)]
+                    node.admin_policies = tuple(sorted(set(node.admin_policies) | set(admin)))
+                    unknown = domain_name_policies(self.index, g)
+                    if unknown:
+                        node.unsupported = tuple(sorted(set(node.unsupported) | set(unknown)))
                 self._add_member(g.index, node_id, pod.node)
+        for node_id, names in workloads.items():
+            by_id[node_id].workloads = len(names)
+        if self.level == "namespace":
+            for ns in self.cluster.namespaces:
+                if ns.defined and ns.name not in by_id:  # a namespace without pods is still a node
+                    by_id[ns.name] = GraphNode(ns.name, "namespace", ns.name, ns.name, ns.labels)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
             by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
@@ -145,13 +166,15 @@ class Graph:
         """Level edges, source -> target -> connections (computed once from the group graph)."""
         if self._edges is None:
             acc: dict[str, dict[str, ConnectionSet]] = defaultdict(dict)
+            # At namespace level A -> A is listed: the pods of A among themselves.
+            self_loops = self.level == "namespace"
             for a, b, data in self._g.edges(data=True):
                 conn: ConnectionSet = data["conn"]
                 same: ConnectionSet | None = data.get("same")
                 for u, unodes in self._members.get(a, {}).items():
                     row = acc[u]
                     for v, vnodes in self._members.get(b, {}).items():
-                        if u == v:
+                        if u == v and (not self_loops or (a == b and len(self.index.groups[a].pods) < 2)):
                             continue  # a pod (or workload) to itself is not listed
                         c = conn
                         if same is not None:
@@ -274,7 +297,8 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
         namespace = getattr(obj, "namespace", "")
         name = obj.name
         src: Source = obj.source
-        digest = hashlib.sha256(repr(_without_positions(obj)).encode()).hexdigest()[:16]
+        content = json.dumps(_content(obj), sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         entries.append({
             "id": f"{namespace}/{name}" if namespace else name,
             "kind": kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy",
@@ -318,24 +342,34 @@ def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
 _POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
 
 
-def _without_positions(value: Any) -> Any:
-    """The value with every file position cleared, so moving a policy in its file is no change."""
+def _content(value: Any) -> Any:
+    """The value as plain JSON data with every file position left out, so moving a policy in its file
+    is no change; sets are sorted, so the digest is the same in every process (no hash order)."""
     if is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: (0 if f.name != "source" else Source()) if f.name in _POSITION_FIELDS
-                   else _without_positions(getattr(value, f.name)) for f in fields(value)}
-        return replace(value, **{k: v for k, v in changes.items() if v is not getattr(value, k)})
-    if isinstance(value, tuple):
-        return tuple(_without_positions(v) for v in value)
-    return value
+        return {f.name: _content(getattr(value, f.name)) for f in fields(value) if f.name not in _POSITION_FIELDS}
+    if isinstance(value, tuple | list):
+        return [_content(v) for v in value]
+    if isinstance(value, frozenset | set):
+        return sorted((_content(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): _content(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
 
 
 def _level_id(pod: Pod, level: str) -> str:
+    if level == "namespace":
+        return pod.namespace
     if level == "workload" or pod.from_template:
         return pod.workload_id
     return pod.id
 
 
-def _new_node(pod: Pod, level: str) -> GraphNode:
+def _new_node(pod: Pod, level: str, cluster: Cluster) -> GraphNode:
+    if level == "namespace":
+        return GraphNode(pod.namespace, "namespace", pod.namespace, pod.namespace,
+                         cluster.namespace(pod.namespace).labels)
     if level == "workload" or pod.from_template:
         kind = "workload" if level == "workload" else "pod"
         wl_name = pod.workload.name if pod.workload else pod.name
@@ -384,11 +418,11 @@ def build_graph(
     progress: Progress | None = None,
     extra_address_sets: Iterable[IPBlock] = (),
 ) -> Graph:
-    """Compute the reachability graph of ``cluster`` at pod or workload level."""
+    """Compute the reachability graph of ``cluster`` at pod, workload or namespace level."""
     from policies.engine.errors import PolicyError
 
     if level not in LEVELS:
-        raise PolicyError(f"unknown level {level!r}; use pod or workload")
+        raise PolicyError(f"unknown level {level!r}; use pod, workload or namespace")
     chosen = choose_evaluator(cluster, evaluator)
     report = progress or (lambda fraction, message: None)
     report(0.0, "grouping endpoints")
@@ -400,6 +434,7 @@ def build_graph(
         egress, ingress = calico_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
     else:
         egress, ingress = k8s_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
+        apply_admin_tiers(index, egress, ingress)
     report(0.5, "combining directions")
     g = nx.DiGraph()
     n = index.n_groups

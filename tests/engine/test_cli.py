@@ -43,7 +43,7 @@ def test_reach_json_follows_the_contract() -> None:
     edges = {(e["source"], e["target"]): e for e in data["edges"]}
     assert edges[("shop/Deployment/web", "shop/Deployment/api")] == {
         "source": "shop/Deployment/web", "target": "shop/Deployment/api", "all": False,
-        "ports": [{"protocol": "TCP", "from": 9090, "to": 9090}]}
+        "ports": [{"protocol": "TCP", "from": 9090, "to": 9090}], "text": "TCP 9090"}
     assert ("ops/Pod/monitor", "shop/Deployment/api") not in edges
     assert edges[("shop/Deployment/api", "ops/Pod/monitor")]["all"] is True
     assert all(e["source"] != e["target"] for e in data["edges"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,14 +67,70 @@ def test_printing_is_canonical() -> None:
     cs = ConnectionSet.protocol("TCP", 80) | ConnectionSet.protocol("TCP", 81) | ConnectionSet.protocol("UDP", 53)
     assert str(cs) == "TCP 80-81; UDP 53"
     assert cs.to_dict() == {"all": False, "ports": [
-        {"protocol": "TCP", "from": 80, "to": 81}, {"protocol": "UDP", "from": 53, "to": 53}]}
+        {"protocol": "TCP", "from": 80, "to": 81}, {"protocol": "UDP", "from": 53, "to": 53}],
+        "text": "TCP 80-81; UDP 53"}
     assert str(ConnectionSet.all()) == "All Connections"
     assert str(ConnectionSet.none()) == "No Connections"
     deny_ssh = ConnectionSet.all() - ConnectionSet.protocol("TCP", 22)
-    assert str(deny_ssh) == "TCP 1-21,23-65535; all other protocols"
+    assert str(deny_ssh) == "all but TCP 22"
     assert deny_ssh.allows("UDP", 22) and not deny_ssh.allows("TCP", 22)
 
 
 def test_protocol_names_and_numbers_are_the_same() -> None:
     assert ConnectionSet.protocol("6", 80) == ConnectionSet.protocol("tcp", 80)
     assert ConnectionSet.protocol("58") == ConnectionSet.protocol("ICMPv6")
+
+
+ALL = ConnectionSet.all()
+P = ConnectionSet.protocol
+
+
+@pytest.mark.parametrize(
+    ("conn", "text"),
+    [
+        (ALL, "All Connections"),
+        (ConnectionSet.none(), "No Connections"),
+        (ALL - P("TCP"), "all but TCP"),
+        (ALL - P("TCP", 80, 90), "all but TCP 80-90"),
+        (P("TCP", 80) | P("UDP", 53), "TCP 80; UDP 53"),
+        (P("TCP", 80) | P("TCP", 443) | P("TCP", 8080, 8090), "TCP 80,443,8080-8090"),
+        (P("TCP"), "TCP all ports"),
+        (P("ICMP") | P("SCTP", 9), "ICMP; SCTP 9"),
+        (P("47"), "protocol 47"),
+        (ALL - P("TCP", 22) - P("UDP") - P("ICMPv6"), "all but ICMPv6 and TCP 22 and UDP"),
+        (ALL - P("47"), "all but protocol 47"),
+    ],
+)
+def test_one_wording_for_every_set(conn: ConnectionSet, text: str) -> None:
+    """A protocol name never stands alone for "none of it": exclusions come after "all but"."""
+    assert str(conn) == text
+    assert conn.to_dict()["text"] == text
+    assert ConnectionSet.parse(text) == conn
+
+
+PROTOCOLS = ["TCP", "UDP", "SCTP", "UDPLite", "ICMP", "ICMPv6", "47", "255"]
+
+
+@st.composite
+def connection_sets(draw: st.DrawFn) -> ConnectionSet:
+    """Unions of random protocol ranges, complemented half of the time (Calico's Deny then Allow)."""
+    conn = ConnectionSet.none()
+    for _ in range(draw(st.integers(0, 5))):
+        protocol = draw(st.sampled_from(PROTOCOLS))
+        if draw(st.booleans()):
+            lo = draw(st.integers(1, 65535))
+            hi = draw(st.integers(lo, min(65535, lo + draw(st.sampled_from([0, 1, 10, 1000, 65535])))))
+            conn |= ConnectionSet.protocol(protocol, lo, hi)
+        else:
+            conn |= ConnectionSet.protocol(protocol)
+    return ConnectionSet.all() - conn if draw(st.booleans()) else conn
+
+
+@given(connection_sets())
+@settings(max_examples=400, deadline=None)
+def test_the_text_form_reads_back_as_the_same_set(conn: ConnectionSet) -> None:
+    text = str(conn)
+    assert ConnectionSet.parse(text) == conn
+    # never a bare protocol name for "none of it": a set that excludes TCP wholly says "all but"
+    if conn.rest and not conn.allows("TCP"):
+        assert text.startswith("all but ")

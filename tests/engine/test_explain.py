@@ -138,18 +138,25 @@ spec:
 """
 
 
-def test_admin_network_policy_makes_the_directions_it_governs_unsupported() -> None:
-    """SEMANTICS.md 0.3: an out-of-scope policy that could change a verdict gives UNSUPPORTED."""
+def test_admin_network_policy_decides_before_network_policy_and_is_explained() -> None:
+    """x/a <-- anything (Admin tier Allow); y/b's egress stays denied by its NetworkPolicy."""
     from policies.engine import build_graph
 
     cluster = parse_files([("a.yaml", ADMIN)]).cluster
-    into_a = explain(cluster, "8.8.8.8", "x/a", port=80)
-    assert into_a.verdict == "UNSUPPORTED" and "AdminNetworkPolicy tenant-a" in into_a.result.ingress.detail
+    from_b = explain(cluster, "y/b", "x/a", port=80)
+    ingress = from_b.result.ingress
+    assert ingress.verdict == "ALLOW" and ingress.reason == "ADMIN_ACCEPT" and ingress.deciding_tier == "Admin"
+    assert ingress.deciding_policy == "AdminNetworkPolicy/tenant-a"
+    (trace,) = ingress.policies
+    assert (trace.tier, trace.priority, trace.rules[0].action) == ("Admin", 10, "Allow")
     # y/b's own egress is denied by a NetworkPolicy, which no admin policy on x/a can undo.
-    assert explain(cluster, "y/b", "x/a", port=80).verdict == "DENY"
-    assert explain(cluster, "x/a", "8.8.8.8", port=80).verdict == "UNSUPPORTED"
+    assert from_b.verdict == "DENY" and from_b.result.egress.reason == "NO_MATCH"
+    # namespaces peers match pods only: an external source falls through to the default.
+    outside = explain(cluster, "8.8.8.8", "x/a", port=80).result.ingress
+    assert outside.reason == "NOT_ISOLATED" and "no Admin-tier rule matched" in outside.detail
     nodes = {n["id"]: n for n in build_graph(cluster).to_dict()["nodes"]}
-    assert nodes["x/a"]["unsupported"] == ["AdminNetworkPolicy tenant-a"] and "unsupported" not in nodes["y/b"]
+    assert nodes["x/a"]["admin_policies"] == ["AdminNetworkPolicy tenant-a (Admin tier, priority 10)"]
+    assert "admin_policies" not in nodes["y/b"] and "unsupported" not in nodes["x/a"]
 
 
 WORKLOAD = """

@@ -1033,24 +1033,6 @@ def test_other_kinds_are_skipped_and_counted():
     assert len(result.objects) == 6
 
 
-@pytest.mark.parametrize("kind", ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"])
-def test_admin_network_policies_are_kept_as_out_of_scope(kind):
-    """Out of scope (SEMANTICS.md 0.3): kept with their subject so the verdicts they touch are UNSUPPORTED."""
-    result = parse(f"apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata: {{name: anp}}\n"
-                   "spec: {subject: {pods: {namespaceSelector: {matchLabels: {t: a}}, podSelector: {}}}}\n")
-    (admin,) = result.cluster.admin_policies
-    assert (admin.kind, admin.name) == (kind, "anp")
-    assert admin.namespace_selector is not None and str(admin.namespace_selector) == "t=a"
-    assert any("not modelled" in n for n in result.notes)
-
-
-def test_admin_network_policy_without_a_readable_subject_selects_everything():
-    result = parse("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
-                   "metadata: {name: anp}\nspec: {subject: {pods: 3}}\n")
-    (admin,) = result.cluster.admin_policies
-    assert admin.namespace_selector is None and admin.pod_selector is None
-
-
 def test_typed_lists_give_their_kind_to_items():
     result = parse(
         """\

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from policies import cluster_sync
+from policies.services import clusters
 
 
 class Command(BaseCommand):
@@ -28,11 +28,11 @@ class Command(BaseCommand):
             except (OSError, UnicodeDecodeError) as exc:
                 raise CommandError(f"{path}: cannot read the kubeconfig: {exc}", returncode=2) from exc
         try:
-            connection = cluster_sync.add_cluster(
+            connection = clusters.add_cluster(
                 name=options["name"], kubeconfig=kubeconfig, context=options["context"],
                 interval_minutes=options["interval"],
             )
-        except cluster_sync.InvalidConnection as exc:
+        except clusters.InvalidConnection as exc:
             raise CommandError(str(exc), returncode=2) from exc
         where = connection.server or connection.source
         self.stdout.write(f"added cluster {connection.name} ({where}, context {connection.context or '-'}, "

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from policies import cluster_sync
 from policies.models import ClusterConnection
+from policies.services import clusters
 
 
 class Command(BaseCommand):
@@ -23,8 +23,8 @@ class Command(BaseCommand):
             raise CommandError(f"no cluster named {options['name']!r} (see manage.py add_cluster)",
                                returncode=2) from None
         try:
-            outcome = cluster_sync.sync_cluster(connection=connection)
-        except (cluster_sync.SyncFailed, cluster_sync.SyncInProgress) as exc:
+            outcome = clusters.sync_cluster(connection=connection)
+        except (clusters.SyncFailed, clusters.SyncInProgress) as exc:
             if options["json"]:
                 failed: dict[str, object] = {"snapshot": None, "created": False, "warnings": [], "error": str(exc)}
                 self.stdout.write(json.dumps(failed, indent=2))

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("policies", "0001_initial"),
+        ("policies", "0002_audit_event"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

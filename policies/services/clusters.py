@@ -20,9 +20,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from policies import engine, kube, services, tasks
+from policies import engine, kube, tasks
 from policies.encryption import DecryptionError, decrypt_text, encrypt_text
 from policies.models import ClusterConnection, Resource, Snapshot, SnapshotFile
+from policies.services.analyses import start_analysis
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def _store(
         ),
         batch_size=1000,
     )
-    services.start_analysis(snapshot=snapshot)
+    start_analysis(snapshot=snapshot)
     return snapshot
 
 
