@@ -281,6 +281,37 @@ class ClusterConnection(models.Model):
         self.save(update_fields=["last_error", "last_error_at", "failures", "next_sync", "syncing_since"])
 
 
+class ClusterSync(models.Model):
+    """One sync of a connection: a new snapshot, an unchanged cluster, or a failure; and, for a new
+    snapshot, what it changed against the one before (flows opened and closed), filled in once both
+    analyses have finished."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "new snapshot"
+        UNCHANGED = "unchanged", "unchanged"
+        FAILED = "failed", "failed"
+
+    connection = models.ForeignKey(ClusterConnection, models.CASCADE, related_name="syncs")
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    snapshot = models.ForeignKey(Snapshot, models.SET_NULL, null=True, blank=True, related_name="syncs")
+    # The snapshot a new one is compared with: the connection's one before it.
+    previous = models.ForeignKey(Snapshot, models.SET_NULL, null=True, blank=True, related_name="+")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True)  # objects read per kind
+    # {"added": n, "removed": n, "changed": n, "policies": n, "opened": [...], "closed": [...]}
+    # (services.history); None until compared, or when there is nothing to compare with.
+    changes = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.get_outcome_display()} at {self.started:%Y-%m-%d %H:%M}"
+
+
 class AuditEvent(models.Model):
     """One entry of the audit trail: who did what to which object, and when.
 

@@ -12,9 +12,9 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from policies import tasks
-from policies.models import Analysis, ClusterConnection, Resource, Snapshot, SnapshotFile
-from policies.services import clusters
-from tests.kube_cluster import allow_web_to_db, shop_cluster
+from policies.models import Analysis, AuditEvent, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
+from policies.services import clusters, history
+from tests.kube_cluster import allow_web_to_db, pod, shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
 
 pytestmark = pytest.mark.django_db
@@ -78,9 +78,9 @@ def test_unchanged_content_creates_no_snapshot_only_a_checked_time(
     first = sync(connection)
     connection.refresh_from_db()
     checked = connection.last_checked
-    for pod in cluster.items["/api/v1/pods"]:  # bookkeeping moves, the meaning does not
-        pod["metadata"]["resourceVersion"] = str(int(pod["metadata"]["resourceVersion"]) + 7)
-        pod["status"]["conditions"][0]["lastTransitionTime"] = "2026-12-03T09:00:00Z"
+    for item in cluster.items["/api/v1/pods"]:  # bookkeeping moves, the meaning does not
+        item["metadata"]["resourceVersion"] = str(int(item["metadata"]["resourceVersion"]) + 7)
+        item["status"]["conditions"][0]["lastTransitionTime"] = "2026-12-03T09:00:00Z"
     before = stored_counts()
 
     second = sync(connection)
@@ -246,3 +246,63 @@ def test_the_sync_task_records_a_failure_instead_of_raising(connection: ClusterC
     tasks.sync_cluster(connection.id)
     connection.refresh_from_db()
     assert connection.last_error.startswith("cannot reach") and not Snapshot.objects.exists()
+
+
+# --- History: every sync kept, each new snapshot compared with the one before -----------------
+
+
+def test_every_sync_is_kept_in_the_history(connection: ClusterConnection, cluster: KubeAPI, sync: Any) -> None:
+    first = sync(connection)
+    sync(connection)
+    cluster.faults["/api/v1/pods"] = Fault(status=500)
+    with pytest.raises(clusters.SyncFailed):
+        sync(connection)
+
+    failed, unchanged, created = connection.syncs.all()
+    assert created.outcome == ClusterSync.Outcome.CREATED and created.snapshot == first.snapshot
+    assert created.previous is None and created.changes is None  # the first snapshot: nothing before it
+    assert created.counts["pods"] == 3
+    assert unchanged.outcome == ClusterSync.Outcome.UNCHANGED and unchanged.snapshot == first.snapshot
+    assert failed.outcome == ClusterSync.Outcome.FAILED and failed.snapshot is None
+    assert "answered 500" in failed.error
+    verbs = list(AuditEvent.objects.filter(object_id=str(connection.id)).values_list("verb", flat=True))
+    assert verbs == ["sync failed", "synced", "synced", "added a cluster connection"]
+
+
+def test_a_new_snapshot_is_compared_with_the_one_before(
+    connection: ClusterConnection, cluster: KubeAPI, sync: Any
+) -> None:
+    first = sync(connection)
+    cluster.items["/apis/networking.k8s.io/v1/networkpolicies"][1] = allow_web_to_db(port=6432)
+    cluster.add("v1", "pods", pod("debug", {"app": "debug"}, "10.1.2.10"))
+
+    second = sync(connection)
+
+    latest = connection.syncs.first()
+    assert latest.snapshot == second.snapshot and latest.previous == first.snapshot
+    changes = latest.changes  # filled in when the new snapshot's analysis finished
+    assert changes is not None and changes["policies"] == 1
+    assert changes["changed"] == 1  # web -> db: TCP 5432 before, TCP 6432 now
+    opened = {(f["source"], f["target"]) for f in changes["opened"]}
+    assert ("shop/Pod/debug", "shop/StatefulSet/db") not in opened  # default deny: db is closed to debug
+    assert any(f["source"] == "shop/Pod/debug" for f in changes["opened"])  # debug egress is open
+    assert changes["added"] == len(changes["opened"]) and changes["removed"] == 0
+
+
+def test_a_comparison_waiting_for_the_earlier_analysis_is_filled_in_later(
+    connection: ClusterConnection, cluster: KubeAPI, sync: Any
+) -> None:
+    first = sync(connection)
+    first.snapshot.analyses.update(status=Analysis.Status.RUNNING)  # not finished yet
+    cluster.items["/apis/networking.k8s.io/v1/networkpolicies"].pop()  # db-from-web: default deny closes it
+
+    sync(connection)
+    latest = connection.syncs.first()
+    assert latest.changes is None
+
+    first.snapshot.analyses.update(status=Analysis.Status.DONE)
+    history.fill_changes([latest])
+    latest.refresh_from_db()
+    assert latest.changes is not None and latest.changes["removed"] == 1 and latest.changes["added"] == 0
+    assert latest.changes["closed"] == [{"source": "shop/Deployment/web", "target": "shop/StatefulSet/db",
+                                         "connections": "TCP 5432", "cause": "policy"}]

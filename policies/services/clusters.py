@@ -20,9 +20,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from policies import engine, kube, tasks
+from policies import audit, engine, kube, tasks
 from policies.encryption import DecryptionError, decrypt_text, encrypt_text
-from policies.models import ClusterConnection, Resource, Snapshot, SnapshotFile
+from policies.models import ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
 from policies.services.analyses import start_analysis
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ def add_cluster(
         connection.server = summary["server"][:500]
         connection.user_name = summary["user"][:200]
     connection.save()
+    audit.record(user, "added a cluster connection", connection,
+                 {"source": connection.source, "server": connection.server, "context": connection.context})
     return connection
 
 
@@ -120,29 +122,50 @@ def _client(connection: ClusterConnection) -> Any:
 def sync_cluster(*, connection: ClusterConnection, user: User | AnonymousUser | None = None) -> SyncOutcome:
     """Read the cluster now and store a snapshot when its content changed.
 
+    Every sync that ran is kept as a ClusterSync (the history page) and in the audit trail.
     Raises SyncFailed (recorded on the connection, retried later with backoff) or SyncInProgress."""
     _hold(connection)
+    started = connection.last_attempt or timezone.now()
     try:
         read, parsed = _read(connection)
     except (kube.SyncError, engine.PolicyError) as exc:
         message = exc.message if isinstance(exc, kube.SyncError) else f"the cluster's objects cannot be read: {exc}"
-        connection.record_failure(message)
+        _failed(connection, started, message, user)
         raise SyncFailed(message) from exc
     except BaseException:
-        connection.record_failure("internal error while syncing")
+        _failed(connection, started, "internal error while syncing", user)
         raise
     try:
-        last = connection.snapshots.order_by("-created", "-id").first()
-        if last is not None and last.content_hash == read.content_hash:
-            outcome = SyncOutcome(last, False, read.warnings, read.counts)
-        else:
-            snapshot = _store(connection, read, parsed, user)
-            outcome = SyncOutcome(snapshot, True, read.warnings, read.counts)
+        with transaction.atomic():
+            last = connection.snapshots.order_by("-created", "-id").first()
+            if last is not None and last.content_hash == read.content_hash:
+                outcome = SyncOutcome(last, False, read.warnings, read.counts)
+            else:
+                snapshot = _store(connection, read, parsed, user)
+                outcome = SyncOutcome(snapshot, True, read.warnings, read.counts)
+            sync = ClusterSync.objects.create(
+                connection=connection,
+                started=started,
+                finished=timezone.now(),
+                outcome=ClusterSync.Outcome.CREATED if outcome.created else ClusterSync.Outcome.UNCHANGED,
+                snapshot=outcome.snapshot,
+                previous=last if outcome.created else None,
+                warnings=read.warnings,
+                counts=read.counts,
+            )
     except BaseException:
-        connection.record_failure("internal error while storing the snapshot")
+        _failed(connection, started, "internal error while storing the snapshot", user)
         raise
     connection.record_success()
+    audit.record(user, "synced", connection, {"sync": sync.id, **outcome.to_dict()})
     return outcome
+
+
+def _failed(connection: ClusterConnection, started: Any, message: str, user: User | AnonymousUser | None) -> None:
+    connection.record_failure(message)
+    sync = ClusterSync.objects.create(connection=connection, started=started, finished=timezone.now(),
+                                      outcome=ClusterSync.Outcome.FAILED, error=message)
+    audit.record(user, "sync failed", connection, {"sync": sync.id, "error": message})
 
 
 def _hold(connection: ClusterConnection) -> None:
@@ -170,7 +193,6 @@ def _read(connection: ClusterConnection) -> tuple[kube.ClusterRead, engine.Parse
     return read, parsed
 
 
-@transaction.atomic
 def _store(
     connection: ClusterConnection, read: kube.ClusterRead, parsed: engine.ParseResult,
     user: User | AnonymousUser | None,
