@@ -12,10 +12,10 @@ def compute_analysis(analysis_id: int) -> None:
 
 # A sync that dies is simply run again at its next due time: no late acknowledgement needed.
 @shared_task(ignore_result=True)
-def sync_cluster(connection_id: int) -> None:
+def sync_cluster(connection_id: int, user_id: int | None = None) -> None:
     from policies.services import clusters
 
-    clusters.run_sync(connection_id=connection_id)
+    clusters.run_sync(connection_id=connection_id, user_id=user_id)
 
 
 @shared_task(ignore_result=True)

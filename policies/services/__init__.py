@@ -9,7 +9,8 @@ its message); asking for results of an analysis that has not finished raises
 - ``snapshots``: storing an upload; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
-- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
+- ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 """
 
 from policies.engine import PolicyError
@@ -25,8 +26,19 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.clusters import (
+    InvalidConnection,
+    SyncFailed,
+    SyncInProgress,
+    SyncOutcome,
+    add_cluster,
+    queue_sync,
+    start_due_syncs,
+    sync_cluster,
+)
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
 from policies.services.errors import AnalysisNotReady
+from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.placements import (
     Placement,
@@ -39,6 +51,15 @@ from policies.services.policies import policies_of, selected_pods, without_polic
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
+    "InvalidConnection",
+    "SyncFailed",
+    "SyncInProgress",
+    "SyncOutcome",
+    "add_cluster",
+    "fill_changes",
+    "queue_sync",
+    "start_due_syncs",
+    "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",

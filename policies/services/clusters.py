@@ -232,18 +232,25 @@ def _store(
     return snapshot
 
 
-def run_sync(*, connection_id: int) -> None:
-    """The periodic task's body: sync one connection; failures are recorded, not raised."""
+def run_sync(*, connection_id: int, user_id: int | None = None) -> None:
+    """The sync task's body: sync one connection; failures are recorded, not raised."""
     try:
         connection = ClusterConnection.objects.get(id=connection_id)
     except ClusterConnection.DoesNotExist:
         return
+    user = User.objects.filter(id=user_id).first() if user_id is not None else None
     try:
-        outcome = sync_cluster(connection=connection)
+        outcome = sync_cluster(connection=connection, user=user)
     except (SyncFailed, SyncInProgress) as exc:
         logger.warning("cluster %s: %s", connection.name, exc)
         return
     logger.info("cluster %s synced: %s", connection.name, outcome.to_dict())
+
+
+def queue_sync(*, connection: ClusterConnection, user: User | AnonymousUser | None = None) -> None:
+    """Sync in the background (in-process on the embedded default, where tasks run eagerly)."""
+    user_id = user.id if isinstance(user, User) else None
+    transaction.on_commit(lambda: tasks.sync_cluster.delay(connection.id, user_id))
 
 
 def due_connections(*, now: Any = None) -> QuerySet[ClusterConnection]:
