@@ -273,9 +273,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # (a killed worker). It must be longer than the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", "3600")}
 
-# Celery beat looks for clusters due a sync every minute (docker-compose's `beat` service).
+# Clusters due a sync are looked for every NETPOL_SCHEDULER_SECONDS: by Celery beat with Redis
+# (docker-compose's and deploy/'s `beat`), by `manage.py run_scheduler` on the embedded default.
+NETPOL_SCHEDULER_SECONDS = float(os.getenv("NETPOL_SCHEDULER_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
-    "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": 60.0},
+    "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": NETPOL_SCHEDULER_SECONDS},
 }
 
 # Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -306,3 +308,23 @@ def test_a_comparison_waiting_for_the_earlier_analysis_is_filled_in_later(
     assert latest.changes is not None and latest.changes["removed"] == 1 and latest.changes["added"] == 0
     assert latest.changes["closed"] == [{"source": "shop/Deployment/web", "target": "shop/StatefulSet/db",
                                          "connections": "TCP 5432", "cause": "policy"}]
+
+
+# --- Periodic sync on the embedded default (tasks in-process, no beat) ------------------------
+
+
+def test_the_embedded_scheduler_syncs_due_clusters_in_process(
+    connection: ClusterConnection, cluster: KubeAPI, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_scheduler", "--once", stdout=out)
+
+    assert f"synced or queued 1 due cluster(s): {connection.id}" in out.getvalue()
+    connection.refresh_from_db()
+    assert connection.snapshots.count() == 1 and connection.next_sync > timezone.now()
+
+    out = io.StringIO()
+    call_command("run_scheduler", "--rounds", "2", "--every", "0", stdout=out)
+    assert out.getvalue() == ""  # not due again before its interval
+    assert connection.syncs.count() == 1
