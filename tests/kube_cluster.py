@@ -72,3 +72,43 @@ def shop_cluster(*, calico: bool = True, web_pods: int = 2) -> KubeAPI:
         for plural in ("networkpolicies", "tiers", "networksets", "globalnetworksets"):
             api.serve("projectcalico.org/v3", plural)
     return api
+
+
+def large_cluster(*, pods: int = 10_000, namespaces: int = 100, pods_per_deployment: int = 10) -> KubeAPI:
+    """A cluster of ``pods`` pods in ``namespaces`` namespaces, each pod of a Deployment (through its
+    ReplicaSet) of ``pods_per_deployment``, with a default deny and an allow policy per namespace.
+    About 1.2 KB of JSON per pod, like a kubelet-managed pod without its long status."""
+    api = KubeAPI()
+    per_namespace = pods // namespaces
+    for n in range(namespaces):
+        ns = f"team-{n:03d}"
+        api.add("v1", "namespaces", {"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}})
+        api.add(NETWORK_POLICY_API, "networkpolicies", {
+            "metadata": {"name": "default-deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
+        api.add(NETWORK_POLICY_API, "networkpolicies", {
+            "metadata": {"name": "from-frontends", "namespace": ns},
+            "spec": {"podSelector": {"matchLabels": {"tier": "backend"}}, "policyTypes": ["Ingress"],
+                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"tier": "frontend"}}}],
+                                  "ports": [{"protocol": "TCP", "port": 8080}]}]}})
+        for d in range(per_namespace // pods_per_deployment):
+            app = f"app-{d:03d}"
+            labels = {"app": app, "tier": "frontend" if d % 2 else "backend"}
+            template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": "app"}]}}
+            api.add("apps/v1", "deployments", {"metadata": {"name": app, "namespace": ns},
+                                               "spec": {"selector": {"matchLabels": labels}, "template": template}})
+            rs = f"{app}-7c9d"
+            api.add("apps/v1", "replicasets", {
+                "metadata": {"name": rs, "namespace": ns, "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "Deployment", "name": app, "uid": f"uid-{ns}-{app}",
+                     "controller": True}]},
+                "spec": {"selector": {"matchLabels": labels}, "template": template}})
+            for p in range(pods_per_deployment):
+                index = n * per_namespace + d * pods_per_deployment + p
+                ip = f"10.{64 + index // 65536}.{index // 256 % 256}.{index % 256}"
+                api.add("v1", "pods", pod(f"{rs}-{p:05d}", labels, ip, ("ReplicaSet", rs), namespace=ns))
+    for plural in ("statefulsets", "daemonsets"):
+        api.serve("apps/v1", plural)
+    api.serve("batch/v1", "jobs")
+    api.serve("batch/v1", "cronjobs")
+    return api

@@ -30,6 +30,11 @@ class Fault:
     delay: float = 0.0  # seconds before answering
     break_after: int = -1  # send this many bytes of the body, then close the connection
     on_continue_only: bool = False  # only pages after the first
+    # send this many bytes of the body, then wait (at most 10 s) for ``release`` before the rest:
+    # a client that parses as the body arrives can set it; one that waits for the whole body cannot
+    hold_after: int = -1
+    release: threading.Event = field(default_factory=threading.Event)
+    released_in_time: bool | None = None  # whether release came before the 10 s were up
 
 
 @dataclass
@@ -129,6 +134,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: fault.break_after])
             self.wfile.flush()
             self.close_connection = True
+            return None
+        if fault and fault.hold_after >= 0:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: fault.hold_after])
+            self.wfile.flush()
+            fault.released_in_time = fault.release.wait(10)
+            self.wfile.write(data[fault.hold_after :])
             return None
         self.send(200, data)
 
