@@ -159,3 +159,10 @@ def test_cluster_pages_need_a_login(client: Client) -> None:
     clusters.add_cluster(name="prod-eu", kubeconfig=None)
     for url in (reverse("policies:cluster-list"), reverse("policies:cluster", args=["prod-eu"])):
         assert client.get(url).status_code == 302
+
+
+def test_the_admin_never_shows_the_kubeconfig(server: RunningAPI, admin_client: Client) -> None:
+    connection = clusters.add_cluster(name="prod-eu", kubeconfig=kubeconfig(server.url))
+    page = admin_client.get(reverse("admin:policies_clusterconnection_change", args=[connection.id])).content.decode()
+    assert "prod-eu" in page and server.url in page
+    assert TOKEN not in page and connection.kubeconfig_encrypted[:40] not in page
