@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -199,3 +202,12 @@ def kubeconfig(server: str, *, token: str = TOKEN, context: str = "test") -> str
 def write_kubeconfig(path: Path, server: str, **options: Any) -> Path:
     path.write_text(kubeconfig(server, **options), encoding="utf-8")
     return path
+
+
+@contextmanager
+def refused_url() -> Iterator[str]:
+    """The address of a port held without listening: every connection is refused, and no server
+    of a test running in parallel can take the port meanwhile (a closed server's port can be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -17,7 +18,7 @@ from policies import tasks
 from policies.models import Analysis, AuditEvent, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
 from policies.services import clusters, history
 from tests.kube_cluster import allow_web_to_db, pod, shop_cluster
-from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
+from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig, refused_url
 
 pytestmark = pytest.mark.django_db
 
@@ -160,10 +161,9 @@ def test_errors_are_recorded_with_a_clear_message_and_retried_with_backoff(
 ) -> None:
     settings.NETPOL_SYNC_READ_TIMEOUT = 0.5
     token = "expired" if setup == "unauthorized" else TOKEN
-    connection = clusters.add_cluster(name="c", kubeconfig=kubeconfig(server.url, token=token),
-                                          interval_minutes=60)
-    if setup == "unreachable":
-        server.close()
+    refused = ExitStack()
+    url = refused.enter_context(refused_url()) if setup == "unreachable" else server.url
+    connection = clusters.add_cluster(name="c", kubeconfig=kubeconfig(url, token=token), interval_minutes=60)
     if setup == "timeout":
         cluster.faults["/api/v1/pods"] = Fault(delay=1.5)
 
@@ -173,6 +173,7 @@ def test_errors_are_recorded_with_a_clear_message_and_retried_with_backoff(
             sync(connection)
         connection.refresh_from_db()
         delays.append(round((connection.next_sync - connection.last_error_at).total_seconds()))
+    refused.close()
     assert connection.failures == 3
     assert delays == [60, 120, 240]
     assert connection.last_error_at is not None
@@ -243,9 +244,10 @@ def test_due_connections_are_queued_by_the_periodic_task(connection: ClusterConn
     delay.assert_called_once_with(connection.id)
 
 
-def test_the_sync_task_records_a_failure_instead_of_raising(connection: ClusterConnection, server: RunningAPI) -> None:
-    server.close()
-    tasks.sync_cluster(connection.id)
+def test_the_sync_task_records_a_failure_instead_of_raising() -> None:
+    with refused_url() as url:
+        connection = clusters.add_cluster(name="gone", kubeconfig=kubeconfig(url))
+        tasks.sync_cluster(connection.id)
     connection.refresh_from_db()
     assert connection.last_error.startswith("cannot reach") and not Snapshot.objects.exists()
 

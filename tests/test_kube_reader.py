@@ -10,7 +10,7 @@ import pytest
 
 from policies import engine, kube
 from tests.kube_cluster import allow_web_to_db, shop_cluster
-from tests.kubeapi import Fault, KubeAPI, RunningAPI, kubeconfig, write_kubeconfig
+from tests.kubeapi import Fault, KubeAPI, RunningAPI, kubeconfig, refused_url, write_kubeconfig
 
 
 @pytest.fixture
@@ -184,12 +184,11 @@ def test_wrong_credentials_say_401(server: RunningAPI) -> None:
         kube.read_cluster(client)
 
 
-def test_an_unreachable_server_says_so(server: RunningAPI) -> None:
-    url = server.url
-    server.close()
-    client = kube.api_client(kubeconfig=kubeconfig(url))
-    with pytest.raises(kube.SyncError, match=r"cannot reach http://127\.0\.0\.1:\d+ while reading the served API"):
-        kube.read_cluster(client, timeout=(2.0, 2.0))
+def test_an_unreachable_server_says_so() -> None:
+    with refused_url() as url:
+        client = kube.api_client(kubeconfig=kubeconfig(url))
+        with pytest.raises(kube.SyncError, match=r"cannot reach http://127\.0\.0\.1:\d+ while reading the served API"):
+            kube.read_cluster(client, timeout=(2.0, 2.0))
 
 
 def test_nothing_listable_is_a_failure(server: RunningAPI, cluster: KubeAPI, tmp_path: Path) -> None:
