@@ -10,6 +10,21 @@ def compute_analysis(analysis_id: int) -> None:
     services.run_analysis(analysis_id=analysis_id)
 
 
+# A sync that dies is simply run again at its next due time: no late acknowledgement needed.
+@shared_task(ignore_result=True)
+def sync_cluster(connection_id: int, user_id: int | None = None) -> None:
+    from policies.services import clusters
+
+    clusters.run_sync(connection_id=connection_id, user_id=user_id)
+
+
+@shared_task(ignore_result=True)
+def sync_due_clusters() -> None:
+    from policies.services import clusters
+
+    clusters.start_due_syncs()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_proposal(proposal_id: int) -> None:
     from policies import services

@@ -22,4 +22,8 @@ urlpatterns = [
     path("proposals/<int:proposal_id>/", review_views.proposal_detail, name="proposal"),
     path("proposals/<int:proposal_id>/review/", review_views.proposal_review, name="proposal-review"),
     path("snapshots/<int:snapshot_id>/policies/<int:resource_id>/", views.policy_detail, name="policy"),
+    path("clusters/", views.cluster_list, name="cluster-list"),
+    path("clusters/<slug:name>/", views.cluster_detail, name="cluster"),
+    path("clusters/<slug:name>/sync/", views.cluster_sync, name="cluster-sync"),
+    path("clusters/<slug:name>/drift/", views.cluster_drift, name="cluster-drift"),
 ]

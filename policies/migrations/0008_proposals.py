@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("policies", "0005_teams_snapshot_team_required"),
+        ("policies", "0007_teams_snapshot_team_required"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ import policies.models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("policies", "0004_teams_default_team")]
+    dependencies = [("policies", "0006_teams_default_team")]
 
     operations = [
         migrations.AlterField(

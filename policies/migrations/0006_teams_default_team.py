@@ -17,6 +17,6 @@ def move_into_default_team(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("policies", "0003_teams")]
+    dependencies = [("policies", "0005_teams")]
 
     operations = [migrations.RunPython(move_into_default_team, migrations.RunPython.noop)]
