@@ -9,8 +9,9 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#collections
 Every object comes with a map from field path (``spec.ingress[0].from[1]``) to its 1-based line,
 and, for mappings and lists, ``<path>#end`` to the line where that value ends (see
 ``end_line_of``), so that kind parsers can point at the exact spot of an error.
-Defences against hostile input: a size limit per file, a limit on nesting depth, and a budget
-for the nodes that aliases expand to ("billion laughs").
+Defences against hostile input: a limit on nesting depth, a budget for the nodes that aliases
+expand to ("billion laughs") and, when the caller gives one (the web upload does, from its
+settings; the command line reads files of any size), a size limit per file.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 from policies.engine.model import Source
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Nodes that aliases may add on top of what the file spells out, per file.
 ALIAS_NODE_BUDGET = 1_000_000
 # Deeper than any real manifest; keeps the recursive builder well inside Python's stack limit.
@@ -53,8 +53,9 @@ def end_line_of(obj: RawObject, path: str) -> int:
     return obj.lines.get(path + END) or obj.line_of(path)
 
 
-def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[RawObject]:
-    """Parse one file's text into RawObjects, in file order; empty documents are skipped."""
+def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[RawObject]:
+    """Parse one file's text into RawObjects, in file order; empty documents are skipped.
+    ``max_bytes``: refuse a larger file (None: no limit)."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
     # The node tree has no cycles to collect, and the collector would rescan it over and over
@@ -68,29 +69,31 @@ def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
             gc.enable()
 
 
-def check_size(name: str, text: str, max_bytes: int) -> None:
-    """Refuse text over ``max_bytes`` (as UTF-8) and text that UTF-8 cannot encode (lone surrogates)."""
+def check_size(name: str, text: str, max_bytes: int | None) -> None:
+    """Refuse text over ``max_bytes`` (as UTF-8; None: no limit) and text that UTF-8 cannot encode
+    (lone surrogates)."""
     too_big = PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=name)
-    if len(text) > max_bytes:
+    if max_bytes is not None and len(text) > max_bytes:
         raise too_big
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
         raise PolicyError("the text is not valid Unicode", file=name, line=line) from exc
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise too_big
 
 
 def read_sources(
-    paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int | None = None
 ) -> list[tuple[str, str]]:
-    """(file name, text) for each path: a file, a directory (recursive, sorted) or ``-`` for stdin."""
+    """(file name, text) for each path: a file, a directory (recursive, sorted) or ``-`` for stdin;
+    ``max_bytes`` limits each file (None: any size)."""
     out: list[tuple[str, str]] = []
     for path in paths:
         if path == "-":
             stream = stdin if stdin is not None else sys.stdin
-            text = stream.read(max_bytes + 1)
+            text = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
             check_size("<stdin>", text, max_bytes)
             out.append(("<stdin>", text))
         elif os.path.isdir(path):
@@ -110,15 +113,15 @@ def _manifest_files(directory: str) -> list[str]:
     return sorted(found)
 
 
-def _read_file(path: str, max_bytes: int) -> str:
+def _read_file(path: str, max_bytes: int | None) -> str:
     try:
-        if os.path.getsize(path) > max_bytes:
+        if max_bytes is not None and os.path.getsize(path) > max_bytes:
             raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except OSError as exc:
         raise PolicyError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
-    if len(data) > max_bytes:
+    if max_bytes is not None and len(data) > max_bytes:
         raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
     try:
         return data.decode("utf-8-sig")

@@ -166,3 +166,16 @@ def test_unknown_endpoint_is_bad_input() -> None:
                            "shop/db-0", "--port", "1"], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 2 and "unknown pod 'shop/nope'" in proc.stderr
+
+
+def test_files_of_any_size_are_read(tmp_path: Path) -> None:
+    """Size limits belong to the web upload; the command line reads a 21 MiB file like any other."""
+    big = tmp_path / "big.yaml"
+    manifests = "---\n".join((FIXTURES / "old" / name).read_text(encoding="utf-8")
+                             for name in ("cluster.yaml", "policies.yaml"))
+    big.write_text(("# " + "x" * 1022 + "\n") * (21 * 1024) + manifests, encoding="utf-8")
+    assert big.stat().st_size > 21 * 1024 * 1024
+    code, out, err = netpol("reach", str(big), "--format", "json", "--level", "workload")
+    assert code == 0, err
+    _, small, _ = netpol("reach", OLD, "--format", "json", "--level", "workload")
+    assert json.loads(out)["edges"] == json.loads(small)["edges"] != []
