@@ -41,10 +41,39 @@ SCAN_DEPTH = 5000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 END = "#end"  # suffix of the key that holds the last line of a mapping or list
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's when there), with its tag resolution memoised: the composer asks
+    the resolver for the tag of every node, and manifests repeat the same keys and values."""
+
+    _scalar_tags: dict[tuple[str, bool, bool], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            key = (value, implicit[0], implicit[1])
+            tag = self._scalar_tags.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._scalar_tags) < _TAG_CACHE_SIZE:
+                    self._scalar_tags[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    # No path resolvers are registered: nothing to track per level.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _LONG_BLOCK_PREFIX = 1000
+_TAG_CACHE_SIZE = 200_000
 _LONG_BLOCK_PREFIX_RE = re.compile(rf"^[ \t?:-]{{{_LONG_BLOCK_PREFIX},}}", re.MULTILINE)
 
 
@@ -169,6 +198,7 @@ class _FileLoader:
         self.name = name
         self.text = text
         self.src_lines = text.splitlines()
+        self.n_lines = len(self.src_lines)
         self.document = 0
         self.expanded = 0  # nodes visited again through an alias
         self.alias_depth = 0
@@ -346,9 +376,16 @@ class _FileLoader:
         for i, item in enumerate(node.value):
             item_path = f"{path}[{i}]"
             lines[item_path] = item.start_mark.line + 1
-            value, item_last = self._value(item, item_path, lines)
-            out.append(value)
-            last = max(last, item_last)
+            if item.__class__ is ScalarNode and not self.alias_depth and item.tag == _STR:
+                out.append(item.value)
+                item_last = item.end_mark.line
+                if item_last != item.start_mark.line or item_last >= self.n_lines:
+                    item_last = self._scalar_last(item)
+            else:
+                value, item_last = self._value(item, item_path, lines)
+                out.append(value)
+            if item_last > last:
+                last = item_last
         return out, last
 
     def _mapping(
@@ -372,8 +409,15 @@ class _FileLoader:
                 seen.add(key)
                 continue
             lines[field_path] = key_node.start_mark.line + 1
-            out[key], value_last = self._value(value_node, field_path, lines)
-            last = max(last, value_last)
+            if value_node.__class__ is ScalarNode and not self.alias_depth and value_node.tag == _STR:
+                out[key] = value_node.value  # the usual case, inlined: a string on one line
+                value_last = value_node.end_mark.line
+                if value_last != value_node.start_mark.line or value_last >= self.n_lines:
+                    value_last = self._scalar_last(value_node)
+            else:
+                out[key], value_last = self._value(value_node, field_path, lines)
+            if value_last > last:
+                last = value_last
         if merged:
             out = {**{k: v for k, v in merged.items() if k not in out}, **out}
         return out, last
@@ -411,6 +455,9 @@ class _FileLoader:
         return str(node.value)
 
     def _scalar_last(self, node: ScalarNode) -> int:
+        line = node.end_mark.line
+        if line == node.start_mark.line and line < self.n_lines:  # the usual one-line scalar
+            return int(line)
         last = min(max(node.start_mark.line, _mark_last(node)), len(self.src_lines) - 1)
         if node.style in ("|", ">"):
             while last > node.start_mark.line and not self.src_lines[last].strip():
