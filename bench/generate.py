@@ -23,8 +23,8 @@ The counts asked for are exact: ``--pods`` Pod objects, ``--namespaces`` Namespa
 policies (GlobalNetworkPolicies plus namespaced NetworkPolicies; Tiers are not counted).
 
 Files are written one namespace at a time, so a 150,000-pod cluster never sits in memory whole.
-Up to 254 namespaces, pod IPs are ``10.<namespace>.x.y``; beyond that (at most 4,095) each
-namespace has a /20 of 10.0.0.0/8.
+Up to 254 namespaces, pod IPs are ``10.<namespace>.x.y``; beyond that (at most 3,839) each
+namespace has a /20 of 10.0.0.0/8 (the infrastructure namespaces a /16 from 10.241.0.0).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ SHAPE_HELP = (
     "combinations per workload and policies that allow a lot across namespaces (namespaceSelector and "
     "podSelector matchExpressions, named ports); open: no policies at all (--policies 0)"
 )
-MAX_NAMESPACES = 4095
+MAX_NAMESPACES = 3839  # /20s up to 10.239.240.0/20; 10.240+ holds the infrastructure /16s
 # dense: per-pod labels that give each workload many label combinations (a few of them are named
 # by the dense policies, the rest are noise no policy looks at)
 DENSE_POD_LABELS = (
@@ -281,7 +281,9 @@ BASE_TIME = 1_704_067_200  # 2024-01-01T00:00:00Z
 @dataclass
 class NamespaceInfo:
     name: str
-    index: int  # 1-based; its pod IPs are 10.<index>.x.y (at most 254 namespaces) or its /20 in 10.0.0.0/8
+    # 1-based; pod IPs are 10.<index>.x.y up to 254 namespaces; beyond, a /20 of 10.0.0.0/8 each
+    # (infrastructure namespaces: 10.<240 + index>.x.y)
+    index: int
     team: str
     env: str
     infra: bool
@@ -290,29 +292,38 @@ class NamespaceInfo:
     wide: bool = False  # more than 254 namespaces: one /20 each instead of one /16
 
     @property
+    def _slash20(self) -> bool:
+        # Infrastructure namespaces hold a pod per node (DaemonSets): they keep a /16 of their own.
+        return self.wide and not self.infra
+
+    @property
+    def _octet(self) -> int:
+        return 240 + self.index if self.wide else self.index
+
+    @property
     def cidr(self) -> str:
         """The block its pod IPs come from."""
-        if not self.wide:
-            return f"10.{self.index}.0.0/16"
+        if not self._slash20:
+            return f"10.{self._octet}.0.0/16"
         base = self.index << 12
         return f"10.{base >> 16}.{(base >> 8) & 255}.0/20"
 
     def subnet(self, k: int) -> str:
         """The k-th /24 of its block."""
-        if not self.wide:
-            return f"10.{self.index}.{k}.0/24"
+        if not self._slash20:
+            return f"10.{self._octet}.{k}.0/24"
         base = (self.index << 12) + (k << 8)
         return f"10.{base >> 16}.{(base >> 8) & 255}.0/24"
 
     def ip(self, j: int) -> str:
         """The j-th pod IP of its block (250 a /24, skipping .0, .1 and the top)."""
-        if not self.wide:
-            return f"10.{self.index}.{j // 250}.{j % 250 + 2}"
+        if not self._slash20:
+            return f"10.{self._octet}.{j // 250}.{j % 250 + 2}"
         base = (self.index << 12) + ((j // 250) << 8) + j % 250 + 2
         return f"10.{base >> 16}.{(base >> 8) & 255}.{base & 255}"
 
     def capacity(self) -> int:
-        return 250 * (16 if self.wide else 256)
+        return 250 * (16 if self._slash20 else 256)
 
 
 @dataclass
