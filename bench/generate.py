@@ -734,8 +734,13 @@ class Generator:
             revision = self.token(10)
             owner = self.owner("DaemonSet", wl.name, meta["uid"])
             labels = {**template_labels, "controller-revision-hash": revision, "pod-template-generation": "1"}
+            taken: set[str] = set()  # thousands of nodes: five random characters do collide
             for k in range(wl.replicas):
-                self.emit(ns, self.make_pod(wl, f"{wl.name}-{self.token(5)}", labels, owner, k % n_nodes))
+                suffix = self.token(5)
+                while suffix in taken:
+                    suffix = self.token(5)
+                taken.add(suffix)
+                self.emit(ns, self.make_pod(wl, f"{wl.name}-{suffix}", labels, owner, k % n_nodes))
 
     # -- Kubernetes NetworkPolicies --------------------------------------------------------------
 

@@ -426,3 +426,14 @@ def test_the_cli_writes_a_shape_and_says_so(tmp_path):
     summary = json.loads(done.stdout)
     assert summary["shape"] == "open" and summary["pods"] == 50 and summary["files"] == 4
     assert summary["bytes"] == sum(p.stat().st_size for p in tmp_path.iterdir())
+
+
+def test_pod_names_are_unique_even_when_random_suffixes_collide(monkeypatch):
+    """DaemonSets on thousands of nodes draw thousands of five-character suffixes: with a
+    three-letter alphabet (243 suffixes) collisions are certain, and the names must stay unique."""
+    monkeypatch.setattr(gen, "HASH_ALPHABET", "abc")
+    docs = _docs(gen.generate(1800, 6, 0, shape="open")[0])
+    names = collections.Counter((p["metadata"]["namespace"], p["metadata"]["name"]) for p in _pods(docs))
+    assert len(names) == 1800 and max(names.values()) == 1
+    daemon = [p for p in _pods(docs) if p["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"]
+    assert len(daemon) >= 3 * 60
