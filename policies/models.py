@@ -137,6 +137,8 @@ class Analysis(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    published = models.DateTimeField(null=True, blank=True)  # its task message was last sent
+    heartbeat = models.DateTimeField(null=True, blank=True)  # written by the worker running it
     timings = models.JSONField(default=dict, blank=True)  # seconds: parse, graph, lint, total
     engine_version = models.CharField(max_length=50, blank=True)
     result = models.JSONField(null=True, blank=True)
@@ -162,6 +164,7 @@ class Analysis(models.Model):
         self.finished = None
         self.progress = 0.0
         self.progress_message = "starting"
+        self.heartbeat = self.started
         self.attempts += 1
         self.error = ""
         self.error_detail = None

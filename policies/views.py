@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -71,6 +72,12 @@ def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
 def upload(request: HttpRequest) -> HttpResponse:
     error: services.PolicyError | None = None
     context_lines = None
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if request.method == "POST" and length > settings.NETPOL_MAX_UPLOAD_BYTES:
+        # The API's limit, checked before the body is read (nothing of it comes back in the page).
+        limit = settings.NETPOL_MAX_UPLOAD_BYTES
+        error = services.PolicyError(f"the upload is {length} bytes; the limit is {limit} bytes")
+        return render(request, "policies/upload.html", {"form": UploadForm(), "error": error}, status=413)
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -89,6 +96,11 @@ def upload(request: HttpRequest) -> HttpResponse:
                 data.setlist("keep", [name for name, _ in kept])
                 form = UploadForm(data)
                 form.is_valid()
+            except services.QueueUnavailable as exc:
+                snapshot = exc.analysis.snapshot
+                audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
+                messages.warning(request, f"Snapshot “{snapshot.name}” stored, but {exc}.")
+                return redirect("policies:snapshot", snapshot.id)
             else:
                 audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
@@ -122,9 +134,13 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    started = services.start_analysis(snapshot=snapshot)
+    try:
+        started = services.start_analysis(snapshot=snapshot)
+    except services.QueueUnavailable as exc:
+        messages.warning(request, f"The analysis is queued, but {exc}.")
+        return redirect("policies:snapshot", snapshot.id)
     audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
-    messages.info(request, "A new analysis has started.")
+    messages.info(request, "An analysis is queued." if started.status == "queued" else "The analysis is running.")
     return redirect("policies:snapshot", snapshot.id)
 
 

@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from policies.engine import lint, parse_files
-from policies.engine.groups import GroupIndex, address_sets, k8s_table
+from policies.engine.groups import GroupIndex, address_sets
+from policies.engine.k8s.tables import k8s_table
 from policies.engine.model import Cluster
-from policies.engine.settings import DEFAULT_SETTINGS
+from policies.engine.options import DEFAULT_SETTINGS
 
 from .randomclusters import random_cluster
 
