@@ -12,29 +12,19 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from policies.engine import (
-    ENGINE_VERSION,
-    CheckReport,
-    Cluster,
-    PolicyError,
-    Settings,
-    build_graph,
-    check_cluster,
-    compare_reports,
-    diff_clusters,
-    explain,
-    lint,
-    load_paths,
-    parse_expectations,
-    render,
-)
+if TYPE_CHECKING:
+    from policies.engine import CheckReport, Cluster, Settings
+
+# The engine is imported when a command runs, not for `netpol --help` or a mistyped option.
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from policies.engine import Settings
+
     options: dict[str, object] = {}
     if args.ipblock_pod_ips is not None:
         options["ip_block_matches_pod_ips"] = args.ipblock_pod_ips == "on"
@@ -60,10 +50,21 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="calico.defaultEndpointToHostAction (default ACCEPT)")
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the engine's version only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from policies.engine import ENGINE_VERSION
+
+        sys.stdout.write(f"netpol {ENGINE_VERSION}\n")  # where argparse's own version action writes
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netpol", description="What do my Kubernetes and Calico network policies allow?")
-    parser.add_argument("--version", action="version", version=f"netpol {ENGINE_VERSION}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     reach = sub.add_parser("reach", help="the reachability graph of the manifests")
@@ -112,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     args = _parser().parse_args(argv)
+    from policies.engine import build_graph, compare_reports, diff_clusters, explain, lint, load_paths, render
+
     settings = _settings(args)
     if args.command == "reach":
         result = load_paths(args.paths, stdin=stdin)
@@ -188,6 +191,8 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
 
 def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:
     """The expectations of the file at ``path`` checked against the pod graph of ``cluster``."""
+    from policies.engine import PolicyError, build_graph, check_cluster, parse_expectations
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -209,14 +214,16 @@ def _verdict_text(verdict: dict[str, list[str]], *, markdown: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stdin, sys.stdout, sys.stderr)
-    except PolicyError as exc:
-        sys.stderr.write(f"netpol: error: {exc}\n")
-        return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERNAL
-    except Exception:  # noqa: BLE001 - the contract is exit code 3 with a message, never a bare traceback
+    except Exception as exc:  # noqa: BLE001 - the contract is exit code 3 with a message, never a bare traceback
+        from policies.engine import PolicyError
+
+        if isinstance(exc, PolicyError):
+            sys.stderr.write(f"netpol: error: {exc}\n")
+            return EXIT_BAD_INPUT
         sys.stderr.write("netpol: internal error (please report it):\n" + traceback.format_exc(limit=5))
         return EXIT_INTERNAL
 

@@ -28,7 +28,7 @@ def create_snapshot(
     The manifests are parsed first: when they are invalid, PolicyError is raised and nothing is stored.
     """
     files = unique_file_names(files)
-    parsed = parse_manifests(files=files)
+    parsed = parse_manifests(files=files, upload=origin == Snapshot.Origin.UPLOAD)
 
     snapshot = Snapshot.objects.create(
         name=name.strip() or _default_name(files),
