@@ -376,10 +376,11 @@ def test_a_worker_killed_mid_task_is_found_by_the_sweep_long_before_the_visibili
 
     stack.start_worker("worker2")
 
+    # Finished within 3 minutes although the broker would give the message back only after an
+    # hour: only the second worker's sweep, finding the stopped heartbeat, can have sent it again.
     analysis = stack.wait_finished(analysis_id, timeout=180)
     assert analysis["status"] == "done", analysis
     assert analysis["attempts"] == 2
-    assert "queued again" in stack.log("worker2") or "requeued=[" in stack.log("worker2")
 
 
 def test_a_redis_restart_mid_analysis_loses_nothing(stack: Stack) -> None:
