@@ -216,6 +216,13 @@ NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
 
+# Cluster sync. Kubeconfigs are encrypted at rest with these Fernet keys (comma-separated, the
+# first encrypts; make one with cryptography's Fernet.generate_key()). Unset: derived from SECRET_KEY.
+NETPOL_ENCRYPTION_KEY = os.getenv("NETPOL_ENCRYPTION_KEY", "")
+NETPOL_SYNC_PAGE_SIZE = env_int("NETPOL_SYNC_PAGE_SIZE", "500")  # objects per list request (limit)
+NETPOL_SYNC_CONNECT_TIMEOUT = float(os.getenv("NETPOL_SYNC_CONNECT_TIMEOUT", "10"))
+NETPOL_SYNC_READ_TIMEOUT = float(os.getenv("NETPOL_SYNC_READ_TIMEOUT", "60"))
+
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -289,6 +296,13 @@ NETPOL_HEARTBEAT_STALE = float(os.getenv("NETPOL_HEARTBEAT_STALE", "60"))
 NETPOL_SWEEP_INTERVAL = float(os.getenv("NETPOL_SWEEP_INTERVAL", "60"))
 NETPOL_REPUBLISH_AFTER = float(os.getenv("NETPOL_REPUBLISH_AFTER", "600"))
 NETPOL_MAX_ATTEMPTS = env_int("NETPOL_MAX_ATTEMPTS", "3")
+
+# Clusters due a sync are looked for every NETPOL_SCHEDULER_SECONDS: by Celery beat with Redis
+# (docker-compose's and deploy/'s `beat`), by `manage.py run_scheduler` on the embedded default.
+NETPOL_SCHEDULER_SECONDS = float(os.getenv("NETPOL_SCHEDULER_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": NETPOL_SCHEDULER_SECONDS},
+}
 
 # Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "netpol_site.reporting.SecretSettingsFilter"

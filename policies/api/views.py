@@ -20,7 +20,7 @@ from rest_framework.views import set_rollback
 
 from policies import audit, engine, services
 from policies.api import serializers as s
-from policies.models import Analysis, Resource, Snapshot
+from policies.models import Analysis, ClusterConnection, Resource, Snapshot
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -190,6 +190,71 @@ class SnapshotViewSet(
         if pod is None:
             raise Http404(f"No pod {pod_id} in this snapshot.")
         return Response(pod)
+
+
+class ClusterViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Cluster connections: register one (a kubeconfig, stored encrypted and never returned, or the
+    in-cluster service account), sync it now, read its history."""
+
+    serializer_class = s.ClusterConnectionSerializer
+    lookup_field = "name"
+    lookup_value_regex = "[a-z0-9_-]+"
+    queryset = ClusterConnection.objects.all()
+
+    @extend_schema(
+        request={"multipart/form-data": s.ClusterCreateSerializer, "application/json": s.ClusterCreateSerializer},
+        responses={201: s.ClusterConnectionSerializer, 400: None},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        given = s.ClusterCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            connection = services.add_cluster(
+                name=data["name"],
+                kubeconfig=None if data["in_cluster"] else data["kubeconfig_text"],
+                context=data["context"],
+                interval_minutes=data["interval_minutes"],
+                user=request.user,
+            )
+        except services.InvalidConnection as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = s.ClusterConnectionSerializer(connection, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.SyncOutcomeSerializer,
+            409: OpenApiResponse(description="Another sync of this cluster is running."),
+            502: OpenApiResponse(description="The cluster could not be read; the reason is in detail."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, name: str | None = None) -> Response:
+        """Sync now and wait for it: {"snapshot": id or null, "created": bool, "warnings": [...]}."""
+        connection = self.get_object()
+        try:
+            outcome = services.sync_cluster(connection=connection, user=request.user)
+        except services.SyncFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        except services.SyncInProgress as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(outcome.to_dict())
+
+    @extend_schema(request=None, responses={200: s.ClusterSyncSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def syncs(self, request: Request, name: str | None = None) -> Response:
+        """The history, newest first: each sync, and what a new snapshot changed against the one before."""
+        connection = self.get_object()
+        syncs = list(connection.syncs.all()[:100])
+        services.fill_changes(syncs)
+        return Response(s.ClusterSyncSerializer(syncs, many=True).data)
 
 
 class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):

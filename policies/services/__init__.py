@@ -10,7 +10,8 @@ its message); asking for results of an analysis that has not finished raises
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
-- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
+- ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 """
 
 from policies.engine import PolicyError
@@ -26,8 +27,19 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.clusters import (
+    InvalidConnection,
+    SyncFailed,
+    SyncInProgress,
+    SyncOutcome,
+    add_cluster,
+    queue_sync,
+    start_due_syncs,
+    sync_cluster,
+)
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.placements import (
     Placement,
@@ -41,6 +53,15 @@ from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
+    "InvalidConnection",
+    "SyncFailed",
+    "SyncInProgress",
+    "SyncOutcome",
+    "add_cluster",
+    "fill_changes",
+    "queue_sync",
+    "start_due_syncs",
+    "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",

@@ -123,6 +123,10 @@ def run_analysis(*, analysis_id: int) -> None:
             raise  # so that Celery logs the traceback
         else:
             analysis.finish(result, timings=timings, engine_version=engine.ENGINE_VERSION)
+            if analysis.snapshot.cluster_id is not None:
+                from policies.services.history import compare_after_analysis  # history reads answers
+
+                compare_after_analysis(snapshot=analysis.snapshot)
 
 
 def _alive(analysis: Analysis) -> bool:
