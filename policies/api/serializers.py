@@ -88,7 +88,9 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 
 class SnapshotSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:snapshot-detail")
-    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True  # null: a demo or a synced snapshot
+    )
     team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     files = SnapshotFileSerializer(many=True, read_only=True)
     resource_count = serializers.SerializerMethodField()

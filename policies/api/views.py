@@ -187,7 +187,7 @@ class SnapshotViewSet(
         return Response(services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
 
     @extend_schema(responses={200: s.PodSerializer(many=True), 409: NOT_READY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one list, not pages
     def pods(self, request: Request, pk: str | None = None) -> Response:
         """The snapshot's pods, each with the policies that select it and its neighbours."""
         pods = services.list_pods(snapshot=self.get_object())

@@ -222,10 +222,15 @@ class Stack:
         )
 
     def stop(self) -> None:
+        # SIGTERM first: a SIGKILLed gunicorn master would leave its worker behind.
         for process in reversed(self.processes):
             if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
 
     def manage(self, *args: str) -> str:
         out = subprocess.run(
