@@ -74,7 +74,8 @@ def _redundant(index: GroupIndex) -> list[Finding]:
         if not selected:
             continue  # already NP001
         others = tuple(p for p in cluster.policies if p is not np)
-        reduced = GroupIndex(replace(cluster, policies=others), index.settings, address_sets(cluster))
+        reduced = GroupIndex(replace(cluster, policies=others), index.settings, address_sets(cluster),
+                                 grouping_of=index)
         same = True
         for gi in selected:
             for direction in np.policy_types:
@@ -94,8 +95,9 @@ def _redundant(index: GroupIndex) -> list[Finding]:
 
 def _dns(index: GroupIndex) -> list[Finding]:
     out: list[Finding] = []
-    dns_groups = [g.index for g in index.groups if g.labels.get("k8s-app") == "kube-dns"
-                  or g.labels.get("k8s-app") == "coredns"]
+    # Pods' own labels: the groups keep only the keys that selectors read.
+    dns_groups = [g.index for g in index.groups
+                  if any(p.labels.get("k8s-app") in ("kube-dns", "coredns") for p in g.pods)]
     udp53 = ConnectionSet.protocol("UDP", 53, 53)
     reported: set[str] = set()
     for g in index.groups:
