@@ -219,6 +219,10 @@ class GroupIndex:
         self._keep.append((ports, dst))
         return result
 
+    def has_named(self, ports: tuple[PortSpec, ...]) -> bool:
+        """Whether a rule's ``ports`` name a port (then they resolve per destination)."""
+        return self._named(ports)
+
     def _named(self, ports: tuple[PortSpec, ...]) -> bool:
         named = self._named_cache.get(id(ports))
         if named is None:
