@@ -143,6 +143,8 @@ class Graph:
                     if unknown:
                         node.unsupported = tuple(sorted(set(node.unsupported) | set(unknown)))
                 self._add_member(g.index, node_id, pod.node)
+        for node in by_id.values():
+            node.pods = tuple(sorted(node.pods))  # by name, whatever the grouping
         for node_id, names in workloads.items():
             by_id[node_id].workloads = len(names)
         if self.level == "namespace":
