@@ -88,6 +88,11 @@ def _difference(a: IntervalSet, b: IntervalSet) -> IntervalSet:
     return tuple(out)
 
 
+# Results of | & - by value: a graph combines the same few sets millions of times.
+_MEMO: dict[tuple[ConnectionSet, ConnectionSet, str], ConnectionSet] = {}
+_MEMO_LIMIT = 200_000
+
+
 @dataclass(frozen=True)
 class ConnectionSet:
     explicit: tuple[tuple[str, IntervalSet], ...] = ()
@@ -163,6 +168,17 @@ class ConnectionSet:
                 return other
             if other.is_all or self.is_empty:
                 return self
+        memo_key = (self, other, op)
+        found = _MEMO.get(memo_key)
+        if found is not None:
+            return found
+        result = self._combine_sets(other, op)
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[memo_key] = result
+        return result
+
+    def _combine_sets(self, other: ConnectionSet, op: str) -> ConnectionSet:
         protos = {p for p, _ in self.explicit} | {p for p, _ in other.explicit}
         mapping: dict[str, IntervalSet] = {}
         for proto in protos:

@@ -2,9 +2,12 @@
 
 Pods that no policy can tell apart (same namespace, labels, service account, named ports,
 hostNetwork, node where node traffic matters, and address block where ipBlocks can match pod IPs)
-collapse into one group. Each policy peer's selection is computed once; a direction table then
-gives, for one group and one direction, the connections allowed to or from every other peer
-(group or external block), as a default plus per-peer overrides. No loop runs over pod pairs.
+collapse into one group. Without Calico resources, only the label keys that some selector reads
+and the container ports that some rule names count (``relevant_keys``): real clusters carry many
+labels (versions, hashes, owners) that no policy looks at, and those collapse. Each policy
+peer's selection is computed once; a direction table then gives, for one group and one
+direction, the connections allowed to or from every other peer (group or external block), as a
+default plus per-peer overrides. No loop runs over pod pairs.
 The Kubernetes tables are built in ``policies.engine.k8s.tables``, Calico's in
 ``policies.engine.calico.tables``.
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
@@ -14,18 +17,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from policies.engine.addresses import AddressSpace, ExternalBlock
+from policies.engine.admin.model import AdminPort
 from policies.engine.cluster import ContainerPort, IPAddress, IPBlock, Labels, Pod
 from policies.engine.connections import ConnectionSet
 from policies.engine.k8s.model import NetworkPolicy, Peer, PortSpec
+from policies.engine.k8s.selector import Requirement
 from policies.engine.model import Cluster
 from policies.engine.options import Settings
 
 ALL = ConnectionSet.all()
 NONE = ConnectionSet.none()
+
+# The label keys selectors read and the port names rules name (see ``relevant_keys``).
+Relevant = tuple[frozenset[str], frozenset[str]]
 
 # A peer is an int: a group index, or ``len(groups) + block.index`` for an external block.
 PeerKey = int
@@ -35,9 +43,9 @@ PeerKey = int
 class EndpointGroup:
     index: int
     namespace: str
-    labels: Labels
-    service_account: str
-    ports: tuple[ContainerPort, ...]
+    labels: Labels  # only the keys that some selector reads, when the index projects (see ``relevant_keys``)
+    service_account: str  # the first pod's; a group key only for Calico, whose selectors can read it
+    ports: tuple[ContainerPort, ...]  # only the named ports that some rule names, when the index projects
     host_network: bool
     nodes: frozenset[str]  # the nodes its pods run on (node rules depend on them)
     ip: IPAddress | None  # the representative address (IPv4 first), None without an IP
@@ -86,7 +94,12 @@ def address_sets(cluster: Cluster) -> list[IPBlock]:
 class GroupIndex:
     """Groups, blocks, and cached selections for one cluster and settings."""
 
-    def __init__(self, cluster: Cluster, settings: Settings, extra_sets: Iterable[IPBlock] = ()) -> None:
+    relevant: Relevant | None  # None: every label key and port name tells pods apart
+
+    def __init__(self, cluster: Cluster, settings: Settings, extra_sets: Iterable[IPBlock] = (), *,
+                 grouping_of: GroupIndex | None = None) -> None:
+        """``grouping_of``: group the pods as that index does (same label keys and port names),
+        so that its group indices hold here too (lint compares a cluster with one policy less)."""
         self.cluster = cluster
         self.settings = settings
         families = {4} | {ip.version for p in cluster.pods for ip in p.ips}
@@ -94,24 +107,34 @@ class GroupIndex:
         # two graphs over the same blocks.
         self.space = AddressSpace([*address_sets(cluster), *extra_sets], families)
         self.blocks: list[ExternalBlock] = self.space.blocks
+        relevant = grouping_of.relevant if grouping_of is not None else relevant_keys(cluster)
+        self.relevant = relevant
         keyed: dict[tuple[Any, ...], list[Pod]] = defaultdict(list)
+        views: dict[tuple[Any, ...], tuple[Labels, tuple[ContainerPort, ...]]] = {}
         for pod in cluster.pods:
             ip = _primary_ip(pod, cluster)
             block = None
             if ip is not None and (pod.host_network or settings.ip_block_matches_pod_ips):
                 block = self.space.block_of(ip)
-            key = (pod.namespace, pod.labels.items_tuple(), pod.service_account,
-                   tuple(sorted((p.name, p.port, p.protocol) for p in pod.ports)), pod.host_network,
+            labels, ports = pod.labels, pod.ports
+            if relevant is not None:
+                label_keys, port_names = relevant
+                labels = _project_labels(labels, label_keys)
+                ports = tuple(p for p in ports if p.name in port_names)
+            key = (pod.namespace, labels.items_tuple(), pod.service_account if relevant is None else "",
+                   tuple(sorted((p.name, p.port, p.protocol) for p in ports)), pod.host_network,
                    # nodes are tracked per pod (``EndpointGroup.nodes``): node rules ride on the edges
                    block, ip is not None)
             keyed[key].append(pod)
+            views.setdefault(key, (labels, ports))
         self.groups: list[EndpointGroup] = []
         for key in sorted(keyed, key=repr):
             pods = sorted(keyed[key], key=lambda p: (p.namespace, p.name))
             first = pods[0]
+            labels, ports = views[key]
             self.groups.append(EndpointGroup(
-                len(self.groups), first.namespace, first.labels, first.service_account,
-                tuple(sorted(first.ports, key=lambda p: p.name)), first.host_network,
+                len(self.groups), first.namespace, labels, first.service_account,
+                tuple(sorted(ports, key=lambda p: p.name)), first.host_network,
                 frozenset(p.node for p in pods if p.node), _primary_ip(first, cluster), key[5],
                 tuple(pods),
             ))
@@ -196,6 +219,10 @@ class GroupIndex:
         self._keep.append((ports, dst))
         return result
 
+    def has_named(self, ports: tuple[PortSpec, ...]) -> bool:
+        """Whether a rule's ``ports`` name a port (then they resolve per destination)."""
+        return self._named(ports)
+
     def _named(self, ports: tuple[PortSpec, ...]) -> bool:
         named = self._named_cache.get(id(ports))
         if named is None:
@@ -215,6 +242,43 @@ class GroupIndex:
         return [np for np in self.policies_by_namespace.get(group.namespace, ())
                 if direction in np.policy_types
                 and np.pod_selector.matches(group.labels)]
+
+
+def relevant_keys(cluster: Cluster) -> Relevant | None:
+    """The label keys that some selector of a Kubernetes or admin network policy reads, and the
+    container port names that some rule names; None (every label and port counts) when the
+    cluster has Calico resources, whose selectors and evaluation read more than these."""
+    if cluster.calico is not None:
+        return None
+    keys: set[str] = set()
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack: list[object] = [*cluster.policies, *cluster.admin_policies]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Requirement):
+            keys.add(value.key)
+        elif isinstance(value, PortSpec):
+            if isinstance(value.port, str):
+                names.add(value.port)
+        elif isinstance(value, AdminPort):
+            if value.name:
+                names.add(value.name)
+        elif isinstance(value, tuple | list | frozenset):
+            stack.extend(v for v in value if not isinstance(v, str | int | float))
+        elif is_dataclass(value) and not isinstance(value, type):
+            stack.extend(getattr(value, f.name) for f in fields(value))
+    return frozenset(keys), frozenset(names)
+
+
+def _project_labels(labels: Labels, keys: frozenset[str]) -> Labels:
+    items = labels.items_tuple()
+    if all(k in keys for k, _ in items):
+        return labels
+    return Labels({k: v for k, v in items if k in keys})
 
 
 def _primary_ip(pod: Pod, cluster: Cluster) -> IPAddress | None:

@@ -118,13 +118,16 @@ class Graph:
         by_id: dict[str, GraphNode] = {}
         workloads: dict[str, set[str]] = defaultdict(set)
         approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
+        # A workload's node shows its first pod's labels (by name), whatever the grouping.
+        for pod in sorted(self.cluster.pods, key=lambda p: (p.namespace, p.name)):
+            level_id = _level_id(pod, self.level)
+            if level_id not in by_id:
+                by_id[level_id] = _new_node(pod, self.level, self.cluster)
         for g in self.index.groups:
             eg, ing = self._egress[g.index], self._ingress[g.index]
             for pod in g.pods:
                 node_id = _level_id(pod, self.level)
-                node = by_id.get(node_id)
-                if node is None:
-                    node = by_id[node_id] = _new_node(pod, self.level, self.cluster)
+                node = by_id[node_id]
                 node.pods = (*node.pods, pod.id)
                 if self.level == "namespace":
                     workloads[node_id].add(pod.workload_id)
@@ -143,6 +146,8 @@ class Graph:
                     if unknown:
                         node.unsupported = tuple(sorted(set(node.unsupported) | set(unknown)))
                 self._add_member(g.index, node_id, pod.node)
+        for node in by_id.values():
+            node.pods = tuple(sorted(node.pods))  # by name, whatever the grouping
         for node_id, names in workloads.items():
             by_id[node_id].workloads = len(names)
         if self.level == "namespace":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from dataclasses import replace
 
 from policies.engine.cluster import (
     NAMESPACE_NAME_LABEL,
@@ -25,6 +26,9 @@ VALUES = ["a", "b", ""]
 PORT_NAMES = ["http", "dns", "web"]
 CIDRS = ["10.0.0.0/16", "10.0.1.0/24", "10.0.1.2/32", "192.168.0.0/24", "203.0.113.0/24", "0.0.0.0/0"]
 NODES = [("n1", "192.168.0.1"), ("n2", "192.168.0.2")]
+# Labels and ports that no policy reads: real clusters carry many (versions, template hashes).
+NOISE_KEYS = ["version", "pod-template-hash", "owner"]
+NOISE_PORTS = ["metrics", "admin"]
 
 
 def _labels(rng: random.Random) -> dict[str, str]:
@@ -79,13 +83,24 @@ def _ports(rng: random.Random) -> tuple[PortSpec, ...]:
     return tuple(out)
 
 
-def random_cluster(seed: int) -> Cluster:
+def _noise(pod: Pod, rng: random.Random) -> Pod:
+    """``pod`` with extra labels and named ports that no random policy names."""
+    labels = {**{k: rng.choice(["1", "2", "3"]) for k in rng.sample(NOISE_KEYS, rng.randint(0, 3))},
+              **pod.labels.to_dict()}
+    ports = pod.ports + tuple(ContainerPort(n, rng.choice([80, 9100]), "TCP")
+                              for n in rng.sample(NOISE_PORTS, rng.randint(0, 2)))
+    return replace(pod, labels=Labels(labels), ports=ports)
+
+
+def random_cluster(seed: int, *, noise: bool = False, size: tuple[int, int] = (3, 8)) -> Cluster:
+    """A random cluster; ``noise`` adds labels and ports no policy reads (drawn from another
+    random stream, so the cluster is otherwise the same as without)."""
     rng = random.Random(seed)
     namespaces = tuple(
         Namespace(n, Labels({NAMESPACE_NAME_LABEL: n, **({"team": rng.choice("pq")} if rng.random() < 0.7 else {})}))
         for n in NAMESPACES)
     pods = []
-    for i in range(rng.randint(3, 8)):
+    for i in range(rng.randint(*size)):
         ns = rng.choice(NAMESPACES)
         host = rng.random() < 0.12
         node, node_ip = rng.choice(NODES)
@@ -110,5 +125,8 @@ def random_cluster(seed: int) -> Cluster:
                        for _ in range(rng.choice([0, 1, 2])))
         policies.append(NetworkPolicy(rng.choice(NAMESPACES), f"np{j}", _selector(rng), frozenset(types),
                                       ingress, egress))
+    if noise:
+        other = random.Random(-1 - seed)
+        pods = [_noise(p, other) for p in pods]
     nodes = tuple(Node(n, (ipaddress.ip_address(ip),)) for n, ip in NODES)
     return Cluster(namespaces, tuple(sorted(pods, key=lambda p: (p.namespace, p.name))), nodes, (), tuple(policies))

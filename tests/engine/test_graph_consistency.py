@@ -63,3 +63,9 @@ def test_graph_matches_flow_evaluator_with_other_knobs(seed: int) -> None:
     cluster = random_cluster(seed)
     knobs = Settings(ip_block_matches_pod_ips=False, node_ingress_exempt=False, node_egress_exempt=True)
     assert _check(cluster, knobs) > 0
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 4))
+def test_graph_matches_flow_evaluator_with_labels_no_policy_reads(seed: int) -> None:
+    cluster = random_cluster(seed, noise=True, size=(6, 10))
+    assert _check(cluster, Settings()) > 0

@@ -162,7 +162,8 @@ def _redundant_by_removal(cluster: Cluster) -> set[str]:
         if not selected:
             continue
         others = tuple(p for p in cluster.policies if p is not pol)
-        reduced = GroupIndex(replace(cluster, policies=others), DEFAULT_SETTINGS, address_sets(cluster))
+        reduced = GroupIndex(replace(cluster, policies=others), DEFAULT_SETTINGS, address_sets(cluster),
+                             grouping_of=index)  # the same groups, so that their tables compare
         same = True
         for g in selected:
             for direction in pol.policy_types:

@@ -173,8 +173,9 @@ def _overlap_message(index: GroupIndex, np: NetworkPolicy, selected: list[int]) 
 
 def _dns(index: GroupIndex) -> list[Finding]:
     out: list[Finding] = []
-    dns_groups = [g.index for g in index.groups if g.labels.get("k8s-app") == "kube-dns"
-                  or g.labels.get("k8s-app") == "coredns"]
+    # Pods' own labels: the groups keep only the keys that selectors read.
+    dns_groups = [g.index for g in index.groups
+                  if any(p.labels.get("k8s-app") in ("kube-dns", "coredns") for p in g.pods)]
     udp53 = ConnectionSet.protocol("UDP", 53, 53)
     reported: set[str] = set()
     for g in index.groups:

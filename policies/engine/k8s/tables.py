@@ -8,7 +8,8 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import NONE, OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
@@ -16,12 +17,41 @@ from policies.engine.groups import NONE, OPEN_TABLE, EndpointGroup, GroupIndex, 
 __all__ = ["k8s_table", "k8s_tables"]
 
 
-def _add(extra: dict[PeerKey, ConnectionSet], key: PeerKey, conn: ConnectionSet) -> None:
-    old = extra.get(key)
-    if old is None:
-        extra[key] = conn
-    elif old is not conn:  # the port cache hands out shared objects: skip the common repeat
-        extra[key] = old | conn
+class _Overrides:
+    """Per-peer connections of one table, gathered as the set of rule connections that reach each
+    peer and united once per distinct set (peers reached by the same rules share the result)."""
+
+    def __init__(self) -> None:
+        self.conns: list[ConnectionSet] = []
+        self._slot: dict[int, int] = {}  # id of a (cached, long-lived) ConnectionSet -> position
+        self.hits: dict[PeerKey, set[int]] = defaultdict(set)
+
+    def slot(self, conn: ConnectionSet) -> int:
+        found = self._slot.get(id(conn))
+        if found is None:
+            found = self._slot[id(conn)] = len(self.conns)
+            self.conns.append(conn)
+        return found
+
+    def add(self, keys: Iterable[PeerKey], conn: ConnectionSet) -> None:
+        slot = self.slot(conn)
+        hits = self.hits
+        for key in keys:
+            hits[key].add(slot)
+
+    def united(self, default: ConnectionSet) -> dict[PeerKey, ConnectionSet]:
+        cache: dict[frozenset[int], ConnectionSet] = {}
+        out: dict[PeerKey, ConnectionSet] = {}
+        for key, slots in self.hits.items():
+            sig = frozenset(slots)
+            conn = cache.get(sig)
+            if conn is None:
+                conn = default
+                for s in sorted(sig):
+                    conn = conn | self.conns[s]
+                cache[sig] = conn
+            out[key] = conn
+        return out
 
 
 def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
@@ -30,7 +60,7 @@ def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
     if not pols:
         return OPEN_TABLE
     default = NONE
-    extra: dict[PeerKey, ConnectionSet] = {}
+    extra = _Overrides()
     for np in pols:
         for rule in np.rules(direction):
             if direction == "Ingress":
@@ -41,23 +71,27 @@ def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
                     default |= conn
                     continue
                 for peer in rule.peers:
-                    for key in index.select_k8s_peer(peer, np.namespace):
-                        _add(extra, key, conn)
+                    extra.add(index.select_k8s_peer(peer, np.namespace), conn)
             else:
                 if not rule.peers:
                     default |= index.resolve_ports(rule.ports, None)
                     if any(isinstance(p.port, str) for p in rule.ports):
                         for g in index.groups:
                             if not g.host_network:
-                                _add(extra, g.index, index.resolve_ports(rule.ports, g.ports))
+                                extra.add((g.index,), index.resolve_ports(rule.ports, g.ports))
                     continue
                 for peer in rule.peers:
-                    for key in index.select_k8s_peer(peer, np.namespace):
+                    keys = index.select_k8s_peer(peer, np.namespace)
+                    if not index.has_named(rule.ports):
+                        conn = index.resolve_ports(rule.ports, None)
+                        if conn:
+                            extra.add(keys, conn)
+                        continue
+                    for key in keys:
                         conn = index.resolve_ports(rule.ports, index.dst_ports(key))
                         if conn:
-                            _add(extra, key, conn)
-    overrides = {k: default | c for k, c in extra.items()} if not default.is_empty else extra
-    return Table(default, overrides, isolated=True, policies=tuple(sorted(np.id for np in pols)))
+                            extra.add((key,), conn)
+    return Table(default, extra.united(default), isolated=True, policies=tuple(sorted(np.id for np in pols)))
 
 
 def k8s_tables(
