@@ -4,7 +4,9 @@
 - NP002 a peer matches no pod or namespace;
 - NP003 a named port that no destination pod of the rule defines (with that protocol);
 - NP004 a policy made redundant by others (removing it changes no verdict);
-- NP005 egress isolation that blocks DNS (UDP and TCP 53 to the cluster DNS pods).
+- NP005 egress isolation that blocks DNS (UDP and TCP 53 to the cluster DNS pods);
+- AP001-AP005 admin network policies: an empty subject, a shadowed rule, a Pass with nothing
+  after it, a priority tie, a peer that matches nothing (``admin/lint.py``).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from policies.engine.admin.lint import admin_findings
 from policies.engine.connections import ConnectionSet
 from policies.engine.findings import SEVERITIES, Finding
 from policies.engine.groups import GroupIndex, address_sets, k8s_table
@@ -122,7 +125,7 @@ def _dns(index: GroupIndex) -> list[Finding]:
 def lint(cluster: Cluster, *, settings: Settings = DEFAULT_SETTINGS) -> list[Finding]:
     """Every finding, sorted by severity, policy and code."""
     index = GroupIndex(cluster, settings)
-    findings = _k8s_findings(index) + _dns(index)
+    findings = _k8s_findings(index) + _dns(index) + admin_findings(index)
     if len(cluster.policies) <= REDUNDANCY_LIMIT:
         findings += _redundant(index)
     if cluster.has_calico():

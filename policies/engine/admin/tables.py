@@ -18,7 +18,8 @@ from policies.engine.connections import ConnectionSet
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, PeerKey, Table
 from policies.engine.model import Cluster, ContainerPort, IPAddress, IPBlock, IPNetwork
 
-__all__ = ["admin_address_sets", "apply_admin_tiers", "group_admin_policies", "domain_name_policies"]
+__all__ = ["admin_address_sets", "apply_admin_tiers", "domain_name_policies", "group_admin_policies", "rule_ports",
+           "select_peer"]
 
 
 def admin_address_sets(cluster: Cluster) -> list[IPBlock]:
@@ -60,7 +61,7 @@ def domain_name_policies(index: GroupIndex, group: EndpointGroup) -> list[str]:
     return out
 
 
-def _select(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
+def select_peer(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
     cluster = index.cluster
     keys: set[PeerKey] = set()
     if peer.kind in ("namespaces", "pods"):
@@ -86,7 +87,7 @@ def _select(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
     return keys
 
 
-def _ports(ports: tuple[AdminPort, ...] | None, dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+def rule_ports(ports: tuple[AdminPort, ...] | None, dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
     if ports is None:
         return ALL
     conn = NONE
@@ -117,10 +118,10 @@ class _Tier:
     def rule(self, index: GroupIndex, group: EndpointGroup, direction: str, rule: AdminRule) -> None:
         keys: set[PeerKey] = set()
         for peer in rule.peers:
-            keys |= _select(index, peer)
+            keys |= select_peer(index, peer)
         for key in keys:
             dst = group.ports if direction == "Ingress" else index.dst_ports(key)
-            conn = _ports(rule.ports, dst) - self.taken.get(key, NONE)
+            conn = rule_ports(rule.ports, dst) - self.taken.get(key, NONE)
             if conn.is_empty:
                 continue
             self.taken[key] = self.taken.get(key, NONE) | conn
