@@ -35,10 +35,12 @@ from policies.services.placements import (
     policy_placement,
     policy_placements,
 )
-from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
+    "AdminSummary",
+    "admin_summaries",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",
