@@ -33,8 +33,9 @@ class PolicyStep:
 
     @property
     def is_admin(self) -> bool:
-        """An admin network policy: its tier is Admin or Baseline and it has a priority, not an order."""
-        return self.trace.get("kind") in ADMIN_POLICY_KINDS
+        """An admin network policy as the Kubernetes evaluator runs it: in the Admin or Baseline tier,
+        with a priority (under Calico it sits in a Calico tier, with an order, like any other)."""
+        return self.trace.get("kind") in ADMIN_POLICY_KINDS and self.trace.get("tier") in ("Admin", "Baseline")
 
     @property
     def order_text(self) -> str:

@@ -21,7 +21,9 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from policies.engine.calico.admin import DOMAIN_NAMES, convert_admin_policy
 from policies.engine.calico.model import (
+    ADMIN_KINDS,
     DEFAULT_TIER,
     K8S_POLICY_ORDER,
     SERVICE_ACCOUNT_LABEL_MAX,
@@ -182,7 +184,8 @@ class CalicoIndex:
         # A weak reference: the module cache below must not keep clusters alive.
         self._cluster = weakref.ref(cluster)
         self.resources = cluster.calico or CalicoResources()
-        policies = [*self.resources.policies, *(convert_k8s_policy(np) for np in cluster.policies)]
+        policies = [*self.resources.policies, *(convert_k8s_policy(np) for np in cluster.policies),
+                    *(convert_admin_policy(cluster, a) for a in cluster.admin_policies)]
         names = {DEFAULT_TIER} | {p.tier for p in policies}
         tiers = {t.name: t for t in self.resources.tiers}
         for name in names:
@@ -194,7 +197,7 @@ class CalicoIndex:
         self._namespaced: dict[tuple[str, str], list[CalicoPolicy]] = {}
         for p in sorted(policies, key=lambda p: p.sort_key()):
             self.by_tier[p.tier].append(p)
-            if p.kind == "GlobalNetworkPolicy":
+            if p.is_global:
                 self._global[p.tier].append(p)
             else:
                 self._namespaced.setdefault((p.tier, p.namespace), []).append(p)
@@ -257,7 +260,7 @@ class CalicoIndex:
         """Whether ``policy`` applies to an endpoint for ``direction`` (5.4)."""
         if direction not in policy.types:
             return False
-        if policy.kind != "GlobalNetworkPolicy" and policy.namespace != namespace:
+        if not policy.is_global and policy.namespace != namespace:
             return False  # a namespaced policy never selects outside its namespace
         ep_labels = self.endpoint_labels(namespace, labels, service_account)
         if policy.selector is not None and not policy.selector.evaluate(ep_labels):
@@ -605,6 +608,12 @@ class _Matcher(EndMatcher):
         )
         if "http" in rule.unsupported:
             head.append(_Check(True, "http match not evaluated", "http match"))
+        if DOMAIN_NAMES in rule.unsupported:
+            remote = flow.src if direction == "Ingress" else flow.dst
+            if remote.kind == "pod":
+                head.append(_Check(False, f"{remote.id} is a pod; domainNames name addresses outside the cluster"))
+            else:
+                head.append(_Check(True, "", f"netpol cannot resolve domainNames to tell whether {remote.id} is one"))
         checks = head + src_peer + src_ports + dst_peer + dst_ports
         remote_peer = src_peer if direction == "Ingress" else dst_peer
         local_peer = dst_peer if direction == "Ingress" else src_peer
@@ -658,7 +667,7 @@ def _rule_traces(
     policy: CalicoPolicy, results: list[tuple[int, CalicoRule, RuleResult, bool]]
 ) -> tuple[RuleTrace, ...]:
     """RuleTraces for the rules evaluated; a converted Kubernetes rule is shown once (5.7)."""
-    if policy.kind != "KubernetesNetworkPolicy":
+    if not policy.is_converted:
         return tuple(
             RuleTrace(
                 i,
@@ -687,7 +696,8 @@ def _rule_traces(
             peer_ok = any(res.peer_matched for _, res, _ in items)
             port_ok = any(res.port_matched for _, res, _ in items)
         out.append(
-            RuleTrace(k8s_index, first.line, hit is not None, "Allow", peer_ok, port_ok, why, first.end_line)
+            RuleTrace(k8s_index, first.line, hit is not None, first.action, peer_ok, port_ok, why, first.end_line,
+                      first.name)
         )
     return tuple(out)
 
@@ -792,6 +802,7 @@ class _Walk:
             policy.order,
             outcome,
             policy.warnings,
+            key=policy.id if policy.kind in ADMIN_KINDS else "",
         )
 
     def explore(self) -> tuple[_Run, list[_Run], bool]:
