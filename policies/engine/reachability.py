@@ -403,7 +403,7 @@ def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table]
             if evaluator == "calico":
                 same = NONE if settings.default_endpoint_to_host_action == "DROP" else eg
             else:
-                same = ALL if settings.node_egress_exempt else eg
+                same = egress[a.index].node_exempt.get(b.index, ALL) if settings.node_egress_exempt else eg
         return eg, same
     ing = ingress[b.index].get(a.index)
     return (ing if eg.is_all else eg & ing), None

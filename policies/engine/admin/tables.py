@@ -159,7 +159,17 @@ def _fold(index: GroupIndex, group: EndpointGroup, direction: str, inner: Table,
             return accepted | (inner.get(key) & rest)
         return accepted | (rest - base.deny.get(key, NONE))
 
+    def exempt(key: PeerKey) -> ConnectionSet:
+        """To the pod's own node under node_egress_exempt: NetworkPolicy is skipped, admin tiers are not."""
+        accepted = top.accept.get(key, NONE)
+        rest = ALL - accepted - top.deny.get(key, NONE)
+        return accepted | (rest if inner.isolated else rest - base.deny.get(key, NONE))
+
     default = inner.default if inner.isolated else ALL
     overrides = {k: c for k in keys if (c := final(k)) != default}
+    node_exempt: dict[PeerKey, ConnectionSet] = {}
+    if direction == "Egress":
+        hosts = {g.index for g in index.groups if g.host_network}
+        node_exempt = {k: c for k in keys & hosts if (c := exempt(k)) != ALL}
     names = tuple(sorted({*inner.policies, *(f"{p.kind}/{p.name}" for p in (*admin, *baseline))}))
-    return Table(default, overrides, isolated=inner.isolated, policies=names)
+    return Table(default, overrides, isolated=inner.isolated, policies=names, node_exempt=node_exempt)
