@@ -108,6 +108,8 @@ def test_overview_lists_admin_policies_with_tier_priority_and_the_pods_they_sele
     assert "pass-blue" in html and "deny-all" in html
     assert "Admin tier, priority 10; selects 2 pods in 1 namespace" in html
     assert "Admin tier, priority 20; selects 2 pods in 1 namespace" in html
+    # Lint: deny-all's only rule never decides (pass-blue passes everything first).
+    assert "AP002" in html and "ingress rule 0 &#x27;everything&#x27; (Deny) is shadowed" in html
 
 
 def test_policy_page_of_an_admin_policy_lists_the_pods_it_selects(web: Client, admin_snapshot: Snapshot) -> None:
@@ -132,3 +134,20 @@ def test_graph_links_admin_policies_and_lists_them_on_the_nodes(
     assert web_node["admin_policies"] == ["AdminNetworkPolicy deny-all (Admin tier, priority 20)",
                                           "AdminNetworkPolicy pass-blue (Admin tier, priority 10)"]
     assert "AdminNetworkPolicy/pass-blue" in web_node["policies"]["ingress"]
+
+
+def test_under_calico_admin_policies_sit_in_the_kube_admin_tier(
+    web: Client, make_snapshot: Callable[..., Snapshot]
+) -> None:
+    guard = ("apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: guard}\n"
+             "spec:\n  tier: Admin\n  priority: 3\n  subject: {namespaces: {matchLabels: {team: blue}}}\n"
+             "  ingress:\n  - name: no-red\n    action: Deny\n    from: [{namespaces: {matchLabels: {team: red}}}]\n")
+    tier = "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\nspec: {order: 100}\n"
+    snapshot = make_snapshot([("base.yaml", (VECTORS / "base.yaml").read_text()), ("guard.yaml", guard),
+                              ("tier.yaml", tier)])
+    html = flow_page(web, snapshot, "y/cli", "x/web", 80)
+    assert "Tier kube-admin" in html and "tier order 1000" in html
+    assert 'ClusterNetworkPolicy, tier kube-admin, order <span class="policy-order">3</span>' in html
+    assert "CALICO_DENY" in html and '<q class="rule-name">no-red</q>' in html
+    overview = web.get(reverse("policies:snapshot", args=[snapshot.id])).content.decode()
+    assert "kube-admin" in overview
