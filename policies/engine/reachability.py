@@ -307,6 +307,16 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
             "digest": digest,
             "source": src.to_dict(),
         })
+    for admin in cluster.admin_policies:
+        content = json.dumps(_content(admin), sort_keys=True, separators=(",", ":"))
+        entries.append({
+            "id": admin.id,  # Kind/name: cluster-wide, and the kinds may share names
+            "kind": admin.kind,
+            "namespace": "",
+            "name": admin.name,
+            "digest": hashlib.sha256(content.encode()).hexdigest()[:16],
+            "source": admin.source.to_dict(),
+        })
     return sorted(entries, key=lambda e: (e["kind"], e["id"]))
 
 
@@ -339,7 +349,8 @@ def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
     return out
 
 
-_POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
+# File positions, and names carried for explanations only (so adding one changes no digest).
+_POSITION_FIELDS = frozenset({"line", "end_line", "source", "column", "admin_name"})
 
 
 def _content(value: Any) -> Any:

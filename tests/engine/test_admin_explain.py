@@ -46,3 +46,21 @@ def test_pass_handed_to_the_default(tmp_path: Path) -> None:
     text = netpol_explain(tmp_path, "A03", "--from", "z/mon", "--to", "x/web", "--port", "80")
     assert "passed by rule 0 'to-owners' to the default, which allows it" in text
     assert "Ingress of x/web: ALLOW (NOT_ISOLATED)" in text
+
+
+def test_a_diff_names_the_admin_policy_that_changed_a_flow() -> None:
+    from policies.engine import build_graph, diff, parse_files
+
+    base = (VECTORS / "base.yaml").read_text()
+    guard = ("apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: guard}\n"
+             "spec:\n  tier: Admin\n  priority: 3\n  subject: {namespaces: {matchLabels: {team: blue}}}\n"
+             "  ingress: [{name: no-red, action: ACTION, from: [{namespaces: {matchLabels: {team: red}}}]}]\n")
+    old = parse_files([("base.yaml", base), ("g.yaml", guard.replace("ACTION", "Accept"))]).cluster
+    new = parse_files([("base.yaml", base), ("g.yaml", guard.replace("ACTION", "Deny"))]).cluster
+    moved = parse_files([("base.yaml", base), ("g.yaml", "\n\n" + guard.replace("ACTION", "Accept"))]).cluster
+    changes = diff(build_graph(old), build_graph(new)).to_dict()
+    assert changes["policies_changed"] == [
+        {"kind": "ClusterNetworkPolicy", "id": "ClusterNetworkPolicy/guard", "change": "modified"}]
+    closed = [e for e in changes["removed"] if e["source"] == "y/cli" and e["target"] == "x/web"]
+    assert closed and closed[0]["policies"] == ["ClusterNetworkPolicy/guard"]
+    assert diff(build_graph(old), build_graph(moved)).to_dict()["policies_changed"] == []

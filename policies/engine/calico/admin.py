@@ -110,7 +110,7 @@ def _rules(cluster: Cluster, rule: AdminRule, index: int, direction: str) -> lis
                 src, dst = (remote, local) if direction == "Ingress" else (local, remote)
                 out.append(CalicoRule(action, protocol=proto, source=src, destination=dst,
                                       line=rule.line, end_line=rule.end_line, unsupported=unsupported,
-                                      k8s_index=index, name=rule.name))
+                                      k8s_index=index, admin_name=rule.name))
     return out
 
 

@@ -697,7 +697,7 @@ def _rule_traces(
             port_ok = any(res.port_matched for _, res, _ in items)
         out.append(
             RuleTrace(k8s_index, first.line, hit is not None, first.action, peer_ok, port_ok, why, first.end_line,
-                      first.name)
+                      first.admin_name)
         )
     return tuple(out)
 

@@ -139,7 +139,7 @@ class CalicoRule:
     unsupported: tuple[str, ...] = ()  # fields the evaluator cannot model, e.g. ("http",)
     # For a converted Kubernetes or admin rule: its index in the original ingress/egress list (5.7).
     k8s_index: int | None = None
-    name: str = ""  # a converted admin rule's own name
+    admin_name: str = ""  # a converted admin rule's own name (not part of a policy's digest)
 
     @property
     def has_icmp(self) -> bool:
