@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from policies.engine import build_graph, evaluate, explain, make_flow, parse_files
-from policies.engine.settings import Settings
+from policies.engine.options import Settings
 from tests.engine import test_admin_conformance as conformance
 from tests.engine import test_admin_vectors as vectors
 from tests.engine.test_admin_vectors import _graph_node

@@ -26,10 +26,12 @@ from __future__ import annotations
 import ipaddress
 
 from policies.engine.admin.model import ADMIN, AdminPeer, AdminPolicy, AdminPort, AdminRule
-from policies.engine.calico.model import CalicoPolicy, CalicoRule, EntityRule, PortMatch
+from policies.engine.calico.convert import label_selector_to_calico
+from policies.engine.calico.model import ORCHESTRATOR_LABEL, CalicoPolicy, CalicoRule, EntityRule, PortMatch
 from policies.engine.calico.selector import ALL, Eq, Selector, and_
-from policies.engine.model import Cluster, IPNetwork
-from policies.engine.selectors import LabelSelector
+from policies.engine.cluster import IPNetwork
+from policies.engine.k8s.selector import LabelSelector
+from policies.engine.model import Cluster
 
 __all__ = ["ADMIN_TIERS", "DOMAIN_NAMES", "admin_tier_of", "convert_admin_policy"]
 
@@ -41,7 +43,6 @@ ADMIN_TIERS = {
 }
 BANP_ORDER = 1000.0  # "treated as if it had an order of 1,000"
 DOMAIN_NAMES = "domainNames"
-ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
 
 
 def admin_tier_of(policy: AdminPolicy) -> str:
@@ -50,8 +51,6 @@ def admin_tier_of(policy: AdminPolicy) -> str:
 
 
 def _selector(sel: LabelSelector | None) -> Selector:
-    from policies.engine.calico.evaluate import label_selector_to_calico
-
     k8s = Eq(ORCHESTRATOR_LABEL, "k8s")
     if sel is None:
         return k8s
@@ -60,8 +59,6 @@ def _selector(sel: LabelSelector | None) -> Selector:
 
 
 def _namespaces(sel: LabelSelector | None) -> Selector:
-    from policies.engine.calico.evaluate import label_selector_to_calico
-
     return label_selector_to_calico(sel) if sel is not None else ALL
 
 
