@@ -7,13 +7,15 @@ its message); asking for results of an analysis that has not finished raises
 
 - ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
 - ``snapshots``: storing an upload; ``demo``: the demo snapshots;
-- ``analyses``: queueing and running the engine over a snapshot;
+- ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
+  queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
-- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
+- ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 """
 
 from policies.engine import PolicyError
-from policies.services.analyses import ProgressWriter, finished_analysis, run_analysis, start_analysis
+from policies.services.analyses import ProgressWriter, finished_analysis, publish, run_analysis, start_analysis
 from policies.services.answers import (
     EVALUATORS,
     GRAPH_LEVELS,
@@ -25,8 +27,19 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.clusters import (
+    InvalidConnection,
+    SyncFailed,
+    SyncInProgress,
+    SyncOutcome,
+    add_cluster,
+    queue_sync,
+    start_due_syncs,
+    sync_cluster,
+)
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
-from policies.services.errors import AnalysisNotReady
+from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.placements import (
     Placement,
@@ -36,11 +49,21 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
+from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
     "AdminSummary",
     "admin_summaries",
+    "InvalidConnection",
+    "SyncFailed",
+    "SyncInProgress",
+    "SyncOutcome",
+    "add_cluster",
+    "fill_changes",
+    "queue_sync",
+    "start_due_syncs",
+    "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",
@@ -51,6 +74,10 @@ __all__ = [
     "PolicyError",
     "PolicyKey",
     "ProgressWriter",
+    "QueueUnavailable",
+    "SweepReport",
+    "publish",
+    "sweep",
     "create_snapshot",
     "decode_file",
     "demo_files",
