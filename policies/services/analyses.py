@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from policies import engine, tasks
 from policies.models import Analysis, Snapshot
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.expectations import check_team_expectations
 from policies.services.manifests import parse_manifests
 
 __all__ = ["ProgressWriter", "finished_analysis", "publish", "run_analysis", "start_analysis"]
@@ -202,6 +203,8 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
     linted_at = time.perf_counter()
 
     pod_dict: dict[str, Any] | None = pod.to_dict()
+    assert pod_dict is not None
+    expectations = check_team_expectations(team=analysis.snapshot.team, cluster=parsed.cluster, pod_graph=pod_dict)
     pod_size = len(json.dumps(pod_dict))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
@@ -213,6 +216,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
         "summary": workload.summary(),
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
+        "expectations": expectations,  # the team's, as they were at this analysis; None when it has none
     }
     timings = {
         "parse": round(parsed_at - started, 4),
