@@ -10,7 +10,10 @@ from django.utils import timezone
 
 # Kinds whose objects are policies (Kubernetes and Calico). Calico's namespaced
 # NetworkPolicy shares its kind with Kubernetes' and differs by apiVersion.
-POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
+# Admin network policies (policy.networking.k8s.io) are cluster-wide: the engine names them Kind/name.
+ADMIN_POLICY_KINDS = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
+POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy",
+                *ADMIN_POLICY_KINDS)
 STAGED_KINDS = ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
 CALICO_API_GROUP = "projectcalico.org"  # also matches crd.projectcalico.org
 
@@ -147,6 +150,16 @@ class Resource(models.Model):
     @property
     def is_policy(self) -> bool:
         return self.kind in POLICY_KINDS
+
+    @property
+    def is_admin_policy(self) -> bool:
+        return self.kind in ADMIN_POLICY_KINDS
+
+    @property
+    def engine_id(self) -> str:
+        """The id the engine gives the policy in graphs and traces: namespace/name, the name of a
+        global policy, Kind/name of an admin network policy."""
+        return f"{self.kind}/{self.name}" if self.is_admin_policy else self.qualified_name
 
     @property
     def is_calico(self) -> bool:

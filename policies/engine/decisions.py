@@ -61,9 +61,12 @@ class PolicyTrace:
     outcome: str = ""  # e.g. "allows", "no rule matched", "denied by rule 2", "passed"
     warnings: tuple[str, ...] = ()
     priority: int | None = None  # admin network policies
+    key: str = ""  # the policy's id when it is not namespace/name (admin policies: Kind/name)
 
     @property
     def id(self) -> str:
+        if self.key:
+            return self.key
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from policies.engine.flows import flow_between, make_flow, workload_endpoints
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
+ADMIN_TRACE_KINDS = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
 MAX_PAIRS = 400  # pod pairs tried for a workload whose pods differ
 _VERDICT_WORD = {"ALLOW": "Allowed", "DENY": "Denied", "UNDEFINED": "Undefined", "UNSUPPORTED": "Unsupported"}
 
@@ -66,11 +67,16 @@ def _decision_text(d: Decision, who: str) -> list[str]:
     if d.approximate:
         out.append("  approximate: " + "; ".join(d.warnings))
     for p in d.policies:
-        tier = f" [tier {p.tier}, order {p.order}]" if p.tier else ""
-        out.append(f"  - {p.kind} {p.id}{tier} ({p.source}): {p.outcome}")
+        if p.priority is not None or p.kind in ADMIN_TRACE_KINDS:
+            tier = f" [{p.tier} tier" + (f", priority {p.priority}]" if p.priority is not None else "]")
+        else:
+            tier = f" [tier {p.tier}, order {p.order}]" if p.tier else ""
+        who = p.name if p.key else p.id  # an admin policy's id already starts with its kind
+        out.append(f"  - {p.kind} {who}{tier} ({p.source}): {p.outcome}")
         for r in p.rules:
             mark = "*" if r.matched else " "
-            out.append(f"    {mark} rule {r.index} ({r.action}, line {r.line}): {r.why}")
+            name = f" {r.name!r}" if r.name else ""
+            out.append(f"    {mark} rule {r.index}{name} ({r.action}, line {r.line}): {r.why}")
     return out
 
 

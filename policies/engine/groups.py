@@ -67,6 +67,9 @@ class Table:
     overrides: dict[PeerKey, ConnectionSet] = field(default_factory=dict)
     isolated: bool = False
     policies: tuple[str, ...] = ()  # ids of the policies that apply
+    # Egress to a hostNetwork group on the pod's own node when node_egress_exempt exempts it from
+    # NetworkPolicy: what admin policies still decide there (absent: everything is allowed).
+    node_exempt: dict[PeerKey, ConnectionSet] = field(default_factory=dict)
 
     def get(self, peer: PeerKey) -> ConnectionSet:
         return self.overrides.get(peer, self.default)

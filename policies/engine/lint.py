@@ -1,11 +1,14 @@
 """Findings about policies that probably do not do what their author meant, for every kind.
 
-Kubernetes policies' findings (NP001 to NP005) are in ``policies.engine.k8s.lint``, Calico's in
-``policies.engine.calico.lint``; this module runs both over one group index and sorts the result.
+Kubernetes policies' findings (NP001 to NP005) are in ``policies.engine.k8s.lint``, admin network
+policies' (AP001 to AP005: an empty subject, a shadowed rule, a Pass with nothing after it, a priority
+tie, a peer that matches nothing) in ``policies.engine.admin.lint``, Calico's in
+``policies.engine.calico.lint``; this module runs them over one group index and sorts the result.
 """
 
 from __future__ import annotations
 
+from policies.engine.admin.lint import admin_findings
 from policies.engine.findings import SEVERITIES, Finding
 from policies.engine.groups import GroupIndex
 from policies.engine.k8s.lint import k8s_findings
@@ -18,7 +21,7 @@ __all__ = ["lint"]
 def lint(cluster: Cluster, *, settings: Settings = DEFAULT_SETTINGS) -> list[Finding]:
     """Every finding, sorted by severity, policy and code."""
     index = GroupIndex(cluster, settings)
-    findings = k8s_findings(index)
+    findings = k8s_findings(index) + admin_findings(index)
     if cluster.has_calico():
         try:
             from policies.engine.calico.lint import calico_findings

@@ -316,6 +316,16 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
             "digest": digest,
             "source": src.to_dict(),
         })
+    for admin in cluster.admin_policies:
+        content = json.dumps(_content(admin), sort_keys=True, separators=(",", ":"))
+        entries.append({
+            "id": admin.id,  # Kind/name: cluster-wide, and the kinds may share names
+            "kind": admin.kind,
+            "namespace": "",
+            "name": admin.name,
+            "digest": hashlib.sha256(content.encode()).hexdigest()[:16],
+            "source": admin.source.to_dict(),
+        })
     return sorted(entries, key=lambda e: (e["kind"], e["id"]))
 
 
@@ -348,7 +358,8 @@ def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
     return out
 
 
-_POSITION_FIELDS = frozenset({"line", "end_line", "source", "column"})
+# File positions, and names carried for explanations only (so adding one changes no digest).
+_POSITION_FIELDS = frozenset({"line", "end_line", "source", "column", "admin_name"})
 
 
 def _content(value: Any) -> Any:
@@ -412,7 +423,7 @@ def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table]
             if evaluator == "calico":
                 same = NONE if settings.default_endpoint_to_host_action == "DROP" else eg
             else:
-                same = ALL if settings.node_egress_exempt else eg
+                same = egress[a.index].node_exempt.get(b.index, ALL) if settings.node_egress_exempt else eg
         return eg, same
     ing = ingress[b.index].get(a.index)
     return (ing if eg.is_all else eg & ing), None

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from policies import services
-from policies.models import Resource, Snapshot
+from policies.models import ADMIN_POLICY_KINDS, Resource, Snapshot
 from policies.pages.source import Listing, listing
 from policies.pages.state import find_policy_resource, pod_nodes, policy_resources
 from policies.pages.words import node_label, order_text
@@ -30,6 +30,12 @@ class PolicyStep:
     @property
     def is_profile(self) -> bool:
         return self.trace.get("kind") == "Profile"
+
+    @property
+    def is_admin(self) -> bool:
+        """An admin network policy as the Kubernetes evaluator runs it: in the Admin or Baseline tier,
+        with a priority (under Calico it sits in a Calico tier, with an order, like any other)."""
+        return self.trace.get("kind") in ADMIN_POLICY_KINDS and self.trace.get("tier") in ("Admin", "Baseline")
 
     @property
     def order_text(self) -> str:
@@ -56,7 +62,12 @@ class DirectionTrace:
     @property
     def tiered(self) -> bool:
         """Whether Calico decided: its steps are grouped by tier (or only the namespace profile spoke)."""
-        return any(step.trace.get("tier") or step.is_profile for step in self.steps)
+        return any((step.trace.get("tier") and not step.is_admin) or step.is_profile for step in self.steps)
+
+    @property
+    def admin(self) -> bool:
+        """Whether admin network policies select the endpoint for this direction."""
+        return any(step.is_admin for step in self.steps)
 
 
 def _deciding_index(decision: dict[str, Any], traces: list[dict[str, Any]]) -> int | None:

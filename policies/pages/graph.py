@@ -16,7 +16,7 @@ def policy_urls(snapshot: Snapshot) -> dict[str, str]:
     """Engine policy id ("namespace/name", or the name of a global policy) -> its policy page."""
     urls: dict[str, str] = {}
     for resource in policy_resources(snapshot):
-        urls.setdefault(resource.qualified_name, reverse("policies:policy", args=[snapshot.id, resource.id]))
+        urls.setdefault(resource.engine_id, reverse("policies:policy", args=[snapshot.id, resource.id]))
     return urls
 
 
@@ -25,7 +25,7 @@ def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     position (the graph's side panel lists a node's policies in that order)."""
     details: dict[str, dict[str, Any]] = {}
     for resource in policy_resources(snapshot):
-        if resource.is_staged or resource.qualified_name in details:
+        if resource.is_staged or resource.engine_id in details:
             continue
         placement = services.policy_placement(policy=resource)
         entry: dict[str, Any] = {
@@ -36,7 +36,9 @@ def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
             entry.update(placement.to_dict())
             entry["position"] = placement.position
             entry["order_text"] = order_text(placement.order)
-        details[resource.qualified_name] = entry
+        if resource.is_admin_policy:
+            entry["admin"] = True
+        details[resource.engine_id] = entry
     return details
 
 

@@ -79,12 +79,15 @@ class PolicyRow:
 
     resource: Resource
     placement: services.Placement | None
+    admin: services.AdminSummary | None = None  # an admin network policy's tier, priority and pods
 
 
 def policy_rows(snapshot: Snapshot) -> list[PolicyRow]:
     """The snapshot's policies; when Calico evaluates it, in evaluation order (tier by tier, then by
-    order), each with its tier and order."""
-    rows = [PolicyRow(r, services.policy_placement(policy=r)) for r in policy_resources(snapshot)]
+    order), each with its tier and order; admin network policies with the pods they select."""
+    resources = policy_resources(snapshot)
+    admin = services.admin_summaries(snapshot=snapshot) if any(r.is_admin_policy for r in resources) else {}
+    rows = [PolicyRow(r, services.policy_placement(policy=r), admin.get(r.engine_id)) for r in resources]
     if any(row.placement for row in rows):
         rows.sort(key=lambda row: services.placement_sort_key(row.placement))
     return rows

@@ -51,7 +51,7 @@ def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) ->
     """Edges whose explanation cites the policy as allowing them (ingress or egress), or, for a
     Calico policy, as passing them to a later tier that allowed them; and how many candidate edges
     were left unchecked (at most POLICY_FLOW_CHECKS explanations per page)."""
-    policy_id = policy.qualified_name
+    policy_id = policy.engine_id
     nodes = {node["id"]: node for node in graph["nodes"]}
     candidates = []
     for edge in graph["edges"]:
@@ -82,7 +82,7 @@ def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) ->
             continue
         # The rule that ended the policy's say: the first matched one that is not a Log rule.
         rule = next((r for r in trace.get("rules", []) if r.get("matched") and r.get("action") != "Log"), None)
-        if rule is None or rule.get("action", "Allow") not in ("Allow", "Pass"):
+        if rule is None or rule.get("action", "Allow") not in ("Allow", "Accept", "Pass"):
             continue
         params: dict[str, Any] = {"src": endpoint_text(source), "dst": endpoint_text(target), "protocol": protocol}
         if port is not None:

@@ -136,5 +136,5 @@ def policy_pages(snapshot: Snapshot) -> PolicyPages:
     for resource in sorted(resources, key=lambda r: r.is_staged):
         url = reverse("policies:policy", args=[snapshot.id, resource.id])
         for kind in (*trace_kinds(resource), resource.kind, ""):
-            pages.setdefault((kind, resource.qualified_name), url)
+            pages.setdefault((kind, resource.engine_id), url)
     return pages

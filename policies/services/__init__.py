@@ -56,13 +56,15 @@ from policies.services.placements import (
     policy_placement,
     policy_placements,
 )
-from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
 from policies.services.proposals import add_review, create_proposal, run_proposal
 from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 from policies.services.webhooks import send_proposal_webhook
 
 __all__ = [
+    "AdminSummary",
+    "admin_summaries",
     "InvalidConnection",
     "SyncFailed",
     "SyncInProgress",

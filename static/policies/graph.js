@@ -573,6 +573,14 @@ function showNode(element) {
     if (all.size) {
       children.push(el("ul", { class: "plain" }, policyItems(policies)));
     }
+    const admin = node.admin_policies || [];
+    if (admin.length) {
+      children.push(el("h3", {}, "Admin network policies"));
+      children.push(
+        el("p", { class: "small" }, `${count(admin.length, "admin network policy selects", "admin network policies select")} this ${unit} (cluster-wide: the Admin tier decides before its NetworkPolicies, the Baseline tier after).`),
+      );
+      children.push(el("ul", { class: "plain admin-policies" }, admin.map((text) => el("li", {}, text))));
+    }
   }
   if (node.kind === "workload" && graphs.workload) {
     const pods = node.pods || [];

@@ -95,3 +95,12 @@ def test_admin_vector_flow(vector_id: str, index: int) -> None:
         assert src is not None and dst is not None
         allowed = graph.allows(src, dst, flow["protocol"], flow["port"])
         assert allowed == (flow["verdict"] == "ALLOW"), f"the graph says {allowed} for {src} -> {dst}"
+
+
+def test_every_vector_is_documented() -> None:
+    """docs/admin-policies.md section 9 lists each vector with its title, in order."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "admin-policies.md").read_text()
+    rows = [line for line in doc.splitlines() if re.match(r"^\| A\d\d \|", line)]
+    assert [r.split("|")[1].strip() for r in rows] == [v["id"] for v in VECTORS]
+    for row, vector in zip(rows, VECTORS, strict=True):
+        assert row.split("|")[2].strip() == vector["title"]

@@ -69,3 +69,22 @@ def test_graph_matches_flow_evaluator_with_other_knobs(seed: int) -> None:
 def test_graph_matches_flow_evaluator_with_labels_no_policy_reads(seed: int) -> None:
     cluster = random_cluster(seed, noise=True, size=(6, 10))
     assert _check(cluster, Settings()) > 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_graph_matches_flow_evaluator_with_admin_policies(seed: int) -> None:
+    """The same, with AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy of both
+    tiers (namespaces, pods, networks and nodes peers, named ports, ranges, SCTP, Pass)."""
+    from .randomclusters import random_admin_cluster
+
+    cluster = random_admin_cluster(seed)
+    assert cluster.admin_policies
+    assert _check(cluster, Settings()) > 0
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 4))
+def test_graph_matches_flow_evaluator_with_admin_policies_and_other_knobs(seed: int) -> None:
+    from .randomclusters import random_admin_cluster
+
+    knobs = Settings(ip_block_matches_pod_ips=False, node_ingress_exempt=False, node_egress_exempt=True)
+    assert _check(random_admin_cluster(seed), knobs) > 0

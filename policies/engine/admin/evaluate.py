@@ -158,7 +158,16 @@ def _outcome(rule: AdminRule, index: int) -> str:
 def _trace(policy: AdminPolicy, rules: list[RuleTrace], outcome: str) -> PolicyTrace:
     return PolicyTrace(policy.kind, "", policy.name, policy.source, tuple(rules), tier=policy.tier,
                        order=float(policy.priority) if policy.priority is not None else None,
-                       outcome=outcome, priority=policy.priority)
+                       outcome=outcome, priority=policy.priority, key=policy.id)
+
+
+def _handed_to(traces: tuple[PolicyTrace, ...], hit: _Hit | None, to: str) -> tuple[PolicyTrace, ...]:
+    """The traces with the passing policy's outcome naming where the Pass handed the flow."""
+    if hit is None or hit.rule.action != "Pass" or not traces:
+        return traces
+    last = traces[-1]
+    name = f" {hit.rule.name!r}" if hit.rule.name else ""
+    return (*traces[:-1], replace(last, outcome=f"passed by rule {hit.index}{name} to {to}"))
 
 
 def _rule_words(hit: _Hit) -> str:
@@ -213,10 +222,18 @@ def _decide(cluster: Cluster, flow: Flow, direction: str, settings: Settings, in
         prefix = f"{_rule_words(hit)} passes this {side} on; "
     elif admin:
         prefix = "no Admin-tier rule matched; "
+    passed = hit
     np = inner()
     if np.reason != "NOT_ISOLATED":
+        admin_traces = _handed_to(admin_traces, passed, "the NetworkPolicy tier, which isolates "
+                                  f"{endpoint.id} for {side}")
         return replace(np, policies=(*admin_traces, *np.policies), detail=prefix + np.detail), unknown
     hit, base_traces, more = _walk(cluster, baseline, direction, remote, flow, settings, assume)
+    admin_traces = _handed_to(admin_traces, passed, (
+        "the Baseline tier (no NetworkPolicy isolates " f"{endpoint.id} for {side})" if baseline else
+        f"the default, which allows it (no NetworkPolicy isolates {endpoint.id} for {side} and no "
+        "Baseline-tier policy selects it)"))
+    base_traces = _handed_to(base_traces, hit, "the default, which allows it")
     traces = (*admin_traces, *np.policies, *base_traces)
     unknown |= more
     if hit is not None and hit.rule.action != "Pass":

@@ -19,7 +19,8 @@ from policies.engine.connections import ConnectionSet
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, PeerKey, Table
 from policies.engine.model import Cluster
 
-__all__ = ["admin_address_sets", "apply_admin_tiers", "group_admin_policies", "domain_name_policies"]
+__all__ = ["admin_address_sets", "apply_admin_tiers", "domain_name_policies", "group_admin_policies", "rule_ports",
+           "select_peer"]
 
 
 def admin_address_sets(cluster: Cluster) -> list[IPBlock]:
@@ -61,7 +62,7 @@ def domain_name_policies(index: GroupIndex, group: EndpointGroup) -> list[str]:
     return out
 
 
-def _select(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
+def select_peer(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
     cluster = index.cluster
     keys: set[PeerKey] = set()
     if peer.kind in ("namespaces", "pods"):
@@ -87,7 +88,7 @@ def _select(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
     return keys
 
 
-def _ports(ports: tuple[AdminPort, ...] | None, dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+def rule_ports(ports: tuple[AdminPort, ...] | None, dst: tuple[ContainerPort, ...] | None) -> ConnectionSet:
     if ports is None:
         return ALL
     conn = NONE
@@ -118,10 +119,10 @@ class _Tier:
     def rule(self, index: GroupIndex, group: EndpointGroup, direction: str, rule: AdminRule) -> None:
         keys: set[PeerKey] = set()
         for peer in rule.peers:
-            keys |= _select(index, peer)
+            keys |= select_peer(index, peer)
         for key in keys:
             dst = group.ports if direction == "Ingress" else index.dst_ports(key)
-            conn = _ports(rule.ports, dst) - self.taken.get(key, NONE)
+            conn = rule_ports(rule.ports, dst) - self.taken.get(key, NONE)
             if conn.is_empty:
                 continue
             self.taken[key] = self.taken.get(key, NONE) | conn
@@ -159,7 +160,17 @@ def _fold(index: GroupIndex, group: EndpointGroup, direction: str, inner: Table,
             return accepted | (inner.get(key) & rest)
         return accepted | (rest - base.deny.get(key, NONE))
 
+    def exempt(key: PeerKey) -> ConnectionSet:
+        """To the pod's own node under node_egress_exempt: NetworkPolicy is skipped, admin tiers are not."""
+        accepted = top.accept.get(key, NONE)
+        rest = ALL - accepted - top.deny.get(key, NONE)
+        return accepted | (rest if inner.isolated else rest - base.deny.get(key, NONE))
+
     default = inner.default if inner.isolated else ALL
     overrides = {k: c for k in keys if (c := final(k)) != default}
+    node_exempt: dict[PeerKey, ConnectionSet] = {}
+    if direction == "Egress":
+        hosts = {g.index for g in index.groups if g.host_network}
+        node_exempt = {k: c for k in keys & hosts if (c := exempt(k)) != ALL}
     names = tuple(sorted({*inner.policies, *(f"{p.kind}/{p.name}" for p in (*admin, *baseline))}))
-    return Table(default, overrides, isolated=inner.isolated, policies=names)
+    return Table(default, overrides, isolated=inner.isolated, policies=names, node_exempt=node_exempt)

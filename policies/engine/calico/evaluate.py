@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from policies.engine.calico.index import CalicoIndex, calico_index, host_endpoint_of
 from policies.engine.calico.match import PacketMatcher, RuleResult, packet_of
-from policies.engine.calico.model import CalicoPolicy, CalicoRule, Tier
+from policies.engine.calico.model import ADMIN_KINDS, CalicoPolicy, CalicoRule, Tier
 from policies.engine.cluster import Pod, Source
 from policies.engine.decisions import Decision, PolicyTrace, RuleTrace, Verdict
 from policies.engine.flows import Endpoint, Flow
@@ -64,7 +64,7 @@ def _rule_traces(
     policy: CalicoPolicy, results: list[tuple[int, CalicoRule, RuleResult, bool]]
 ) -> tuple[RuleTrace, ...]:
     """RuleTraces for the rules evaluated; a converted Kubernetes rule is shown once (5.7)."""
-    if policy.kind != "KubernetesNetworkPolicy":
+    if not policy.is_converted:
         return tuple(
             RuleTrace(
                 i,
@@ -93,7 +93,8 @@ def _rule_traces(
             peer_ok = any(res.peer_matched for _, res, _ in items)
             port_ok = any(res.port_matched for _, res, _ in items)
         out.append(
-            RuleTrace(k8s_index, first.line, hit is not None, "Allow", peer_ok, port_ok, why, first.end_line)
+            RuleTrace(k8s_index, first.line, hit is not None, first.action, peer_ok, port_ok, why, first.end_line,
+                      first.admin_name)
         )
     return tuple(out)
 
@@ -198,6 +199,7 @@ class _Walk:
             policy.order,
             outcome,
             policy.warnings,
+            key=policy.id if policy.kind in ADMIN_KINDS else "",
         )
 
     def explore(self) -> tuple[_Run, list[_Run], bool]:

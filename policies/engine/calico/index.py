@@ -11,6 +11,7 @@ import heapq
 import weakref
 from collections.abc import Iterable
 
+from policies.engine.calico.admin import convert_admin_policy
 from policies.engine.calico.convert import convert_k8s_policy
 from policies.engine.calico.model import (
     DEFAULT_TIER,
@@ -37,7 +38,8 @@ class CalicoIndex:
         # A weak reference: the module cache below must not keep clusters alive.
         self._cluster = weakref.ref(cluster)
         self.resources = cluster.calico or CalicoResources()
-        policies = [*self.resources.policies, *(convert_k8s_policy(np) for np in cluster.policies)]
+        policies = [*self.resources.policies, *(convert_k8s_policy(np) for np in cluster.policies),
+                    *(convert_admin_policy(cluster, a) for a in cluster.admin_policies)]
         names = {DEFAULT_TIER} | {p.tier for p in policies}
         tiers = {t.name: t for t in self.resources.tiers}
         for name in names:
@@ -49,7 +51,7 @@ class CalicoIndex:
         self._namespaced: dict[tuple[str, str], list[CalicoPolicy]] = {}
         for p in sorted(policies, key=lambda p: p.sort_key()):
             self.by_tier[p.tier].append(p)
-            if p.kind == "GlobalNetworkPolicy":
+            if p.is_global:
                 self._global[p.tier].append(p)
             else:
                 self._namespaced.setdefault((p.tier, p.namespace), []).append(p)
@@ -112,7 +114,7 @@ class CalicoIndex:
         """Whether ``policy`` applies to an endpoint for ``direction`` (5.4)."""
         if direction not in policy.types:
             return False
-        if policy.kind != "GlobalNetworkPolicy" and policy.namespace != namespace:
+        if not policy.is_global and policy.namespace != namespace:
             return False  # a namespaced policy never selects outside its namespace
         ep_labels = self.endpoint_labels(namespace, labels, service_account)
         if policy.selector is not None and not policy.selector.evaluate(ep_labels):

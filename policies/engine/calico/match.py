@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from policies.engine.calico.admin import DOMAIN_NAMES
 from policies.engine.calico.index import CalicoIndex, host_endpoint_of
 from policies.engine.calico.model import (
     ORCHESTRATOR_LABEL,
@@ -332,6 +333,12 @@ class PacketMatcher(EndMatcher):
         )
         if "http" in rule.unsupported:
             head.append(_Check(True, "http match not evaluated", "http match"))
+        if DOMAIN_NAMES in rule.unsupported:
+            remote = flow.src if direction == "Ingress" else flow.dst
+            if remote.kind == "pod":
+                head.append(_Check(False, f"{remote.id} is a pod; domainNames name addresses outside the cluster"))
+            else:
+                head.append(_Check(True, "", f"netpol cannot resolve domainNames to tell whether {remote.id} is one"))
         checks = head + src_peer + src_ports + dst_peer + dst_ports
         remote_peer = src_peer if direction == "Ingress" else dst_peer
         local_peer = dst_peer if direction == "Ingress" else src_peer

@@ -16,7 +16,10 @@ from policies.engine.calico.selector import Selector
 from policies.engine.cluster import IPAddress, IPBlock, IPNetwork, Labels, Source
 
 Action = Literal["Allow", "Deny", "Pass", "Log"]
-PolicyKind = Literal["NetworkPolicy", "GlobalNetworkPolicy", "KubernetesNetworkPolicy"]
+PolicyKind = Literal["NetworkPolicy", "GlobalNetworkPolicy", "KubernetesNetworkPolicy", "AdminNetworkPolicy",
+                     "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"]
+# Admin network policies, run as global policies in tiers of their own (calico/admin.py).
+ADMIN_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
 DefaultAction = Literal["Deny", "Pass"]
 # A numeric port range (inclusive) or a port name.
 PortMatch = tuple[int, int] | str
@@ -29,6 +32,9 @@ BUILTIN_TIERS: dict[str, tuple[float, DefaultAction]] = {
     DEFAULT_TIER: (DEFAULT_TIER_ORDER, "Deny"),
     "kube-admin": (1000.0, "Pass"),
     "kube-baseline": (10_000_000.0, "Pass"),
+    # Calico 3.30 / 3.31 tiers of AdminNetworkPolicy and BaselineAdminNetworkPolicy.
+    "adminnetworkpolicy": (1000.0, "Pass"),
+    "baselineadminnetworkpolicy": (10_000_000.0, "Pass"),
 }
 # The label an endpoint carries for its service account only when the name is this short (5.1).
 SERVICE_ACCOUNT_LABEL_MAX = 63
@@ -136,8 +142,9 @@ class CalicoRule:
     line: int = 0
     end_line: int = 0
     unsupported: tuple[str, ...] = ()  # fields the evaluator cannot model, e.g. ("http",)
-    # For a converted Kubernetes rule: its index in the original ingress/egress list (5.7).
+    # For a converted Kubernetes or admin rule: its index in the original ingress/egress list (5.7).
     k8s_index: int | None = None
+    admin_name: str = ""  # a converted admin rule's own name (not part of a policy's digest)
 
     @property
     def has_icmp(self) -> bool:
@@ -192,7 +199,19 @@ class CalicoPolicy:
 
     @property
     def id(self) -> str:
+        if self.kind in ADMIN_KINDS:
+            return f"{self.kind}/{self.name}"
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def is_global(self) -> bool:
+        """Not bound to a namespace: a GlobalNetworkPolicy or an admin network policy."""
+        return self.kind == "GlobalNetworkPolicy" or self.kind in ADMIN_KINDS
+
+    @property
+    def is_converted(self) -> bool:
+        """Converted from another kind (Kubernetes or admin): one rule may become several."""
+        return self.kind == "KubernetesNetworkPolicy" or self.kind in ADMIN_KINDS
 
     @property
     def trace_kind(self) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from policies.engine.calico.admin import DOMAIN_NAMES
 from policies.engine.calico.index import CalicoIndex, calico_index
 from policies.engine.calico.match import EndMatcher
 from policies.engine.calico.model import (
@@ -276,8 +277,10 @@ class CalicoTables:
         for t, (_, pols) in enumerate(tiers):
             for policy in pols:
                 for i, rule in enumerate(policy.rules(direction)):
-                    if rule.action == "Log":
-                        continue  # no effect on the verdict
+                    if rule.action == "Log" or DOMAIN_NAMES in rule.unsupported:
+                        # Log: no effect on the verdict. domainNames: nothing the graph can name (the
+                        # groups it could touch are marked unsupported, reachability.py).
+                        continue
                     local_er, remote_er = (
                         (rule.destination, rule.source) if ingress else (rule.source, rule.destination)
                     )
