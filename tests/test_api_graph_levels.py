@@ -1,0 +1,86 @@
+"""The graph API's namespace views: `?level=namespace` and `?namespace=NS` on the workload and pod
+levels, checked against the full graphs they are read from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from policies.engine.connections import ConnectionSet
+from policies.models import Snapshot
+
+
+def get(api: APIClient, snapshot: Snapshot, **params: str) -> dict[str, Any]:
+    response = api.get(f"/api/snapshots/{snapshot.id}/graph/", params)
+    assert response.status_code == 200, response.content
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_namespace_level_is_the_union_over_pod_pairs(api: APIClient, snapshot: Snapshot) -> None:
+    pods = get(api, snapshot, level="pod")
+    graph = get(api, snapshot, level="namespace")
+    assert graph["level"] == "namespace"
+
+    namespaces = {n["id"]: n for n in graph["nodes"] if n["kind"] == "namespace"}
+    pod_nodes = [n for n in pods["nodes"] if n["kind"] == "pod"]
+    assert set(namespaces) == {n["namespace"] for n in pod_nodes}
+    for name, node in namespaces.items():
+        assert node["pod_count"] == sum(1 for n in pod_nodes if n["namespace"] == name)
+        assert node["workload_count"] >= 1
+    externals = {n["id"] for n in pods["nodes"] if n["kind"] == "external"}
+    assert externals == {n["id"] for n in graph["nodes"] if n["kind"] == "external"}
+
+    group = {n["id"]: n["namespace"] or n["id"] for n in pods["nodes"]}
+    expected: dict[tuple[str, str], ConnectionSet] = defaultdict(ConnectionSet.none)
+    for edge in pods["edges"]:
+        key = (group[edge["source"]], group[edge["target"]])
+        expected[key] = expected[key] | ConnectionSet.from_dict(edge)
+    got = {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in graph["edges"]}
+    assert got == dict(expected)
+    assert ("prod", "prod") in got, "A -> A is listed"
+
+
+def test_one_namespace_keeps_its_workloads_and_folds_the_others(api: APIClient, snapshot: Snapshot) -> None:
+    full = get(api, snapshot, level="workload")
+    part = get(api, snapshot, level="workload", namespace="prod")
+
+    inside = {n["id"] for n in full["nodes"] if n["kind"] == "workload" and n["namespace"] == "prod"}
+    kinds = {n["id"]: n["kind"] for n in part["nodes"]}
+    assert {i for i, k in kinds.items() if k == "workload"} == inside
+    assert {i for i, k in kinds.items() if k == "namespace"} <= {"other"}
+    assert "prod" not in kinds
+
+    def drawn(node_id: str) -> str:
+        node = next(n for n in full["nodes"] if n["id"] == node_id)
+        return node_id if node_id in inside or node["kind"] == "external" else node["namespace"]
+
+    expected: dict[tuple[str, str], ConnectionSet] = defaultdict(ConnectionSet.none)
+    for edge in full["edges"]:
+        if edge["source"] in inside or edge["target"] in inside:
+            key = (drawn(edge["source"]), drawn(edge["target"]))
+            expected[key] = expected[key] | ConnectionSet.from_dict(edge)
+    got = {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in part["edges"]}
+    assert got == dict(expected)
+    assert got, "prod's workloads have edges"
+    assert all(e["source"] in kinds and e["target"] in kinds for e in part["edges"])
+
+
+def test_one_namespace_of_pods(api: APIClient, snapshot: Snapshot) -> None:
+    part = get(api, snapshot, level="pod", namespace="other")
+    pods = [n for n in part["nodes"] if n["kind"] == "pod"]
+    assert pods and all(n["namespace"] == "other" for n in pods)
+    assert any(e["source"] == "other/intruder" for e in part["edges"])
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"level": "workload", "namespace": "nowhere"}, "namespace"), ({"level": "namespace", "namespace": "prod"}, "namespace")],
+)
+def test_a_bad_namespace_says_which_field(api: APIClient, snapshot: Snapshot, params: dict[str, str], field: str) -> None:
+    response = api.get(f"/api/snapshots/{snapshot.id}/graph/", params)
+    assert response.status_code == 400
+    assert field in response.json()["detail"]
