@@ -24,7 +24,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
 RUN pip install --no-deps -e . \
-    && python manage.py collectstatic --noinput \
+    && SECRET_KEY=build-time-only-collectstatic python manage.py collectstatic --noinput \
     && chown -R netpol:netpol /app
 
 USER netpol

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 
 from policies.models import AuditEvent
@@ -26,13 +26,13 @@ MAX_REPR = 200
 
 
 def record(
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AbstractBaseUser | AnonymousUser | None,
     verb: str,
     target: models.Model | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Store one audit event: ``actor`` (None for the system) did ``verb`` to ``target``."""
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.pk is not None else None
+    user = actor if isinstance(actor, User) and actor.pk is not None else None
     return AuditEvent.objects.create(
         actor=user,
         actor_name=user.get_username() if user is not None else "",

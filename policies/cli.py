@@ -18,13 +18,12 @@ from policies.engine import (
     PolicyError,
     Settings,
     build_graph,
-    diff,
+    diff_clusters,
     explain,
     lint,
     load_paths,
     render,
 )
-from policies.engine.groups import address_sets
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -64,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     reach = sub.add_parser("reach", help="the reachability graph of the manifests")
     reach.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or - for standard input")
     reach.add_argument("--format", choices=["json", "txt", "csv", "dot", "md"], default="txt")
-    reach.add_argument("--level", choices=["pod", "workload"], default="pod")
+    reach.add_argument("--level", choices=["pod", "workload", "namespace"], default="pod")
     reach.add_argument("--output", "-o", default="-", help="write to this file (default: standard output)")
     _common(reach)
 
@@ -83,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("old", metavar="OLD_PATH")
     dif.add_argument("new", metavar="NEW_PATH")
     dif.add_argument("--format", choices=["json", "txt", "md"], default="txt")
-    dif.add_argument("--level", choices=["pod", "workload"], default="workload")
+    dif.add_argument("--level", choices=["pod", "workload", "namespace"], default="workload")
     dif.add_argument("--fail-on", choices=["added", "removed", "any"], default=None,
                      help="exit 1 when flows were added, removed, or anything changed")
     _common(dif)
@@ -124,12 +123,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
     if args.command == "diff":
         old = load_paths([args.old], stdin=stdin).cluster
         new = load_paths([args.new], stdin=stdin).cluster
-        # Both graphs over the same address blocks, so external flows compare one to one.
-        g_old = build_graph(old, level=args.level, evaluator=args.evaluator, settings=settings,
-                            extra_address_sets=address_sets(new))
-        g_new = build_graph(new, level=args.level, evaluator=args.evaluator, settings=settings,
-                            extra_address_sets=address_sets(old))
-        d = diff(g_old, g_new)
+        d = diff_clusters(old, new, level=args.level, evaluator=args.evaluator, settings=settings)
         if args.format == "json":
             stdout.write(json.dumps(d.to_dict(), indent=2, sort_keys=True) + "\n")
         elif args.format == "md":

@@ -1,10 +1,10 @@
 from celery import shared_task
 
-from policies import services
-
 
 # acks_late: the message is acknowledged only when the task returns, so a worker that
 # dies mid-task leaves it to be redelivered. run_analysis is idempotent, so that is safe.
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_analysis(analysis_id: int) -> None:
+    from policies import services  # inside the function: services queue this task
+
     services.run_analysis(analysis_id=analysis_id)

@@ -11,7 +11,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from policies import audit, engine, page_data, services
+from policies import audit, pages, services
 from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
 from policies.models import Analysis, Resource, Snapshot
 
@@ -33,7 +33,7 @@ def _snapshot_context(snapshot: Snapshot, section: str) -> dict[str, Any]:
 @login_required
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     ctx = {
-        "rows": page_data.snapshot_rows(Snapshot.objects.all()),
+        "rows": pages.listing.snapshot_rows(Snapshot.objects.all()),
         "form": UploadForm(),
     }
     return render(request, "policies/snapshot_list.html", ctx)
@@ -50,7 +50,7 @@ def load_demo(request: HttpRequest) -> HttpResponse:
             audit.record(request.user, "loaded the demo", snapshot)
     messages.success(
         request,
-        f"Loaded {page_data.plural(len(loaded), 'demo snapshot')} ({created} new).",
+        f"Loaded {pages.words.plural(len(loaded), 'demo snapshot')} ({created} new).",
     )
     return redirect("policies:snapshot-list")
 
@@ -69,7 +69,7 @@ def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
 
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    error: engine.PolicyError | None = None
+    error: services.PolicyError | None = None
     context_lines = None
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
@@ -78,9 +78,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             try:
                 files = _read_uploads(form)
                 snapshot = services.create_snapshot(name=form.cleaned_data["name"], files=files, user=request.user)
-            except engine.PolicyError as exc:
+            except services.PolicyError as exc:
                 error = exc
-                context_lines = page_data.error_context(exc, files)
+                context_lines = pages.listing.error_context(exc, files)
                 # Keep what was read, so that the next try needs only the fix. The pasted text
                 # stays in its own field; files travel in a hidden field, ticked by default.
                 kept = [(name, text) for name, text in files if name != PASTED_FILE_NAME]
@@ -103,18 +103,18 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    analysis = page_data.latest_analysis(snapshot)
+    analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
-    ctx.update(page_data.overview(snapshot, analysis))
+    ctx.update(pages.overview.overview(snapshot, analysis))
     ctx.update(
         {
             "analysis": analysis,
-            "analysis_state": page_data.analysis_state(analysis),
+            "analysis_state": pages.state.analysis_state(analysis),
             "files": snapshot.files.all(),
-            "policies": page_data.policy_rows(snapshot),
+            "policies": pages.overview.policy_rows(snapshot),
         }
     )
-    ctx["compare_others"], ctx["compare_default"] = page_data.compare_choices(snapshot)
+    ctx["compare_others"], ctx["compare_default"] = pages.compare.compare_choices(snapshot)
     return render(request, "policies/snapshot_overview.html", ctx)
 
 
@@ -131,18 +131,18 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    analysis = page_data.latest_analysis(snapshot)
+    analysis = pages.state.latest_analysis(snapshot)
     summary: dict[str, Any] = {}
     if analysis is not None and analysis.status == Analysis.Status.DONE:
         summary = analysis.result_part("summary") or {}
-    state = page_data.analysis_state(analysis)
+    state = pages.state.analysis_state(analysis)
     config = {
         "snapshot": snapshot.id,
         "analysis": state,
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
-        "headline": page_data.headline_ids(summary),
-        "policy_urls": page_data.policy_urls(snapshot),
-        "policy_details": page_data.policy_details(snapshot),
+        "headline": pages.overview.headline_ids(summary),
+        "policy_urls": pages.graph.policy_urls(snapshot),
+        "policy_details": pages.graph.policy_details(snapshot),
         "filename": f"netpol-snapshot-{snapshot.id}",
         "icons": {"shield": static("policies/shield.svg"), "globe": static("policies/globe.svg")},
         "urls": {
@@ -159,7 +159,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "config": config,
             "analysis": analysis,
             "params": request.GET,
-            "headlines": page_data.HEADLINES,
+            "headlines": pages.overview.HEADLINES,
             "export_formats": list(EXPORT_TYPES),
         }
     )
@@ -175,7 +175,7 @@ def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpRespon
     if level not in services.GRAPH_LEVELS:
         raise Http404("Unknown graph level.")
     try:
-        text = page_data.render_graph(snapshot, level=level, fmt=fmt)
+        text = services.render_graph(snapshot=snapshot, level=level, fmt=fmt)
     except services.AnalysisNotReady as exc:
         return HttpResponse(str(exc), status=409, content_type="text/plain")
     response = HttpResponse(text, content_type=f"{EXPORT_TYPES[fmt]}; charset=utf-8")
@@ -206,12 +206,12 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
                 port=question["port"],
                 protocol=question["protocol"],
             )
-        except engine.PolicyError as exc:
+        except services.PolicyError as exc:
             form.add_error(_field_of(exc), str(exc.message))
         else:
-            trace = page_data.flow_trace(snapshot, explanation)
-            caveats = page_data.explanation_warnings(explanation)
-            commands = page_data.flow_commands(
+            trace = pages.flow.flow_trace(snapshot, explanation)
+            caveats = pages.flow.explanation_warnings(explanation)
+            commands = pages.flow.flow_commands(
                 request.build_absolute_uri(reverse("api:snapshot-explain", args=[snapshot.id])),
                 snapshot,
                 source=question["src"],
@@ -227,13 +227,13 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "trace": trace,
             "caveats": caveats,
             "commands": commands,
-            "endpoint_names": page_data.endpoint_names(snapshot),
+            "endpoint_names": pages.flow.endpoint_names(snapshot),
         }
     )
     return render(request, "policies/flow.html", ctx, status=400 if form.errors else 200)
 
 
-def _field_of(error: engine.PolicyError) -> str | None:
+def _field_of(error: services.PolicyError) -> str | None:
     """The form field an engine error is about, when it names one (else the whole form)."""
     return error.path if error.path in ("port", "protocol") else None
 
@@ -247,16 +247,16 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/matrix.html", ctx)
-    groups = page_data.matrix_groups(graph)
+    groups = pages.matrix.matrix_groups(graph)
     source_ns = request.GET.get("from") or request.GET.get("ns") or ""
     target_ns = request.GET.get("to") or source_ns
     if source_ns and (source_ns not in groups or target_ns not in groups):
         raise Http404("No such namespace in this snapshot.")
     ctx.update({"groups": groups, "source_ns": source_ns, "target_ns": target_ns})
     if source_ns:
-        ctx["matrix"] = page_data.workload_matrix(snapshot, graph, source_ns, target_ns)
+        ctx["matrix"] = pages.matrix.workload_matrix(snapshot, graph, source_ns, target_ns)
     else:
-        ctx["matrix"] = page_data.namespace_matrix(snapshot, graph)
+        ctx["matrix"] = pages.matrix.namespace_matrix(snapshot, graph)
     return render(request, "policies/matrix.html", ctx)
 
 
@@ -273,7 +273,7 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         if not against.isdigit():
             raise Http404("No such snapshot to compare with.")
         old = get_object_or_404(Snapshot, id=int(against))
-    others, default = page_data.compare_choices(snapshot)
+    others, default = pages.compare.compare_choices(snapshot)
     ctx = _snapshot_context(snapshot, "compare")
     ctx.update(
         {
@@ -291,12 +291,12 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         return render(request, "policies/compare.html", ctx, status=400)
     # An unfinished analysis on either side is no error here (the API answers 409): the page says
     # so and links to its progress.
-    ctx["waiting"] = page_data.compare_waiting(old, snapshot)
+    ctx["waiting"] = pages.compare.compare_waiting(old, snapshot)
     if not ctx["waiting"]:
         try:
-            ctx["comparison"] = page_data.comparison(old, snapshot, level)
+            ctx["comparison"] = pages.compare.comparison(old, snapshot, level)
         except services.AnalysisNotReady:
-            ctx["waiting"] = page_data.compare_waiting(old, snapshot)
+            ctx["waiting"] = pages.compare.compare_waiting(old, snapshot)
     # The first analysis still on its way: the page follows it and reloads when it is done.
     ctx["poll"] = next((w for w in ctx["waiting"] if w.running), None)
     return render(request, "policies/compare.html", ctx)
@@ -313,9 +313,9 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
     ctx.update(
         {
             "policy": policy,
-            "listing": page_data.listing(policy),
+            "listing": pages.source.listing(policy),
             "placement": placement,
-            "tier_members": page_data.tier_members(snapshot, policy, placement) if placement else [],
+            "tier_members": pages.policy.tier_members(snapshot, policy, placement) if placement else [],
         }
     )
     try:
@@ -325,21 +325,21 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
         return render(request, "policies/policy.html", ctx)
     try:
         selected = services.selected_pods(policy=policy)
-    except engine.PolicyError as exc:
+    except services.PolicyError as exc:
         selected = []
         ctx["selection_error"] = str(exc)
-    flows, unchecked = page_data.policy_flows(snapshot, policy, graph)
-    workloads = page_data.selected_workloads(snapshot, selected)
-    pods = page_data.counts(snapshot, page_data.latest_analysis(snapshot))["pods"]
+    flows, unchecked = pages.policy.policy_flows(snapshot, policy, graph)
+    workloads = pages.policy.selected_workloads(snapshot, selected)
+    pods = pages.state.counts(snapshot, pages.state.latest_analysis(snapshot))["pods"]
     impact_asked = pods <= IMPACT_INLINE_MAX_PODS or request.GET.get("impact") == "1"
     ctx.update(
         {
             "selected": selected,
             "flows": flows,
             "unchecked": unchecked,
-            "picture": page_data.policy_picture(policy, flows, workloads, graph),
+            "picture": pages.policy.policy_picture(policy, flows, workloads, graph),
             "impact_asked": impact_asked,
-            "without": page_data.without_policy_diff(snapshot, policy) if impact_asked else None,
+            "without": services.without_policy_diff(snapshot=snapshot, policy=policy) if impact_asked else None,
             "graph_url": reverse("policies:graph", args=[snapshot.id]),
         }
     )

@@ -19,7 +19,7 @@ def test_analyze_reach_writes_the_json_contract() -> None:
     data = json.loads(out.getvalue())
     assert data["level"] == "workload"
     assert {"source": "shop/Deployment/web", "target": "shop/Deployment/api", "all": False,
-            "ports": [{"protocol": "TCP", "from": 9090, "to": 9090}]} in data["edges"]
+            "ports": [{"protocol": "TCP", "from": 9090, "to": 9090}], "text": "TCP 9090"} in data["edges"]
 
 
 def test_analyze_bad_input_is_a_command_error() -> None:

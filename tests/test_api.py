@@ -498,3 +498,19 @@ spec:
 def test_delete_a_snapshot(api: APIClient, snapshot: Snapshot) -> None:
     assert api.delete(f"/api/snapshots/{snapshot.id}/").status_code == 204
     assert (Snapshot.objects.count(), Resource.objects.count(), Analysis.objects.count()) == (0, 0, 0)
+
+
+def test_graph_at_namespace_level(api: APIClient, snapshot: Snapshot) -> None:
+    pod = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "pod"}).json()
+    graph = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "namespace"}).json()
+
+    assert graph["level"] == "namespace"
+    namespaces = {n["id"]: n for n in graph["nodes"] if n["kind"] == "namespace"}
+    pods = [n for n in pod["nodes"] if n["kind"] == "pod"]
+    assert set(namespaces) >= {n["namespace"] for n in pods}
+    for name, node in namespaces.items():
+        assert node["pod_count"] == sum(1 for n in pods if n["namespace"] == name)
+    by_id = {n["id"]: n for n in pod["nodes"]}
+    expected = {(by_id[e["source"]].get("namespace") or e["source"], by_id[e["target"]].get("namespace") or e["target"])
+                for e in pod["edges"]}
+    assert {(e["source"], e["target"]) for e in graph["edges"]} == expected

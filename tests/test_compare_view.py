@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from policies import page_data, services
+from policies import pages, services
 from policies.models import Analysis, Snapshot
 
 from .conftest import FILES, OPEN_FILES, PODS
@@ -193,7 +193,7 @@ def test_the_demo_change_closes_the_data_namespace_egress_and_names_the_policies
     assert ("data/kafka", "203.0.113.0/24") in closed_pairs
     assert ("data/postgres", "198.51.100.25/32") in closed_pairs
     assert {r.source.label for r in comparison.removed} == {"data/kafka", "data/postgres", "data/redis"}
-    assert "all traffic" in closed and "outside the cluster" in closed
+    assert "All Connections" in closed and "outside the cluster" in closed
     # A closed flow's check goes to the old snapshot, where it was allowed; its policies link to
     # the snapshot that has them (allow-dns is new).
     link = flow_links(closed)[0]
@@ -208,9 +208,9 @@ def test_the_demo_change_closes_the_data_namespace_egress_and_names_the_policies
         ("data/postgres", "kube-system/coredns"),
         ("data/redis", "kube-system/coredns"),
     }
-    assert "before</span> <code>all traffic</code>" in changed
+    assert "before</span> <code>All Connections</code>" in changed
     assert "after</span> <code>TCP 53; UDP 53</code>" in changed
-    assert "closed</span> <code>TCP 1-52, 54-65535; UDP 1-52, 54-65535; all other protocols</code>" in changed
+    assert "closed</span> <code>all but TCP 53 and UDP 53</code>" in changed
     link = flow_links(changed)[0]
     assert link["path"] == reverse("policies:flow", args=[new.id])
     assert (link["src"], link["dst"], link["port"], link["protocol"]) == (
@@ -291,7 +291,7 @@ def test_no_change_in_reachability(web: Client, make_snapshot: Callable[..., Sna
     ],
 )
 def test_the_port_a_flow_check_link_asks_about(connections: dict[str, Any], expected: Any) -> None:
-    assert page_data.probe(connections) == expected
+    assert pages.words.probe(connections) == expected
 
 
 # --- what the page refuses, and what it waits for ------------------------------------------------------
@@ -304,7 +304,7 @@ def test_an_unknown_snapshot_to_compare_with_is_404(web: Client, before: Snapsho
 
 
 def test_an_unknown_level_is_404(web: Client, before: Snapshot, after: Snapshot) -> None:
-    assert compare(web, after, before, level="namespace").status_code == 404
+    assert compare(web, after, before, level="galaxy").status_code == 404
 
 
 def test_a_snapshot_compared_with_itself_says_so(web: Client, before: Snapshot, after: Snapshot) -> None:

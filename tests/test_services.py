@@ -238,10 +238,10 @@ def test_progress_is_written_as_the_engine_advances(make_snapshot: MakeSnapshot,
 
     progress = [value for value, _ in seen]
     assert progress == sorted(progress)
-    assert len(set(progress)) == 20
+    assert len(set(progress)) == 30
     assert 0.05 <= progress[0] < progress[-1] < 0.9
     assert seen[0][1] == "workload step 0"
-    assert seen[-1][1] == "pod step 9"
+    assert seen[-1][1] == "namespace step 9"
 
 
 def test_progress_writes_are_throttled(make_snapshot: MakeSnapshot, settings: Any) -> None:
@@ -253,7 +253,8 @@ def test_progress_writes_are_throttled(make_snapshot: MakeSnapshot, settings: An
         services.run_analysis(analysis_id=analysis.id)
 
     # Only the start of each phase is written; the engine's own reports are dropped.
-    assert {message for _, message in seen} == {"computing the workload graph", "computing the pod graph"}
+    assert {message for _, message in seen} == {"computing the workload graph", "computing the pod graph",
+                                                  "computing the namespace graph"}
 
 
 def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot: MakeSnapshot, settings: Any) -> None:
@@ -284,7 +285,7 @@ def test_get_graph_waits_for_a_finished_analysis(make_snapshot: MakeSnapshot) ->
 
 def test_get_graph_refuses_an_unknown_level(snapshot: Snapshot) -> None:
     with pytest.raises(engine.PolicyError):
-        services.get_graph(snapshot=snapshot, level="namespace")
+        services.get_graph(snapshot=snapshot, level="galaxy")
 
 
 def test_get_graph_answers_from_the_stored_result(snapshot: Snapshot) -> None:

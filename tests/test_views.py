@@ -400,7 +400,7 @@ def test_policy_page_shows_yaml_selected_pods_and_the_flows_it_allows(web: Clien
     assert flows == [("prod/web", "prod/db", "ingress")]
     # Deleting it would leave db unisolated: the intruder and the outside get in, web gets every port.
     assert "2 flows would open" in html
-    assert "prod/Pod/web → prod/Pod/db: TCP 5432 becomes all traffic" in html
+    assert "prod/Pod/web → prod/Pod/db: TCP 5432 becomes All Connections" in html
 
 
 def test_policy_page_refuses_an_object_that_is_not_a_policy(web: Client, snapshot: Snapshot) -> None:

@@ -1,5 +1,6 @@
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from policies.api import views
@@ -16,6 +17,11 @@ urlpatterns = [
     path("", include(router.urls)),
     path("health/", views.health, name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("schema/swagger-ui/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
-    path("schema/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/swagger-ui/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="swagger-ui"),
+    # ReDoc draws its maker's logo from their site: the one exception to "this site only".
+    path(
+        "schema/redoc/",
+        csp_update({"img-src": ["https://cdn.redoc.ly"]})(SpectacularRedocView.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
 ]

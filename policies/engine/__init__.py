@@ -8,6 +8,7 @@ this package. Public API:
 - ``render``: the graph as json, txt, csv, dot or md;
 - ``explain``: why one flow is allowed or denied, with the trace;
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
+- ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
 - ``lint``: findings about policies;
 - ``PolicyError``: every bad input, naming file, document, line and field.
 """
@@ -15,7 +16,7 @@ this package. Public API:
 from __future__ import annotations
 
 from policies.engine.connections import ConnectionSet
-from policies.engine.diff import Diff, diff, diff_dicts
+from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
 from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.evaluate import FlowResult, evaluate
 from policies.engine.explain import Explanation, explain
@@ -50,6 +51,7 @@ __all__ = [
     "address_sets",
     "build_graph",
     "diff",
+    "diff_clusters",
     "diff_dicts",
     "evaluate",
     "explain",

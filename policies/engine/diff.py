@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.engine.connections import ConnectionSet
-from policies.engine.reachability import Graph
+from policies.engine.groups import address_sets
+from policies.engine.model import Cluster
+from policies.engine.reachability import Graph, build_graph
+from policies.engine.settings import DEFAULT_SETTINGS, Settings
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,20 @@ def diff_dicts(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
 def diff(old: Graph, new: Graph) -> Diff:
     """Diff two computed graphs (build them with each other's address sets for equal blocks)."""
     return diff_dicts(old.to_dict(), new.to_dict())
+
+
+def diff_clusters(
+    old: Cluster,
+    new: Cluster,
+    *,
+    level: str = "pod",
+    evaluator: str = "auto",
+    settings: Settings = DEFAULT_SETTINGS,
+) -> Diff:
+    """Diff two versions of a cluster. Both graphs are built over the common refinement of their
+    address blocks, so that external flows compare one to one."""
+    before = build_graph(old, level=level, evaluator=evaluator, settings=settings,
+                         extra_address_sets=address_sets(new))
+    after = build_graph(new, level=level, evaluator=evaluator, settings=settings,
+                        extra_address_sets=address_sets(old))
+    return diff(before, after)

@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from policies.engine.calico.model import CalicoPolicy
 
 Progress = Callable[[float, str], None]
-LEVELS = ("pod", "workload")
+LEVELS = ("pod", "workload", "namespace")
 
 
 @dataclass
 class GraphNode:
     id: str
-    kind: str  # "pod", "workload" or "external"
+    kind: str  # "pod", "workload", "namespace" or "external"
     namespace: str = ""
     name: str = ""
     labels: Labels = field(default_factory=Labels)
@@ -52,6 +52,7 @@ class GraphNode:
     unsupported: tuple[str, ...] = ()  # out-of-scope policies that could change its verdicts
     approximate: tuple[str, ...] = ()  # why its edges are approximate (Calico rules explain reads exactly)
     admin_policies: tuple[str, ...] = ()  # admin network policies whose subject selects it
+    workloads: int = 0  # a namespace node: how many workloads it holds
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,6 +70,9 @@ class GraphNode:
             data["policies"] = {"ingress": list(self.ingress_policies), "egress": list(self.egress_policies)}
             if self.kind == "workload":
                 data["pods"] = list(self.pods)
+            if self.kind == "namespace":
+                data["pod_count"] = len(self.pods)
+                data["workload_count"] = self.workloads
             if self.unsupported:
                 data["unsupported"] = list(self.unsupported)
             if self.approximate:
@@ -89,7 +93,7 @@ class GraphEdge:
 
 
 class Graph:
-    """A computed reachability graph at pod or workload level."""
+    """A computed reachability graph at pod, workload or namespace level."""
 
     def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
                  egress: list[Table], ingress: list[Table], group_graph: nx.DiGraph) -> None:
@@ -110,6 +114,7 @@ class Graph:
     # -- nodes ---------------------------------------------------------------------------------
     def _build_nodes(self) -> None:
         by_id: dict[str, GraphNode] = {}
+        workloads: dict[str, set[str]] = defaultdict(set)
         approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
         for g in self.index.groups:
             eg, ing = self._egress[g.index], self._ingress[g.index]
@@ -117,8 +122,10 @@ class Graph:
                 node_id = _level_id(pod, self.level)
                 node = by_id.get(node_id)
                 if node is None:
-                    node = by_id[node_id] = _new_node(pod, self.level)
+                    node = by_id[node_id] = _new_node(pod, self.level, self.cluster)
                 node.pods = (*node.pods, pod.id)
+                if self.level == "namespace":
+                    workloads[node_id].add(pod.workload_id)
                 if g.index not in node.groups:
                     node.groups = (*node.groups, g.index)
                 node.isolated_ingress |= ing.isolated
@@ -134,6 +141,12 @@ class Graph:
                     if unknown:
                         node.unsupported = tuple(sorted(set(node.unsupported) | set(unknown)))
                 self._add_member(g.index, node_id, pod.node)
+        for node_id, names in workloads.items():
+            by_id[node_id].workloads = len(names)
+        if self.level == "namespace":
+            for ns in self.cluster.namespaces:
+                if ns.defined and ns.name not in by_id:  # a namespace without pods is still a node
+                    by_id[ns.name] = GraphNode(ns.name, "namespace", ns.name, ns.name, ns.labels)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
             by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
@@ -153,13 +166,15 @@ class Graph:
         """Level edges, source -> target -> connections (computed once from the group graph)."""
         if self._edges is None:
             acc: dict[str, dict[str, ConnectionSet]] = defaultdict(dict)
+            # At namespace level A -> A is listed: the pods of A among themselves.
+            self_loops = self.level == "namespace"
             for a, b, data in self._g.edges(data=True):
                 conn: ConnectionSet = data["conn"]
                 same: ConnectionSet | None = data.get("same")
                 for u, unodes in self._members.get(a, {}).items():
                     row = acc[u]
                     for v, vnodes in self._members.get(b, {}).items():
-                        if u == v:
+                        if u == v and (not self_loops or (a == b and len(self.index.groups[a].pods) < 2)):
                             continue  # a pod (or workload) to itself is not listed
                         c = conn
                         if same is not None:
@@ -344,12 +359,17 @@ def _content(value: Any) -> Any:
 
 
 def _level_id(pod: Pod, level: str) -> str:
+    if level == "namespace":
+        return pod.namespace
     if level == "workload" or pod.from_template:
         return pod.workload_id
     return pod.id
 
 
-def _new_node(pod: Pod, level: str) -> GraphNode:
+def _new_node(pod: Pod, level: str, cluster: Cluster) -> GraphNode:
+    if level == "namespace":
+        return GraphNode(pod.namespace, "namespace", pod.namespace, pod.namespace,
+                         cluster.namespace(pod.namespace).labels)
     if level == "workload" or pod.from_template:
         kind = "workload" if level == "workload" else "pod"
         wl_name = pod.workload.name if pod.workload else pod.name
@@ -398,11 +418,11 @@ def build_graph(
     progress: Progress | None = None,
     extra_address_sets: Iterable[IPBlock] = (),
 ) -> Graph:
-    """Compute the reachability graph of ``cluster`` at pod or workload level."""
+    """Compute the reachability graph of ``cluster`` at pod, workload or namespace level."""
     from policies.engine.errors import PolicyError
 
     if level not in LEVELS:
-        raise PolicyError(f"unknown level {level!r}; use pod or workload")
+        raise PolicyError(f"unknown level {level!r}; use pod, workload or namespace")
     chosen = choose_evaluator(cluster, evaluator)
     report = progress or (lambda fraction, message: None)
     report(0.0, "grouping endpoints")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from policies import page_data
+from policies.pages import words as page_words
 
 register = template.Library()
 
@@ -19,13 +19,13 @@ def units(count: Any, words: str) -> str:
         number = int(count)
     except (TypeError, ValueError):
         number = len(count) if hasattr(count, "__len__") else 0
-    return page_data.plural(number, one, many or None)
+    return page_words.plural(number, one, many or None)
 
 
 @register.filter
 def ports(edge: dict[str, Any] | None) -> str:
     """An edge's allowed ports in words: "TCP 80, 443", "all traffic"."""
-    return page_data.ports_text(edge)
+    return page_words.ports_text(edge)
 
 
 @register.filter
@@ -41,4 +41,4 @@ def get(mapping: dict[str, Any] | None, key: str) -> Any:
 @register.filter
 def order(value: float | None) -> str:
     """A Calico order: 10.0 -> "10", None -> "none (last)"."""
-    return page_data.order_text(value)
+    return page_words.order_text(value)

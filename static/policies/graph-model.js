@@ -25,29 +25,52 @@ function rangeText(entry) {
   return entry.from === entry.to ? `${entry.from}` : `${entry.from}-${entry.to}`;
 }
 
-// "TCP 80, 443; UDP 53", "all traffic", "TCP 8080; all other protocols"
+const PORT_PROTOCOLS = ["TCP", "UDP", "SCTP", "UDPLite"];
+
+function fullIntervals(protocol) {
+  return PORT_PROTOCOLS.includes(protocol) ? [[1, 65535]] : [[0, 0]];
+}
+
+function sameIntervals(a, b) {
+  return a.length === b.length && a.every(([from, to], i) => from === b[i][0] && to === b[i][1]);
+}
+
+// The part of a protocol's full range that `intervals` (normalised) leave out.
+function complement(protocol, intervals) {
+  const out = [];
+  let next = PORT_PROTOCOLS.includes(protocol) ? 1 : 0;
+  const last = PORT_PROTOCOLS.includes(protocol) ? 65535 : 0;
+  for (const [from, to] of intervals) {
+    if (from > next) out.push([next, from - 1]);
+    next = Math.max(next, to + 1);
+  }
+  if (next <= last) out.push([next, last]);
+  return out;
+}
+
+function partText(protocol, intervals, whole) {
+  const name = /^\d+$/.test(protocol) ? `protocol ${protocol}` : protocol;
+  if (!PORT_PROTOCOLS.includes(protocol)) return name;
+  if (sameIntervals(intervals, fullIntervals(protocol))) return name + whole;
+  return `${name} ${intervals.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(",")}`;
+}
+
+// The engine's one wording of a connection set (ConnectionSet.__str__): "All Connections",
+// "No Connections", "TCP 80,443; UDP 53", "all but TCP 22 and UDP". Edges from the engine carry it
+// as `text`; it is computed here only for unions the page makes (mergePorts).
 export function portsText(edge) {
-  if (edge.all) return "all traffic";
-  const groups = new Map();
-  let rest = null; // the "except" list of a "*" entry, when there is one
-  for (const entry of edge.ports || []) {
-    if (entry.protocol === "*") {
-      rest = entry.except || [];
-      continue;
-    }
-    if (!groups.has(entry.protocol)) groups.set(entry.protocol, []);
-    const text = rangeText(entry);
-    if (text) groups.get(entry.protocol).push(text);
+  if (edge.text !== undefined) return edge.text;
+  if (edge.all) return "All Connections";
+  const set = toSet(edge);
+  const protocols = [...set.explicit.keys()].sort();
+  const kept = protocols
+    .map((protocol) => [protocol, normalise(set.explicit.get(protocol))])
+    .filter(([protocol, intervals]) => (set.rest ? !sameIntervals(intervals, fullIntervals(protocol)) : intervals.length));
+  if (!set.rest) {
+    return kept.length ? kept.map(([protocol, intervals]) => partText(protocol, intervals, " all ports")).join("; ") : "No Connections";
   }
-  const parts = [];
-  for (const [protocol, ranges] of groups) {
-    parts.push(ranges.length ? `${protocol} ${ranges.join(", ")}` : `${protocol} all ports`);
-  }
-  if (rest) {
-    const closed = rest.filter((protocol) => !groups.has(protocol));
-    parts.push(closed.length ? `all other protocols but ${closed.join(", ")}` : "all other protocols");
-  }
-  return parts.join("; ") || "nothing";
+  if (!kept.length) return "All Connections";
+  return `all but ${kept.map(([protocol, intervals]) => partText(protocol, complement(protocol, intervals), "")).join(" and ")}`;
 }
 
 // Whether an edge allows protocol (and port, when given). Mirrors ConnectionSet.allows:
@@ -453,7 +476,7 @@ export function elementsFor(view, filtered, state, options) {
     let label = portsText(edge);
     if (aggregated) {
       const n = edge.members.length;
-      label = `${n} ${n === 1 ? "flow" : "flows"} · ${edge.all ? "all traffic" : "some ports"}`;
+      label = `${n} ${n === 1 ? "flow" : "flows"} · ${edge.all ? "All Connections" : "some ports"}`;
     }
     elements.push({
       group: "edges",

@@ -70,10 +70,19 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Chromium reports what the content security policy blocked on the console.
+    violations: list[str] = []
+    page.on("console", lambda message: _note_violation(message.text, violations))
     page.set_default_timeout(20_000)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"content security policy violations: {violations}"
+
+
+def _note_violation(text: str, violations: list[str]) -> None:
+    if "Content Security Policy" in text:
+        violations.append(text)
 
 
 @pytest.fixture

@@ -24,14 +24,18 @@ import {
 
 const tcp = (from, to = from) => ({ protocol: "TCP", from, to });
 
-test("ports print like the pages' Python side", () => {
-  assert.equal(portsText({ all: true, ports: [] }), "all traffic");
-  assert.equal(portsText({ all: false, ports: [tcp(80), tcp(443), { protocol: "UDP", from: 53, to: 53 }] }), "TCP 80, 443; UDP 53");
+test("ports print in the engine's one wording", () => {
+  assert.equal(portsText({ all: true, ports: [] }), "All Connections");
+  assert.equal(portsText({ all: false, ports: [] }), "No Connections");
+  assert.equal(portsText({ all: false, ports: [tcp(80), tcp(443), { protocol: "UDP", from: 53, to: 53 }] }), "TCP 80,443; UDP 53");
   assert.equal(portsText({ all: false, ports: [tcp(1000, 2000)] }), "TCP 1000-2000");
   assert.equal(
     portsText({ all: false, ports: [tcp(1, 79), { protocol: "*", from: null, to: null, except: ["TCP", "UDP"] }] }),
-    "TCP 1-79; all other protocols but UDP",
+    "all but TCP 80-65535 and UDP",
   );
+  assert.equal(portsText({ all: false, ports: [{ protocol: "*", from: null, to: null, except: ["TCP"] }] }), "all but TCP");
+  // an edge from the engine carries its text, which wins
+  assert.equal(portsText({ all: false, ports: [tcp(80)], text: "TCP 80" }), "TCP 80");
 });
 
 test("edgeAllows follows the engine's '*' except semantics", () => {
@@ -158,7 +162,7 @@ test("collapsed namespaces become single boxes with aggregated edges", () => {
     ["ns:shop", "shop\n2 workloads"],
   ]);
   const edges = elements.filter((e) => e.group === "edges").map((e) => [e.data.id, e.data.label, e.classes]);
-  assert.deepEqual(edges, [["e:ns:__outside__->ns:shop", "1 flow · all traffic", "open-all aggregate"]]);
+  assert.deepEqual(edges, [["e:ns:__outside__->ns:shop", "1 flow · All Connections", "open-all aggregate"]]);
 
   const open = elementsFor(view, filtered, { ...state, open: ["shop"] }, { collapsed: true, exposed, podCounts: new Map([["shop/Deployment/web", 2]]) });
   const web = open.elements.find((e) => e.data.id === "shop/Deployment/web");

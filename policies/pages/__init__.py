@@ -1,0 +1,14 @@
+"""What each page shows, read from the models and the services: one module per page.
+
+A page module reads; it never imports the engine. Whatever costs more than a lookup is computed by
+a service or stored by the analysis.
+
+- ``listing``: the snapshot list and the upload page; ``overview``: one snapshot's overview;
+- ``graph``, ``flow``, ``matrix``, ``policy``, ``compare``: the pages of those names;
+- ``state``: what every page reads (the latest analysis, stored graph nodes, counts, policies);
+- ``source``: a resource's YAML as numbered lines; ``words``: engine data in words.
+"""
+
+from policies.pages import compare, flow, graph, listing, matrix, overview, policy, source, state, words
+
+__all__ = ["compare", "flow", "graph", "listing", "matrix", "overview", "policy", "source", "state", "words"]

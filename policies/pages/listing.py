@@ -1,0 +1,41 @@
+"""The snapshot list and the upload page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from policies import services
+from policies.models import Analysis, Snapshot
+from policies.pages.source import Listing, numbered
+from policies.pages.state import counts
+
+
+def snapshot_rows(snapshots: QuerySet[Snapshot]) -> list[dict[str, Any]]:
+    """The snapshot list: each snapshot with its latest analysis and counts."""
+    rows = []
+    newest_first = Analysis.objects.without_graphs().order_by("-created", "-id")
+    for snapshot in snapshots.prefetch_related(Prefetch("analyses", queryset=newest_first)):
+        analysis = next(iter(snapshot.analyses.all()), None)
+        rows.append({"snapshot": snapshot, "analysis": analysis, "counts": counts(snapshot, analysis)})
+    return rows
+
+
+def error_context(error: services.PolicyError, files: list[tuple[str, str]], around: int = 3) -> Listing | None:
+    """The lines of the uploaded file around the error's line, the bad one marked."""
+    if not error.line:
+        return None
+    text = next((t for name, t in files if name == error.file), None)
+    if text is None and len(files) == 1:
+        text = files[0][1]
+    if text is None:
+        return None
+    lines = text.splitlines()
+    start = max(1, error.line - around)
+    end = min(len(lines), error.line + around)
+    if start > end:
+        return None
+    return Listing(
+        f"{error.file or 'pasted text'}, lines {start}-{end}", numbered(lines[start - 1 : end], start, bad=[error.line])
+    )

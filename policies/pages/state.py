@@ -1,0 +1,140 @@
+"""What every page reads about a snapshot: its latest analysis, stored graph nodes, counts, and
+its policies (with the one rule that says which stored policy a trace is about)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.urls import reverse
+
+from policies import services
+from policies.models import POLICY_KINDS, Analysis, Resource, Snapshot
+
+# An analysis' result holds both graphs (megabytes at 2,000 pods): the pages read analyses
+# without them (Analysis.objects.without_graphs()) and pick out what they show.
+
+
+def latest_analysis(snapshot: Snapshot) -> Analysis | None:
+    return snapshot.analyses.without_graphs().order_by("-created", "-id").first()
+
+
+def pod_nodes(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The pod graph's nodes without its edges (the edges are the bulk of it); [] when the pod
+    graph was too large to store. AnalysisNotReady when no analysis has finished."""
+    return stored_nodes(snapshot, "pod")
+
+
+def stored_nodes(snapshot: Snapshot, level: str) -> list[dict[str, Any]]:
+    """The stored graph's nodes of one level without its edges; [] when that graph was too large to
+    store. AnalysisNotReady when no analysis has finished."""
+    if level not in services.GRAPH_LEVELS:
+        raise ValueError(f"unknown graph level {level!r}")
+    analysis = services.finished_analysis(snapshot=snapshot)
+    path = f"result__graph__{level}__nodes"
+    nodes = Analysis.objects.filter(id=analysis.id).values_list(path, flat=True).get()
+    return list(nodes or [])
+
+
+def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:
+    """The analysis fields that the pages' scripts need (status and where to poll)."""
+    if analysis is None:
+        return None
+    return {
+        "id": analysis.id,
+        "status": analysis.status,
+        "progress": analysis.progress,
+        "progress_message": analysis.progress_message,
+        "error": analysis.error,
+        "url": reverse("api:analysis-detail", args=[analysis.id]),
+    }
+
+
+def resource_counts(snapshot: Snapshot) -> dict[str, int]:
+    """Counts from the stored objects, for before the analysis has finished."""
+    kinds: dict[str, int] = defaultdict(int)
+    namespaces: set[str] = set()
+    for kind, namespace in snapshot.resources.values_list("kind", "namespace"):
+        kinds[kind] += 1
+        if namespace:
+            namespaces.add(namespace)
+    workload_kinds = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+    return {
+        "namespaces": len(namespaces),
+        "workloads": sum(kinds[k] for k in workload_kinds),
+        "pods": kinds["Pod"],
+        "policies": sum(kinds[k] for k in POLICY_KINDS),
+    }
+
+
+def counts(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, int]:
+    """Namespaces, workloads, pods and policies: the engine's counts once analysed, else the stored
+    objects'."""
+    done = analysis is not None and analysis.status == Analysis.Status.DONE
+    found = (analysis.result_part("summary") or {}).get("counts") if done and analysis else None
+    if not found:
+        return resource_counts(snapshot)
+    result = dict(found)
+    # A workload without listed pods stands for its pod template: count those as pods too.
+    result["pods"] = result.get("pods", 0) + result.get("templates", 0)
+    return result
+
+
+def policy_resources(snapshot: Snapshot) -> list[Resource]:
+    return list(services.policies_of(snapshot_id=snapshot.id).order_by("namespace", "name", "kind", "id"))
+
+
+def trace_kinds(resource: Resource) -> tuple[str, ...]:
+    """The kinds a trace gives this policy: "NetworkPolicy" (the Kubernetes evaluator) or
+    "KubernetesNetworkPolicy" (Calico's) for a networking.k8s.io one, "CalicoNetworkPolicy" for a
+    projectcalico.org one, the kind itself otherwise."""
+    if resource.kind == "NetworkPolicy" and not resource.is_calico:
+        return ("NetworkPolicy", "KubernetesNetworkPolicy")
+    return (resource.trace_kind,)
+
+
+def trace_is(trace: dict[str, Any], resource: Resource) -> bool:
+    """Whether a trace (or a trace-like dict with kind, namespace and name) is about ``resource``."""
+    return (
+        trace.get("kind") in trace_kinds(resource)
+        and (trace.get("namespace") or "") == resource.namespace
+        and trace.get("name") == resource.name
+    )
+
+
+def find_policy_resource(
+    snapshot: Snapshot, trace: dict[str, Any], resources: list[Resource] | None = None
+) -> Resource | None:
+    """The stored object behind a policy of a trace, of the trace's kind ("CalicoNetworkPolicy" is a
+    projectcalico.org NetworkPolicy, "KubernetesNetworkPolicy" a networking.k8s.io one): by file and
+    line, else by namespace and name. A Profile has no object (Calico makes one per namespace)."""
+    if trace.get("kind") == "Profile":
+        return None
+    if resources is None:
+        resources = policy_resources(snapshot)
+    kind = trace.get("kind")
+    # A kind no stored policy has (an evaluator's own name for it): look among them all.
+    candidates = [r for r in resources if kind in trace_kinds(r)] or resources
+    source = trace.get("source") or {}
+    if source.get("file") and source.get("line"):
+        for resource in candidates:
+            if resource.file is not None and resource.file.name == source["file"] and resource.line == source["line"]:
+                return resource
+    return next((r for r in candidates if trace_is(trace, r)), None) or next(
+        (r for r in candidates if r.namespace == (trace.get("namespace") or "") and r.name == trace.get("name")), None
+    )
+
+
+PolicyPages = dict[tuple[str, str], str]
+
+
+def policy_pages(snapshot: Snapshot) -> PolicyPages:
+    """(kind, engine policy id) -> the policy's page; the kind "" finds a policy by its id alone
+    (a diff's flows name policies by id), preferring an enforced one to a staged one."""
+    pages: PolicyPages = {}
+    resources = policy_resources(snapshot)
+    for resource in sorted(resources, key=lambda r: r.is_staged):
+        url = reverse("policies:policy", args=[snapshot.id, resource.id])
+        for kind in (*trace_kinds(resource), resource.kind, ""):
+            pages.setdefault((kind, resource.qualified_name), url)
+    return pages

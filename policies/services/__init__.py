@@ -1,0 +1,74 @@
+"""The only layer that talks to both the ORM and the engine, split by the noun it acts on.
+
+Views, the API and tasks call these keyword-only functions through this front
+(``services.create_snapshot(...)``). Bad input raises ``PolicyError`` (the API answers 400 with
+its message); asking for results of an analysis that has not finished raises
+``AnalysisNotReady`` (409).
+
+- ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
+- ``snapshots``: storing an upload; ``demo``: the demo snapshots;
+- ``analyses``: queueing and running the engine over a snapshot;
+- ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+"""
+
+from policies.engine import PolicyError
+from policies.services.analyses import ProgressWriter, finished_analysis, run_analysis, start_analysis
+from policies.services.answers import (
+    EVALUATORS,
+    GRAPH_LEVELS,
+    connections_text,
+    diff_snapshots,
+    explain_flow,
+    get_graph,
+    get_pod,
+    list_pods,
+    render_graph,
+)
+from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
+from policies.services.errors import AnalysisNotReady
+from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
+from policies.services.placements import (
+    Placement,
+    PolicyKey,
+    placement_sort_key,
+    policy_placement,
+    policy_placements,
+)
+from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.snapshots import create_snapshot
+
+__all__ = [
+    "DEMOS",
+    "DEMO_DIR",
+    "EVALUATORS",
+    "GRAPH_LEVELS",
+    "connections_text",
+    "AnalysisNotReady",
+    "Placement",
+    "PolicyError",
+    "PolicyKey",
+    "ProgressWriter",
+    "create_snapshot",
+    "decode_file",
+    "demo_files",
+    "diff_snapshots",
+    "explain_flow",
+    "finished_analysis",
+    "get_graph",
+    "get_pod",
+    "list_pods",
+    "load_demo",
+    "load_manifests",
+    "parse_manifests",
+    "placement_sort_key",
+    "policies_of",
+    "policy_placement",
+    "policy_placements",
+    "render_graph",
+    "run_analysis",
+    "selected_pods",
+    "start_analysis",
+    "unique_file_names",
+    "without_policy_diff",
+]

@@ -1,0 +1,141 @@
+"""Analyses: queue one for a snapshot, run the engine over it, find the finished one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from policies import engine, tasks
+from policies.models import Analysis, Snapshot
+from policies.services.errors import AnalysisNotReady
+from policies.services.manifests import parse_manifests
+
+__all__ = ["ProgressWriter", "finished_analysis", "run_analysis", "start_analysis"]
+
+logger = logging.getLogger(__name__)
+
+
+def start_analysis(*, snapshot: Snapshot) -> Analysis:
+    analysis = Analysis.objects.create(snapshot=snapshot)
+    # After COMMIT, so that a worker never looks for a row it cannot see yet.
+    tasks.compute_analysis.delay_on_commit(analysis.id)
+    return analysis
+
+
+class ProgressWriter:
+    """Maps the engine's progress of one phase onto the whole run and writes it at most every
+    NETPOL_PROGRESS_INTERVAL seconds, so that a fast engine does not hammer the database."""
+
+    def __init__(self, analysis_id: int) -> None:
+        self.analysis_id = analysis_id
+        self.interval = settings.NETPOL_PROGRESS_INTERVAL
+        self.last_write = 0.0
+        self.start, self.end = 0.0, 1.0
+
+    def phase(self, start: float, end: float, message: str) -> Callable[[float, str], None]:
+        self.start, self.end = start, end
+        self.write(start, message, force=True)
+        return self.report
+
+    def report(self, fraction: float, message: str = "") -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        self.write(self.start + (self.end - self.start) * fraction, message)
+
+    def write(self, progress: float, message: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < self.interval:
+            return
+        self.last_write = now
+        Analysis.objects.filter(id=self.analysis_id).update(progress=round(progress, 4), progress_message=message[:200])
+
+
+def run_analysis(*, analysis_id: int) -> None:
+    """Run the engine over the analysis' snapshot and store the result on the row.
+
+    Safe to run twice: a finished analysis is left alone, and an interrupted one
+    (a worker died) starts over; the engine is deterministic, so the result is the same.
+    """
+    try:
+        analysis = Analysis.objects.select_related("snapshot").get(id=analysis_id)
+    except Analysis.DoesNotExist:
+        logger.warning("analysis %s no longer exists", analysis_id)  # its snapshot was deleted
+        return
+    if analysis.status in (Analysis.Status.DONE, Analysis.Status.FAILED):
+        return  # redelivered message
+
+    analysis.start()
+    try:
+        result, timings = _compute(analysis)
+    except engine.PolicyError as exc:
+        analysis.fail(str(exc), detail=exc.to_dict(), engine_version=engine.ENGINE_VERSION)
+    except SoftTimeLimitExceeded:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        analysis.fail(f"the analysis took longer than {limit} seconds", engine_version=engine.ENGINE_VERSION)
+    except Exception as exc:
+        analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
+        raise  # so that Celery logs the traceback
+    else:
+        analysis.finish(result, timings=timings, engine_version=engine.ENGINE_VERSION)
+
+
+def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
+    progress = ProgressWriter(analysis.id)
+    started = time.perf_counter()
+
+    progress.phase(0.0, 0.05, "parsing manifests")
+    files = [(f.name, f.text) for f in analysis.snapshot.files.all()]
+    parsed = parse_manifests(files=files)
+    parsed_at = time.perf_counter()
+
+    report = progress.phase(0.05, 0.45, "computing the workload graph")
+    workload = engine.build_graph(parsed.cluster, level="workload", progress=report)
+    report = progress.phase(0.45, 0.85, "computing the pod graph")
+    pod = engine.build_graph(parsed.cluster, level="pod", progress=report)
+    report = progress.phase(0.85, 0.9, "computing the namespace graph")
+    namespace = engine.build_graph(parsed.cluster, level="namespace", progress=report)
+    graphs_at = time.perf_counter()
+
+    progress.phase(0.9, 1.0, "checking the policies")
+    findings = [finding.to_dict() for finding in engine.lint(parsed.cluster)]
+    linted_at = time.perf_counter()
+
+    pod_dict: dict[str, Any] | None = pod.to_dict()
+    pod_size = len(json.dumps(pod_dict))
+    if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
+        # Too big to keep in a row: the API computes it again when asked.
+        logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
+        pod_dict = None
+    result = {
+        "graph": {"workload": workload.to_dict(), "pod": pod_dict, "namespace": namespace.to_dict()},
+        "pod_graph_stored": pod_dict is not None,
+        "summary": workload.summary(),
+        "lint": findings,
+        "notes": [_plain(note) for note in parsed.notes],
+    }
+    timings = {
+        "parse": round(parsed_at - started, 4),
+        "graph": round(graphs_at - parsed_at, 4),
+        "lint": round(linted_at - graphs_at, 4),
+        "total": round(time.perf_counter() - started, 4),
+    }
+    return result, timings
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of an engine note (a dataclass with to_dict(), or a string)."""
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else str(value)
+
+
+def finished_analysis(*, snapshot: Snapshot) -> Analysis:
+    """The snapshot's most recent done analysis; AnalysisNotReady when there is none."""
+    done = snapshot.analyses.without_graphs().filter(status=Analysis.Status.DONE).order_by("-created", "-id").first()
+    if done is None:
+        raise AnalysisNotReady(snapshot.latest_analysis())
+    return done

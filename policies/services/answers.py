@@ -1,0 +1,137 @@
+"""Answers read from a snapshot's finished analysis: graphs, explanations, diffs, pods."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from policies import engine
+from policies.models import Snapshot
+from policies.services.analyses import finished_analysis
+from policies.services.manifests import load_manifests
+
+__all__ = [
+    "EVALUATORS",
+    "GRAPH_LEVELS",
+    "diff_snapshots",
+    "explain_flow",
+    "get_graph",
+    "get_pod",
+    "connections_text",
+    "list_pods",
+    "render_graph",
+]
+
+GRAPH_LEVELS = ("workload", "pod", "namespace")
+EVALUATORS = ("auto", "k8s", "calico")
+
+
+def connections_text(edge: dict[str, Any] | None) -> str:
+    """The engine's one wording of an edge's connections ('TCP 80,443; UDP 53', 'all but TCP 22')."""
+    if not edge:
+        return "No Connections"
+    if "text" in edge:
+        return str(edge["text"])
+    return str(engine.ConnectionSet.from_dict(edge))  # analyses stored before edges carried their text
+
+
+def get_graph(*, snapshot: Snapshot, level: str = "workload") -> dict[str, Any]:
+    """The snapshot's reachability graph in the DESIGN.md JSON form."""
+    if level not in GRAPH_LEVELS:
+        raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
+    analysis = finished_analysis(snapshot=snapshot)
+    graph = analysis.graph(level)
+    if graph is None:
+        # Not stored because it was too large: compute it now.
+        parsed = load_manifests(snapshot=snapshot)
+        graph = engine.build_graph(parsed.cluster, level=level).to_dict()
+    return graph
+
+
+def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
+    """The graph as the command line writes it (`netpol reach --format FMT`). JSON comes from the
+    stored analysis; the other formats are rendered by the engine from the parsed manifests."""
+    if fmt == "json":
+        return json.dumps(get_graph(snapshot=snapshot, level=level), indent=2, sort_keys=True) + "\n"
+    finished_analysis(snapshot=snapshot)  # AnalysisNotReady before doing the work
+    parsed = load_manifests(snapshot=snapshot)
+    text: str = engine.render(engine.build_graph(parsed.cluster, level=level), fmt)
+    return text
+
+
+def explain_flow(
+    *,
+    snapshot: Snapshot,
+    source: str,
+    destination: str,
+    port: int | None = None,
+    protocol: str = "TCP",
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
+    evaluator: str = "auto",
+) -> dict[str, Any]:
+    """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain)."""
+    parsed = load_manifests(snapshot=snapshot)
+    options: dict[str, Any] = {"protocol": protocol, "evaluator": evaluator, "icmp_type": icmp_type,
+                               "icmp_code": icmp_code}
+    if port is not None:
+        options["port"] = port
+    explanation: dict[str, Any] = engine.explain(parsed.cluster, source, destination, **options).to_dict()
+    return explanation
+
+
+def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> dict[str, Any]:
+    """Flows added, removed and changed from ``old`` to ``new``.
+
+    The stored graphs are compared when both cut the address space into the same external blocks;
+    otherwise (a change added or altered an ipBlock) the engine computes both again over the common
+    refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one."""
+    before = get_graph(snapshot=old, level=level)
+    after = get_graph(snapshot=new, level=level)
+    if _external_ids(before) == _external_ids(after):
+        diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
+    else:
+        old_cluster = load_manifests(snapshot=old).cluster
+        new_cluster = load_manifests(snapshot=new).cluster
+        diff = engine.diff_clusters(old_cluster, new_cluster, level=level).to_dict()
+    return diff
+
+
+def _external_ids(graph: dict[str, Any]) -> set[str]:
+    return {n["id"] for n in graph.get("nodes", []) if n.get("kind") == "external"}
+
+
+def list_pods(*, snapshot: Snapshot) -> list[dict[str, Any]]:
+    """Every pod of the snapshot with the policies that select it and its neighbours."""
+    graph = get_graph(snapshot=snapshot, level="pod")
+    ingress: dict[str, list[dict[str, Any]]] = {}
+    egress: dict[str, list[dict[str, Any]]] = {}
+    for edge in graph["edges"]:
+        ports = {"all": edge["all"], "ports": edge["ports"]}
+        egress.setdefault(edge["source"], []).append({"id": edge["target"], **ports})
+        ingress.setdefault(edge["target"], []).append({"id": edge["source"], **ports})
+    pods = []
+    for node in graph["nodes"]:
+        if node["kind"] != "pod":
+            continue
+        pods.append(
+            {
+                "id": node["id"],
+                "namespace": node["namespace"],
+                "name": node["name"],
+                "labels": node.get("labels", {}),
+                "workload": node.get("workload"),
+                "isolated": node.get("isolated", {}),
+                "policies": node.get("policies", {}),
+                "ingress": ingress.get(node["id"], []),
+                "egress": egress.get(node["id"], []),
+            }
+        )
+    return pods
+
+
+def get_pod(*, snapshot: Snapshot, pod_id: str) -> dict[str, Any] | None:
+    for pod in list_pods(snapshot=snapshot):
+        if pod["id"] == pod_id:
+            return pod
+    return None

@@ -1,0 +1,53 @@
+"""Manifests in, the engine's parse out: for uploads, analyses and the answers read from a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from policies import engine
+from policies.models import Snapshot
+from policies.services.cache import SnapshotCache
+
+__all__ = ["decode_file", "load_manifests", "parse_manifests", "unique_file_names"]
+
+_parsed: SnapshotCache[Any] = SnapshotCache()
+
+
+def decode_file(*, name: str, data: bytes) -> str:
+    """The text of an uploaded file; manifests must be UTF-8 (a byte order mark is dropped)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise engine.PolicyError(f"not UTF-8 text (byte {exc.start})", file=name) from exc
+
+
+def unique_file_names(files: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The files with names made unique within the snapshot: a second "a.yaml" becomes "a (2).yaml"."""
+    seen: set[str] = set()
+    result = []
+    for name, text in files:
+        name = name.strip() or "manifests.yaml"
+        candidate, n = name, 1
+        while candidate in seen:
+            n += 1
+            stem, dot, ext = name.rpartition(".")
+            candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+        seen.add(candidate)
+        result.append((candidate, text))
+    return result
+
+
+def parse_manifests(*, files: Sequence[tuple[str, str]]) -> Any:
+    """Parse (file name, text) pairs with the engine; raises engine.PolicyError naming file and line."""
+    if not files:
+        raise engine.PolicyError("no manifests: upload at least one YAML or JSON file")
+    if not any(text.strip() for _, text in files):
+        raise engine.PolicyError("the manifests are empty")
+    return engine.parse_files(list(files))
+
+
+def load_manifests(*, snapshot: Snapshot) -> Any:
+    """The snapshot's files parsed by the engine (a ParseResult). Snapshots never change,
+    so a few recent parses are kept in memory for explanations and policy pages."""
+    return _parsed.get(snapshot, lambda: parse_manifests(files=[(f.name, f.text) for f in snapshot.files.all()]))

@@ -1,0 +1,62 @@
+"""Storing uploaded manifests as a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+
+from policies.models import Resource, Snapshot, SnapshotFile
+from policies.services.analyses import start_analysis
+from policies.services.manifests import parse_manifests, unique_file_names
+
+__all__ = ["create_snapshot"]
+
+
+@transaction.atomic
+def create_snapshot(
+    *,
+    name: str,
+    files: Sequence[tuple[str, str]],
+    origin: str = Snapshot.Origin.UPLOAD,
+    user: User | AnonymousUser | None = None,
+) -> Snapshot:
+    """Store the files and their objects as a new snapshot and queue its analysis.
+
+    The manifests are parsed first: when they are invalid, PolicyError is raised and nothing is stored.
+    """
+    files = unique_file_names(files)
+    parsed = parse_manifests(files=files)
+
+    snapshot = Snapshot.objects.create(
+        name=name.strip() or _default_name(files),
+        origin=origin,
+        created_by=user if isinstance(user, User) else None,
+    )
+    stored = {
+        file_name: SnapshotFile.objects.create(snapshot=snapshot, name=file_name, text=text, position=i)
+        for i, (file_name, text) in enumerate(files)
+    }
+    Resource.objects.bulk_create(
+        Resource(
+            snapshot=snapshot,
+            file=stored.get(obj.source.file),
+            kind=obj.kind,
+            api_version=obj.api_version,
+            namespace=obj.namespace or "",
+            name=obj.name or "",
+            document=obj.source.document,
+            line=obj.source.line,
+            end_line=obj.source.end_line,
+            text=obj.text,
+        )
+        for obj in parsed.objects
+    )
+    start_analysis(snapshot=snapshot)
+    return snapshot
+
+
+def _default_name(files: Sequence[tuple[str, str]]) -> str:
+    names = ", ".join(name for name, _ in files[:3])
+    return names if len(files) <= 3 else f"{names} and {len(files) - 3} more"
