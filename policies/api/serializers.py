@@ -267,9 +267,7 @@ class PolicySerializer(ResourceSerializer):
 
 
 class GraphQuerySerializer(serializers.Serializer):
-    level = serializers.ChoiceField(
-        choices=tuple(dict.fromkeys((*services.GRAPH_LEVELS, "namespace"))), default="workload"
-    )
+    level = serializers.ChoiceField(choices=services.GRAPH_LEVELS, default="workload")
     namespace = serializers.CharField(
         required=False,
         help_text="Only this namespace's workloads or pods, with their edges in and out; "

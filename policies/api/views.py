@@ -19,7 +19,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from policies import audit, engine, services
-from policies.api import graph_levels
 from policies.api import serializers as s
 from policies.models import Analysis, Resource, Snapshot
 
@@ -122,27 +121,8 @@ class SnapshotViewSet(
     @action(detail=True, methods=["get"])
     def graph(self, request: Request, pk: str | None = None) -> Response:
         params = query(s.GraphQuerySerializer, request)
-        snapshot = self.get_object()
-        level, namespace = params["level"], params.get("namespace")
-        if level == "namespace" and namespace:
-            raise engine.PolicyError("namespace filters the workload or pod level, not the namespace level")
-        if level in services.GRAPH_LEVELS and not namespace:
-            return Response(services.get_graph(snapshot=snapshot, level=level))
-        analysis = services.finished_analysis(snapshot=snapshot)
-        if level == "namespace":
-            graph = graph_levels.cached(
-                (analysis.id, level),
-                lambda: graph_levels.namespace_level(services.get_graph(snapshot=snapshot, level="workload")),
-            )
-            return Response(graph)
-
-        def one_namespace() -> dict[str, Any]:
-            base = services.get_graph(snapshot=snapshot, level=level)
-            if not any(n["namespace"] == namespace for n in base["nodes"] if n["kind"] != "external"):
-                raise engine.PolicyError(f"namespace: no namespace {namespace!r} in this snapshot")
-            return graph_levels.namespace_slice(base, str(namespace))
-
-        return Response(graph_levels.cached((analysis.id, level, namespace), one_namespace))
+        graph = services.get_graph(snapshot=self.get_object(), level=params["level"], namespace=params.get("namespace"))
+        return Response(graph)
 
     @extend_schema(
         parameters=[s.ExplainQuerySerializer],

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from policies import engine
-from policies.models import Snapshot
+from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
+from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
 EVALUATORS = ("auto", "k8s", "calico")
+_slices = SliceCache()
 
 
 def connections_text(edge: dict[str, Any] | None) -> str:
@@ -35,11 +37,30 @@ def connections_text(edge: dict[str, Any] | None) -> str:
     return str(engine.ConnectionSet.from_dict(edge))  # analyses stored before edges carried their text
 
 
-def get_graph(*, snapshot: Snapshot, level: str = "workload") -> dict[str, Any]:
-    """The snapshot's reachability graph in the DESIGN.md JSON form."""
+def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | None = None) -> dict[str, Any]:
+    """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace``, only that
+    namespace's workloads or pods with their edges in and out, the other ends folded into their
+    namespaces (graph_slices)."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
+    if namespace is not None and level == "namespace":
+        raise engine.PolicyError("namespace: it picks the workloads or pods of one namespace; "
+                                 "use it with level=workload or level=pod")
     analysis = finished_analysis(snapshot=snapshot)
+    if namespace is None:
+        return _whole_graph(snapshot, analysis, level)
+
+    def compute() -> dict[str, Any] | None:
+        graph = _whole_graph(snapshot, analysis, level)
+        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), namespace)
+
+    part = _slices.get((analysis.id, analysis.created.timestamp(), level, namespace), compute)
+    if part is None:
+        raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {namespace!r}")
+    return part
+
+
+def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
     graph = analysis.graph(level)
     if graph is None:
         # Not stored because it was too large: compute it now.

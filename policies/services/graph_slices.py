@@ -1,0 +1,77 @@
+"""One namespace's slice of a stored workload or pod graph: its nodes with every edge in and out,
+the other end of an edge that leaves the namespace drawn as that namespace's node (from the stored
+namespace graph) or as the external block.
+
+The graph page opens large clusters at namespace level and fetches a slice when someone expands a
+namespace, so that no response carries the whole workload graph.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from policies.engine.connections import ConnectionSet
+
+__all__ = ["SliceCache", "namespace_slice"]
+
+Graph = dict[str, Any]
+
+
+def namespace_slice(graph: Graph, namespaces: Graph, namespace: str) -> Graph | None:
+    """The part of ``graph`` (workload or pod level) inside ``namespace``; ``namespaces`` is the
+    namespace-level graph the outer ends are taken from. None when no node is in ``namespace``."""
+    inside = {n["id"] for n in graph["nodes"] if n["kind"] != "external" and n["namespace"] == namespace}
+    if not inside:
+        return None
+    by_id = {n["id"]: n for n in graph["nodes"]}
+
+    def end(node_id: str) -> str:
+        node = by_id[node_id]
+        if node_id in inside or node["kind"] == "external":
+            return node_id
+        return str(node["namespace"])
+
+    pairs: dict[tuple[str, str], ConnectionSet] = {}
+    for edge in graph["edges"]:
+        if edge["source"] not in inside and edge["target"] not in inside:
+            continue
+        key = (end(edge["source"]), end(edge["target"]))
+        conn = ConnectionSet.from_dict(edge)
+        pairs[key] = pairs[key] | conn if key in pairs else conn
+    ends = {node_id for pair in pairs for node_id in pair}
+    nodes = [n for n in graph["nodes"] if n["id"] in inside]
+    nodes += [n for n in namespaces["nodes"] if n["kind"] == "namespace" and n["id"] in ends]
+    nodes += [n for n in graph["nodes"] if n["kind"] == "external" and n["id"] in ends]
+    edges = [{"source": s, "target": t, **conn.to_dict()} for (s, t), conn in sorted(pairs.items())]
+    header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
+    return {**header, "namespace": namespace, "nodes": nodes, "edges": edges}
+
+
+class SliceCache:
+    """The most recently asked slices, keyed by analysis (its id and creation time, so that a reused
+    id after a database reset is not mistaken for the old one), level and namespace: an analysis
+    never changes, so a slice computed once stays true. Safe across threads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._values: OrderedDict[tuple[int, float, str, str], Graph | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, float, str, str], compute: Callable[[], Graph | None]) -> Graph | None:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
