@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
 # Celery. Without REDIS_URL tasks run in-process (eager) so that one command starts a
 # working site; with it, a Redis broker hands them to separate workers.
 REDIS_URL = os.getenv("REDIS_URL", "")
+# Who runs analyses: "thread" (a background thread of the web process, so that an upload returns
+# at once; the embedded default) or "celery" (workers over REDIS_URL; eager without it).
+NETPOL_ANALYSIS_RUNNER = os.getenv("NETPOL_ANALYSIS_RUNNER", "celery" if REDIS_URL else "thread")
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", "False" if REDIS_URL else "True")
 CELERY_TASK_IGNORE_RESULT = True  # state lives in Analysis rows; there is no result backend

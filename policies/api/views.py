@@ -191,6 +191,10 @@ class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):
             queryset = queryset.filter(snapshot_id=int(snapshot))
         return queryset
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.resume_analysis(analysis=self.get_object())  # one a stopped server left unfinished
+        return super().retrieve(request, *args, **kwargs)
+
 
 class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     """Resources: every object of every snapshot, with its text and origin.

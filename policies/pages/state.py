@@ -16,7 +16,11 @@ from policies.models import POLICY_KINDS, Analysis, Resource, Snapshot
 
 
 def latest_analysis(snapshot: Snapshot) -> Analysis | None:
-    return snapshot.analyses.without_graphs().order_by("-created", "-id").first()
+    """The snapshot's newest analysis; one a stopped server left unfinished is queued again."""
+    analysis = snapshot.analyses.without_graphs().order_by("-created", "-id").first()
+    if analysis is not None:
+        services.resume_analysis(analysis=analysis)
+    return analysis
 
 
 def pod_nodes(snapshot: Snapshot) -> list[dict[str, Any]]:

@@ -13,7 +13,15 @@ its message); asking for results of an analysis that has not finished raises
 """
 
 from policies.engine import PolicyError
-from policies.services.analyses import ProgressWriter, finished_analysis, run_analysis, start_analysis
+from policies.services.analyses import (
+    ANALYSIS_RUNNERS,
+    ProgressWriter,
+    finished_analysis,
+    resume_analysis,
+    run_analysis,
+    start_analysis,
+    wait_for_analyses,
+)
 from policies.services.answers import (
     EVALUATORS,
     GRAPH_LEVELS,
@@ -39,6 +47,7 @@ from policies.services.policies import policies_of, selected_pods, without_polic
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
+    "ANALYSIS_RUNNERS",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",
@@ -66,9 +75,11 @@ __all__ = [
     "policy_placement",
     "policy_placements",
     "render_graph",
+    "resume_analysis",
     "run_analysis",
     "selected_pods",
     "start_analysis",
     "unique_file_names",
+    "wait_for_analyses",
     "without_policy_diff",
 ]

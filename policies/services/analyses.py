@@ -10,22 +10,68 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from policies import engine, tasks
 from policies.models import Analysis, Snapshot
+from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady
 from policies.services.manifests import parse_manifests
 
-__all__ = ["ProgressWriter", "finished_analysis", "run_analysis", "start_analysis"]
+__all__ = [
+    "ANALYSIS_RUNNERS",
+    "ProgressWriter",
+    "finished_analysis",
+    "resume_analysis",
+    "run_analysis",
+    "start_analysis",
+    "wait_for_analyses",
+]
 
 logger = logging.getLogger(__name__)
 
+ANALYSIS_RUNNERS = ("thread", "celery")
+
+
+def _run_in_background(analysis_id: int) -> None:
+    run_analysis(analysis_id=analysis_id)
+
+
+_background = BackgroundRunner(_run_in_background)
+
+
+def _runner() -> str:
+    runner = str(settings.NETPOL_ANALYSIS_RUNNER)
+    if runner not in ANALYSIS_RUNNERS:
+        choices = ", ".join(ANALYSIS_RUNNERS)
+        raise ImproperlyConfigured(f"NETPOL_ANALYSIS_RUNNER must be one of {choices}, not {runner!r}")
+    return runner
+
 
 def start_analysis(*, snapshot: Snapshot) -> Analysis:
+    """Queue an analysis of ``snapshot`` and return at once: a thread of this process runs it
+    ("thread", the embedded default) or a Celery worker does ("celery", with REDIS_URL)."""
     analysis = Analysis.objects.create(snapshot=snapshot)
     # After COMMIT, so that a worker never looks for a row it cannot see yet.
-    tasks.compute_analysis.delay_on_commit(analysis.id)
+    if _runner() == "thread":
+        transaction.on_commit(lambda: _background.submit(analysis.id))
+    else:
+        tasks.compute_analysis.delay_on_commit(analysis.id)
     return analysis
+
+
+def resume_analysis(*, analysis: Analysis) -> bool:
+    """With the thread runner, queue again an unfinished analysis that a stopped server left
+    (pages call this when they show one); True when it was queued."""
+    if analysis.is_finished or _runner() != "thread":
+        return False
+    return _background.resume(analysis.id, analysis.created)
+
+
+def wait_for_analyses(timeout: float | None = None) -> bool:
+    """Block until this process's background analyses are done (tests, benchmarks)."""
+    return _background.wait(timeout)
 
 
 class ProgressWriter:
