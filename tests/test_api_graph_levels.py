@@ -3,6 +3,8 @@ levels, checked against the full graphs they are read from."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -85,3 +87,20 @@ def test_a_bad_namespace_says_which_field(api: APIClient, snapshot: Snapshot, pa
     response = api.get(f"/api/snapshots/{snapshot.id}/graph/", params)
     assert response.status_code == 400
     assert response.json()["detail"].startswith("namespace:")
+
+
+def test_two_namespaces_keep_the_edges_between_their_workloads(api: APIClient, snapshot: Snapshot) -> None:
+    full = get(api, snapshot, level="workload")
+    both = get(api, snapshot, level="workload", namespace="prod, other")
+    assert both["namespaces"] == ["other", "prod"]
+    assert {n["id"] for n in both["nodes"]} == {n["id"] for n in full["nodes"]}, "nothing left to fold"
+    assert sorted((e["source"], e["target"], e["text"]) for e in both["edges"]) == sorted(
+        (e["source"], e["target"], e["text"]) for e in full["edges"] if e["source"] != e["target"])
+
+
+def test_graphs_are_compressed_for_clients_that_accept_gzip(api: APIClient, snapshot: Snapshot) -> None:
+    plain = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "pod"})
+    packed = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "pod"}, HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.content)) == plain.json()
+    assert len(packed.content) < len(plain.content)

@@ -38,25 +38,28 @@ def connections_text(edge: dict[str, Any] | None) -> str:
 
 
 def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | None = None) -> dict[str, Any]:
-    """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace``, only that
-    namespace's workloads or pods with their edges in and out, the other ends folded into their
-    namespaces (graph_slices)."""
+    """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace`` (one name or
+    several, comma-separated), only the workloads or pods of those namespaces with every edge in
+    and out, the other ends folded into their namespaces (graph_slices)."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
-    if namespace is not None and level == "namespace":
-        raise engine.PolicyError("namespace: it picks the workloads or pods of one namespace; "
+    names = tuple(sorted({n.strip() for n in (namespace or "").split(",") if n.strip()}))
+    if namespace is not None and not names:
+        raise engine.PolicyError("namespace: name one namespace or several, comma-separated")
+    if names and level == "namespace":
+        raise engine.PolicyError("namespace: it picks the workloads or pods of namespaces; "
                                  "use it with level=workload or level=pod")
     analysis = finished_analysis(snapshot=snapshot)
-    if namespace is None:
+    if not names:
         return _whole_graph(snapshot, analysis, level)
 
-    def compute() -> dict[str, Any] | None:
+    def compute() -> dict[str, Any] | str:
         graph = _whole_graph(snapshot, analysis, level)
-        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), namespace)
+        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
 
-    part = _slices.get((analysis.id, analysis.created.timestamp(), level, namespace), compute)
-    if part is None:
-        raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {namespace!r}")
+    part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
+    if isinstance(part, str):
+        raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
     return part
 
 

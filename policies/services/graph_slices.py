@@ -20,12 +20,16 @@ __all__ = ["SliceCache", "namespace_slice"]
 Graph = dict[str, Any]
 
 
-def namespace_slice(graph: Graph, namespaces: Graph, namespace: str) -> Graph | None:
-    """The part of ``graph`` (workload or pod level) inside ``namespace``; ``namespaces`` is the
-    namespace-level graph the outer ends are taken from. None when no node is in ``namespace``."""
-    inside = {n["id"] for n in graph["nodes"] if n["kind"] != "external" and n["namespace"] == namespace}
-    if not inside:
-        return None
+def namespace_slice(graph: Graph, namespaces: Graph, names: tuple[str, ...]) -> Graph | str:
+    """The part of ``graph`` (workload or pod level) inside the namespaces ``names``; ``namespaces``
+    is the namespace-level graph the outer ends are taken from. Between two of ``names`` the edges
+    stay between their workloads or pods. A name without pods is returned instead of a graph."""
+    wanted = set(names)
+    inside = {n["id"] for n in graph["nodes"] if n["kind"] != "external" and n["namespace"] in wanted}
+    present = {n["namespace"] for n in graph["nodes"] if n["id"] in inside}
+    missing = sorted(wanted - present)
+    if missing:
+        return missing[0]
     by_id = {n["id"]: n for n in graph["nodes"]}
 
     def end(node_id: str) -> str:
@@ -47,7 +51,7 @@ def namespace_slice(graph: Graph, namespaces: Graph, namespace: str) -> Graph | 
     nodes += [n for n in graph["nodes"] if n["kind"] == "external" and n["id"] in ends]
     edges = [{"source": s, "target": t, **conn.to_dict()} for (s, t), conn in sorted(pairs.items())]
     header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
-    return {**header, "namespace": namespace, "nodes": nodes, "edges": edges}
+    return {**header, "namespaces": sorted(wanted), "nodes": nodes, "edges": edges}
 
 
 class SliceCache:
@@ -57,10 +61,10 @@ class SliceCache:
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._values: OrderedDict[tuple[int, float, str, str], Graph | None] = OrderedDict()
+        self._values: OrderedDict[tuple[int, float, str, tuple[str, ...]], Graph | str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, float, str, str], compute: Callable[[], Graph | None]) -> Graph | None:
+    def get(self, key: tuple[int, float, str, tuple[str, ...]], compute: Callable[[], Graph | str]) -> Graph | str:
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
