@@ -218,6 +218,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("NETPOL_MAX_UPLOAD_FILES", "1000")
 NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 * 1024 * 1024))
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
+# The graph page opens at namespace level above this many workloads (namespaces open on a click).
+NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE = env_int("NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE", "150")
 
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.

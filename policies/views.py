@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -128,6 +129,14 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return redirect("policies:snapshot", snapshot.id)
 
 
+def _graph_workloads(snapshot: Snapshot, summary: dict[str, Any]) -> int:
+    """The workloads the graph will draw; before the analysis is done, the pods (as many or more)."""
+    counts = summary.get("counts") or {}
+    if "workloads" in counts:
+        return int(counts["workloads"])
+    return snapshot.resources.filter(kind="Pod").count()
+
+
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
@@ -140,6 +149,9 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "snapshot": snapshot.id,
         "analysis": state,
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
+        # Above this many workloads the page opens at namespace level and fetches a namespace's
+        # workloads when someone opens it: the whole workload graph is never sent.
+        "namespace_first": _graph_workloads(snapshot, summary) > settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE,
         "headline": pages.overview.headline_ids(summary),
         "policy_urls": pages.graph.policy_urls(snapshot),
         "policy_details": pages.graph.policy_details(snapshot),
