@@ -4,15 +4,30 @@ levels, checked against the full graphs they are read from."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
+import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+from policies import engine
 from policies.engine.connections import ConnectionSet
 from policies.models import Snapshot
+from policies.services.graph_slices import every_namespace_slice, namespace_slice
+
+
+def load_generator() -> Any:
+    path = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    spec = importlib.util.spec_from_file_location("bench_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def get(api: APIClient, snapshot: Snapshot, **params: str) -> dict[str, Any]:
@@ -104,3 +119,27 @@ def test_graphs_are_compressed_for_clients_that_accept_gzip(api: APIClient, snap
     assert packed["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(packed.content)) == plain.json()
     assert len(packed.content) < len(plain.content)
+
+
+def test_the_stored_slices_are_the_slices_computed_on_demand(snapshot: Snapshot) -> None:
+    analysis = snapshot.analyses.get()
+    namespaces = analysis.graph("namespace")
+    for level in ("workload", "pod"):
+        graph = analysis.graph(level)
+        assert graph is not None and namespaces is not None
+        stored = every_namespace_slice(graph, namespaces)
+        assert set(stored) == {"prod", "other"}
+        for name, part in stored.items():
+            assert part == namespace_slice(graph, namespaces, (name,))
+            assert analysis.part(f"slice:{level}:{name}") == part
+
+
+def test_a_bench_cluster_slices_the_same_both_ways() -> None:
+    files, _ = load_generator().generate(pods=300, namespaces=8, policies=60)
+    cluster = engine.parse_files(sorted(files.items())).cluster
+    namespaces = engine.build_graph(cluster, level="namespace").to_dict()
+    graph = engine.build_graph(cluster, level="workload").to_dict()
+    stored = every_namespace_slice(graph, namespaces)
+    assert len(stored) == 8
+    for name, part in stored.items():
+        assert part == namespace_slice(graph, namespaces, (name,)), name

@@ -26,7 +26,7 @@ def test_compute_analysis_runs_the_engine_and_stores_the_result(
 
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.DONE, analysis.error
-    assert analysis.result["graph"]["pod"]["nodes"]
+    assert (analysis.graph("pod") or {})["nodes"]
 
 
 def test_compute_analysis_is_safe_to_run_twice(make_snapshot: Callable[..., Snapshot]) -> None:

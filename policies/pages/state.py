@@ -35,9 +35,7 @@ def stored_nodes(snapshot: Snapshot, level: str) -> list[dict[str, Any]]:
     if level not in services.GRAPH_LEVELS:
         raise ValueError(f"unknown graph level {level!r}")
     analysis = services.finished_analysis(snapshot=snapshot)
-    path = f"result__graph__{level}__nodes"
-    nodes = Analysis.objects.filter(id=analysis.id).values_list(path, flat=True).get()
-    return list(nodes or [])
+    return list(analysis.graph_nodes(level) or [])
 
 
 def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:

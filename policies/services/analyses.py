@@ -17,7 +17,8 @@ from policies import engine, tasks
 from policies.models import Analysis, Snapshot
 from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady
-from policies.services.manifests import parse_manifests
+from policies.services.graph_slices import every_namespace_slice
+from policies.services.manifests import load_manifests
 
 __all__ = [
     "ANALYSIS_RUNNERS",
@@ -117,7 +118,7 @@ def run_analysis(*, analysis_id: int) -> None:
 
     analysis.start()
     try:
-        result, timings = _compute(analysis)
+        result, parts, timings = _compute(analysis)
     except engine.PolicyError as exc:
         analysis.fail(str(exc), detail=exc.to_dict(), engine_version=engine.ENGINE_VERSION)
     except SoftTimeLimitExceeded:
@@ -127,16 +128,15 @@ def run_analysis(*, analysis_id: int) -> None:
         analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
         raise  # so that Celery logs the traceback
     else:
-        analysis.finish(result, timings=timings, engine_version=engine.ENGINE_VERSION)
+        analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
 
 
-def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
+def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     progress = ProgressWriter(analysis.id)
     started = time.perf_counter()
 
     progress.phase(0.0, 0.05, "parsing manifests")
-    files = [(f.name, f.text) for f in analysis.snapshot.files.all()]
-    parsed = parse_manifests(files=files)
+    parsed = load_manifests(snapshot=analysis.snapshot)  # parsed once: the upload's parse when it is at hand
     parsed_at = time.perf_counter()
 
     report = progress.phase(0.05, 0.45, "computing the workload graph")
@@ -151,18 +151,24 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
     findings = [finding.to_dict() for finding in engine.lint(parsed.cluster)]
     linted_at = time.perf_counter()
 
-    pod_dict: dict[str, Any] | None = pod.to_dict()
-    pod_size = len(json.dumps(pod_dict))
+    graphs = {"workload": workload.to_dict(), "pod": pod.to_dict(), "namespace": namespace.to_dict()}
+    parts: dict[str, Any] = {}
+    for level in ("workload", "pod"):
+        # One namespace's workloads or pods, for the graph page's namespace-first view.
+        for name, part in every_namespace_slice(graphs[level], graphs["namespace"]).items():
+            parts[f"slice:{level}:{name}"] = part
+    pod_size = len(json.dumps(graphs["pod"]))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
         logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
-        pod_dict = None
+        del graphs["pod"]
+    parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
     result = {
-        "graph": {"workload": workload.to_dict(), "pod": pod_dict, "namespace": namespace.to_dict()},
-        "pod_graph_stored": pod_dict is not None,
+        "pod_graph_stored": "pod" in graphs,
         "summary": workload.summary(),
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
+        "parts": sorted(parts),
     }
     timings = {
         "parse": round(parsed_at - started, 4),
@@ -170,7 +176,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
         "lint": round(linted_at - graphs_at, 4),
         "total": round(time.perf_counter() - started, 4),
     }
-    return result, timings
+    return result, parts, timings
 
 
 def _plain(value: Any) -> Any:

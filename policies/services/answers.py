@@ -54,6 +54,10 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
         return _whole_graph(snapshot, analysis, level)
 
     def compute() -> dict[str, Any] | str:
+        if len(names) == 1:
+            stored: dict[str, Any] | None = analysis.part(f"slice:{level}:{names[0]}")
+            if stored is not None:
+                return stored
         graph = _whole_graph(snapshot, analysis, level)
         return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from policies.engine.connections import ConnectionSet
 
-__all__ = ["SliceCache", "namespace_slice"]
+__all__ = ["SliceCache", "every_namespace_slice", "namespace_slice"]
 
 Graph = dict[str, Any]
 
@@ -79,3 +79,48 @@ class SliceCache:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def every_namespace_slice(graph: Graph, namespaces: Graph) -> dict[str, Graph]:
+    """``namespace_slice(graph, namespaces, (ns,))`` for every namespace, in one pass over the edges
+    (an analysis stores them so that opening a namespace reads one small row)."""
+    ns_of = {n["id"]: n["namespace"] for n in graph["nodes"] if n["kind"] != "external"}
+    by_id = {n["id"]: n for n in graph["nodes"]}
+    outer = {n["id"]: n for n in namespaces["nodes"] if n["kind"] == "namespace"}
+    kept: dict[str, list[Graph]] = {}  # edges with both ends drawn as themselves
+    folded: dict[str, dict[tuple[str, str], list[Graph]]] = {}
+    for edge in graph["edges"]:
+        source, target = edge["source"], edge["target"]
+        source_ns, target_ns = ns_of.get(source), ns_of.get(target)
+        for ns in {source_ns, target_ns}:
+            if ns is None:
+                continue
+            drawn_source = source if source_ns in (ns, None) else str(source_ns)
+            drawn_target = target if target_ns in (ns, None) else str(target_ns)
+            if (drawn_source, drawn_target) == (source, target):
+                kept.setdefault(ns, []).append(edge)
+            else:
+                folded.setdefault(ns, {}).setdefault((drawn_source, drawn_target), []).append(edge)
+    header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
+    members: dict[str, list[Graph]] = {}
+    for node in graph["nodes"]:
+        if node["kind"] != "external":
+            members.setdefault(node["namespace"], []).append(node)
+    slices = {}
+    for ns, inside in members.items():
+        edges = list(kept.get(ns, []))
+        for (source, target), group in folded.get(ns, {}).items():
+            if len(group) == 1:
+                edges.append({**group[0], "source": source, "target": target})
+                continue
+            conn = ConnectionSet.from_dict(group[0])
+            for edge in group[1:]:
+                conn = conn | ConnectionSet.from_dict(edge)
+            edges.append({"source": source, "target": target, **conn.to_dict()})
+        edges.sort(key=lambda e: (e["source"], e["target"]))
+        ends = {node_id for e in edges for node_id in (e["source"], e["target"])}
+        nodes = list(inside)
+        nodes += [outer[name] for name in sorted(ends & outer.keys()) if name != ns]
+        nodes += [by_id[i] for i in sorted(ends) if i in by_id and by_id[i]["kind"] == "external"]
+        slices[ns] = {**header, "namespaces": [ns], "nodes": nodes, "edges": edges}
+    return slices
