@@ -247,7 +247,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 def _field_of(error: services.PolicyError) -> str | None:
     """The form field an engine error is about, when it names one (else the whole form)."""
-    return error.path if error.path in ("port", "protocol") else None
+    return {"from": "src", "to": "dst", "port": "port", "protocol": "protocol"}.get(error.path)
 
 
 @login_required

@@ -514,3 +514,20 @@ def test_graph_at_namespace_level(api: APIClient, snapshot: Snapshot) -> None:
     expected = {(by_id[e["source"]].get("namespace") or e["source"], by_id[e["target"]].get("namespace") or e["target"])
                 for e in pod["edges"]}
     assert {(e["source"], e["target"]) for e in graph["edges"]} == expected
+
+
+def test_the_api_root_describes_the_api_and_links_its_schema(api: APIClient) -> None:
+    response = api.get("/api/", HTTP_ACCEPT="text/html")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "what your network policies allow" in html
+    assert "/api/snapshots/{id}/explain/" in html
+    data = api.get("/api/", HTTP_ACCEPT="application/json").json()
+    assert data["snapshots"].endswith("/api/snapshots/")
+    assert data["schema"].endswith("/api/schema/")
+
+
+def test_the_favicon_is_served(anonymous: APIClient) -> None:
+    response = anonymous.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("policies/favicon.svg")

@@ -109,9 +109,22 @@ def test_without_a_choice_the_page_offers_the_other_snapshots_newest_first(
     html = response.content.decode()
     options = re.findall(r'<option value="(\d+)" ?(selected)?>', section_of_form(html))
     assert [int(value) for value, _ in options] == [newest.id, before.id]
-    # The snapshot made just before this one is offered first; this one is not offered at all.
-    assert [int(value) for value, selected in options if selected] == [before.id]
+    # No earlier snapshot has this one's name: nothing is chosen for the user, the page asks.
+    assert [int(value) for value, selected in options if selected] == []
+    assert '<option value="" selected disabled>Choose a snapshot…</option>' in html
     assert "compare-summary" not in html
+
+
+def test_the_earlier_snapshot_of_the_same_name_is_chosen(
+    web: Client, make_snapshot: Callable[..., Snapshot], before: Snapshot, after: Snapshot
+) -> None:
+    older = make_snapshot(FILES, name="after", analyse=False)
+    newer = make_snapshot(OPEN_FILES, name="after", analyse=False)
+    html = compare(web, newer).content.decode()
+    options = re.findall(r'<option value="(\d+)" ?(selected)?>', section_of_form(html))
+    # "after" (the fixture) and older share the name; older is the newest of them made before.
+    assert [int(value) for value, selected in options if selected] == [older.id]
+    assert "Choose a snapshot" not in section_of_form(html)
 
 
 def section_of_form(html: str) -> str:
@@ -355,7 +368,8 @@ def test_the_overview_offers_a_compare_form(web: Client, before: Snapshot, after
     html = web.get(reverse("policies:snapshot", args=[after.id])).content.decode()
     assert "Compare with…" in html
     assert f'action="{reverse("policies:compare", args=[after.id])}"' in html
-    assert f'<option value="{before.id}" selected>' in html
+    assert f'<option value="{before.id}" >' in html
+    assert '<option value="" selected disabled>Choose a snapshot…</option>' in html
 
 
 def test_the_overview_of_the_only_snapshot_says_there_is_nothing_to_compare(web: Client, before: Snapshot) -> None:

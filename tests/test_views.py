@@ -332,8 +332,16 @@ def test_flow_check_with_an_unknown_endpoint_shows_the_error_and_keeps_the_input
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="verdict"' not in html
-    assert re.search(r'<div class="notice error" role="alert"[^>]*>[^<]*prod/nope', html)
+    assert re.search(r'<ul class="errorlist"><li>unknown pod &#x27;prod/nope&#x27;</li>', html)
     assert 'value="prod/nope"' in html
+    assert response.context["form"].errors["src"] == ["unknown pod 'prod/nope'"]
+    assert "dst" not in response.context["form"].errors
+
+
+def test_flow_check_says_which_end_is_unknown(web: Client, snapshot: Snapshot) -> None:
+    response = flow(web, snapshot, src="prod/web", dst="prod/Deployment/nope", port="5432", protocol="TCP")
+    assert response.status_code == 400
+    assert response.context["form"].errors["dst"] == ["unknown workload 'prod/Deployment/nope'"]
 
 
 def test_flow_check_needs_a_port(web: Client, snapshot: Snapshot) -> None:

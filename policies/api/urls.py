@@ -4,10 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from policies.api import views
+from policies.api.root import APIRoot
 
 app_name = "api"
 
 router = DefaultRouter()
+router.APIRootView = APIRoot
 router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 router.register("analyses", views.AnalysisViewSet, basename="analysis")
 router.register("resources", views.ResourceViewSet, basename="resource")

@@ -285,8 +285,18 @@ def make_flow(
             raise PolicyError(f"a {proto} flow needs a destination port", path="port")
         if not 1 <= port <= 65535:
             raise PolicyError(f"port {port} is outside 1-65535", path="port")
-    return flow_between(resolve_endpoint(cluster, src), resolve_endpoint(cluster, dst), protocol=proto,
+    return flow_between(_endpoint_field(cluster, src, "from"), _endpoint_field(cluster, dst, "to"), protocol=proto,
                         port=port, src_port=src_port, icmp_type=icmp_type, icmp_code=icmp_code)
+
+
+def _endpoint_field(cluster: Cluster, text: str, field: str) -> Endpoint:
+    """``resolve_endpoint``, its errors naming the flow's field (``from`` or ``to``)."""
+    try:
+        return resolve_endpoint(cluster, text)
+    except PolicyError as exc:
+        if exc.path:
+            raise
+        raise PolicyError(exc.message, path=field) from exc
 
 
 def flow_between(

@@ -3,7 +3,8 @@
 - NP001 a policy selects no pod;
 - NP002 a peer matches no pod or namespace;
 - NP003 a named port that no destination pod of the rule defines (with that protocol);
-- NP004 a policy made redundant by others (removing it changes no verdict);
+- NP004 a policy overlapped by others (removing it changes no verdict today; the message names them
+  and says what it still protects);
 - NP005 egress isolation that blocks DNS (UDP and TCP 53 to the cluster DNS pods).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
@@ -84,9 +85,26 @@ def _redundant(index: GroupIndex) -> list[Finding]:
             if not same:
                 break
         if same:
-            out.append(Finding("info", "NP004", "redundant: the other policies already allow and isolate exactly "
-                               "what this one does", np.id, np.source))
+            out.append(Finding("info", "NP004", _overlap_message(index, np, selected), np.id, np.source))
     return out
+
+
+def _overlap_message(index: GroupIndex, np: NetworkPolicy, selected: list[int]) -> str:
+    """NP004's words: which policies overlap this one, and what it still protects (a namespace's
+    default deny is not advice to delete)."""
+    overlapping = sorted(
+        p.name for p in index.cluster.policies
+        if p is not np and p.namespace == np.namespace and p.policy_types & np.policy_types
+        and any(p.pod_selector.matches(index.groups[g].labels) for g in selected)
+    )
+    named = ", ".join(overlapping[:3]) + (f" and {len(overlapping) - 3} more" if len(overlapping) > 3 else "")
+    directions = " and ".join(d.lower() for d in sorted(np.policy_types))
+    if np.pod_selector.is_empty and not np.ingress and not np.egress:
+        return (f"namespace {np.namespace}'s default deny ({directions}): today {named} already isolate every pod "
+                "in it, so no verdict depends on this policy; keep it: it still denies by default for pods "
+                "that those policies stop selecting (new workloads, changed labels)")
+    return (f"overlapped by {named}: they already isolate these pods and allow everything this policy allows "
+            f"({directions}), so removing it would change no verdict today; it matters again if they change")
 
 
 def _dns(index: GroupIndex) -> list[Finding]:

@@ -18,12 +18,14 @@ COMPARE_MAX_ROWS = 300  # rows per table of the compare page; the API's diff giv
 
 
 def compare_choices(snapshot: Snapshot) -> tuple[list[Snapshot], int | None]:
-    """The snapshots to compare ``snapshot`` with, newest first, and the one to offer first: the
-    newest one made before it (the likely "before" of a change), else the newest."""
+    """The snapshots to compare ``snapshot`` with, newest first, and the one to offer: the newest
+    earlier snapshot of the same name (the "before" of a new version), else none (the page asks)."""
     others = list(Snapshot.objects.exclude(id=snapshot.id).order_by("-created", "-id"))
-    earlier = next((s for s in others if (s.created, s.id) < (snapshot.created, snapshot.id)), None)
-    chosen = earlier or (others[0] if others else None)
-    return others, chosen.id if chosen else None
+    earlier = next(
+        (s for s in others if s.name == snapshot.name and (s.created, s.id) < (snapshot.created, snapshot.id)),
+        None,
+    )
+    return others, earlier.id if earlier else None
 
 
 @dataclass

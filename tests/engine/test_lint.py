@@ -71,6 +71,25 @@ def test_redundant_policy_is_reported_and_the_needed_one_is_not() -> None:
     assert ("NP004", "shop/allow-all") not in found
 
 
+def test_an_overlapped_default_deny_is_not_advice_to_delete_it() -> None:
+    cluster = parse_files([("in.yaml", NAMESPACE_AND_PODS + "---\n" +
+                            np("default-deny", "{podSelector: {}, policyTypes: [Ingress]}") + "---\n" +
+                            np("all-pods", "{podSelector: {}, ingress: [{ports: [{port: 8080}]}]}"))]).cluster
+    (finding,) = [f for f in lint(cluster) if f.code == "NP004"]
+    assert finding.policy == "shop/default-deny"
+    assert finding.message.startswith("namespace shop's default deny (ingress): today all-pods already isolate")
+    assert "keep it" in finding.message
+
+
+def test_an_overlapped_policy_names_what_overlaps_it() -> None:
+    cluster = parse_files([("in.yaml", NAMESPACE_AND_PODS + "---\n" +
+                            np("allow-all", "{podSelector: {matchLabels: {app: web}}, ingress: [{}]}") + "---\n" +
+                            np("allow-http", "{podSelector: {matchLabels: {app: web}}, "
+                               "ingress: [{ports: [{port: 8080}]}]}"))]).cluster
+    (finding,) = [f for f in lint(cluster) if f.code == "NP004"]
+    assert finding.message.startswith("overlapped by allow-all: they already isolate these pods")
+
+
 def test_findings_carry_file_and_line() -> None:
     cluster = parse_files([("in.yaml", NAMESPACE_AND_PODS + "---\n" +
                             np("typo", "{podSelector: {matchLabels: {app: wbe}}}"))]).cluster
