@@ -163,6 +163,9 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
         del graphs["pod"]
     parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
+    # What the overview shows of the workload graph: each node's name, without the graph.
+    parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
+    parts["evaluator"] = graphs["workload"]["evaluator"]
     result = {
         "pod_graph_stored": "pod" in graphs,
         "summary": workload.summary(),
@@ -177,6 +180,13 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         "total": round(time.perf_counter() - started, 4),
     }
     return result, parts, timings
+
+
+def _node_name(node: dict[str, Any]) -> str:
+    """"namespace/name" of a workload or pod, the address blocks of an external node."""
+    if node["kind"] == "external":
+        return ", ".join(node.get("cidrs") or []) or str(node["id"])
+    return f"{node['namespace']}/{node['name']}" if node.get("namespace") else str(node["name"])
 
 
 def _plain(value: Any) -> Any:
