@@ -255,20 +255,25 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
-        graph = services.get_graph(snapshot=snapshot, level="workload")
+        counts = services.namespace_counts(snapshot=snapshot)
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/matrix.html", ctx)
-    groups = pages.matrix.matrix_groups(graph)
+    groups = pages.matrix.matrix_groups(counts)
     source_ns = request.GET.get("from") or request.GET.get("ns") or ""
     target_ns = request.GET.get("to") or source_ns
     if source_ns and (source_ns not in groups or target_ns not in groups):
         raise Http404("No such namespace in this snapshot.")
     ctx.update({"groups": groups, "source_ns": source_ns, "target_ns": target_ns})
     if source_ns:
-        ctx["matrix"] = pages.matrix.workload_matrix(snapshot, graph, source_ns, target_ns)
+        pair = services.matrix_pair(
+            snapshot=snapshot,
+            source=pages.matrix.stored_group(source_ns),
+            target=pages.matrix.stored_group(target_ns),
+        )
+        ctx["matrix"] = pages.matrix.workload_matrix(snapshot, pair, source_ns, target_ns)
     else:
-        ctx["matrix"] = pages.matrix.namespace_matrix(snapshot, graph)
+        ctx["matrix"] = pages.matrix.namespace_matrix(snapshot, counts)
     return render(request, "policies/matrix.html", ctx)
 
 

@@ -36,6 +36,7 @@ from policies.services.answers import (
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
 from policies.services.errors import AnalysisNotReady
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
+from policies.services.matrices import matrix_pair, namespace_counts
 from policies.services.placements import (
     Placement,
     PolicyKey,
@@ -69,6 +70,8 @@ __all__ = [
     "list_pods",
     "load_demo",
     "load_manifests",
+    "matrix_pair",
+    "namespace_counts",
     "parse_manifests",
     "placement_sort_key",
     "policies_of",

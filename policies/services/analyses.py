@@ -19,6 +19,7 @@ from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
+from policies.services.matrices import matrix_parts
 
 __all__ = [
     "ANALYSIS_RUNNERS",
@@ -166,6 +167,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     # What the overview shows of the workload graph: each node's name, without the graph.
     parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
     parts["evaluator"] = graphs["workload"]["evaluator"]
+    parts.update(matrix_parts(graphs["workload"]))
     result = {
         "pod_graph_stored": "pod" in graphs,
         "summary": workload.summary(),
