@@ -217,10 +217,13 @@ class Analysis(models.Model):
         """The stored graph's nodes at ``level`` without its edges, or None when not stored."""
         if self.status != self.Status.DONE:
             return None
-        if self.result_part("parts") is not None:
+        stored = self.result_part("parts")
+        if stored is not None:
+            if f"nodes:{level}" in stored:
+                nodes: list[dict[str, Any]] | None = self.part(f"nodes:{level}")
+                return nodes
             rows = AnalysisPart.objects.filter(analysis_id=self.id, key=f"graph:{level}")
-            nodes: list[dict[str, Any]] | None = rows.values_list("data__nodes", flat=True).first()
-            return nodes
+            return rows.values_list("data__nodes", flat=True).first()
         path = f"result__graph__{level}__nodes"  # analyses stored before the parts
         legacy: list[dict[str, Any]] | None = Analysis.objects.filter(id=self.id).values_list(path, flat=True).get()
         return legacy

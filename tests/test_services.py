@@ -273,6 +273,10 @@ def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot
 
     assert graph["level"] == "pod"
     assert ("prod/web", "prod/db") in edge_pairs(graph)
+    # Its nodes and each namespace's slice are kept: the pages and the graph's drill-down need them.
+    assert analysis.graph_nodes("pod") == graph["nodes"]
+    other = services.get_graph(snapshot=snapshot, level="pod", namespace="other")
+    assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
 
 
 # --- answers ----------------------------------------------------------------------------------

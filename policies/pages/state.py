@@ -24,14 +24,14 @@ def latest_analysis(snapshot: Snapshot) -> Analysis | None:
 
 
 def pod_nodes(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """The pod graph's nodes without its edges (the edges are the bulk of it); [] when the pod
-    graph was too large to store. AnalysisNotReady when no analysis has finished."""
+    """The pod graph's nodes without its edges (the edges are the bulk of it), stored even when the
+    pod graph was too large to store. AnalysisNotReady when no analysis has finished."""
     return stored_nodes(snapshot, "pod")
 
 
 def stored_nodes(snapshot: Snapshot, level: str) -> list[dict[str, Any]]:
-    """The stored graph's nodes of one level without its edges; [] when that graph was too large to
-    store. AnalysisNotReady when no analysis has finished."""
+    """The stored graph's nodes of one level without its edges ([] for an analysis stored before
+    the nodes were kept apart whose graph was too large). AnalysisNotReady when none has finished."""
     if level not in services.GRAPH_LEVELS:
         raise ValueError(f"unknown graph level {level!r}")
     analysis = services.finished_analysis(snapshot=snapshot)

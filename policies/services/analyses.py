@@ -158,6 +158,9 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         # One namespace's workloads or pods, for the graph page's namespace-first view.
         for name, part in every_namespace_slice(graphs[level], graphs["namespace"]).items():
             parts[f"slice:{level}:{name}"] = part
+    # Each graph's nodes alone (the flow check's endpoints, a policy's workloads), even when the
+    # pod graph is too large to store.
+    parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
     pod_size = len(json.dumps(graphs["pod"]))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
