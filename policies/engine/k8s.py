@@ -9,7 +9,7 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from policies.engine.flows import Decision, Endpoint, Flow, PolicyTrace, RuleTrace
 from policies.engine.model import Cluster, NetworkPolicy, Peer, Pod, PortSpec, Rule
@@ -80,19 +80,24 @@ def port_matches(spec: PortSpec, flow: Flow, dst: Endpoint) -> tuple[bool, str]:
     return True, f"{dst.id} port {spec.port!r} is {named.protocol} {named.port}"
 
 
+def _once(reasons: Iterable[str]) -> str:
+    """Reasons joined, each said once (four podSelector-only peers fail for one reason)."""
+    return "; ".join(dict.fromkeys(reasons))
+
+
 def _rule_trace(
     cluster: Cluster, index: int, rule: Rule, policy_ns: str, remote: Endpoint, flow: Flow, settings: Settings
 ) -> RuleTrace:
     if rule.ports:
         port_results = [port_matches(p, flow, flow.dst) for p in rule.ports]
         port_ok = any(ok for ok, _ in port_results)
-        port_why = next((w for ok, w in port_results if ok), "; ".join(w for _, w in port_results))
+        port_why = next((w for ok, w in port_results if ok), _once(w for _, w in port_results))
     else:
         port_ok, port_why = True, "all ports and protocols"
     if rule.peers:
         peer_results = [peer_matches(cluster, p, policy_ns, remote, settings) for p in rule.peers]
         peer_ok = any(ok for ok, _ in peer_results)
-        peer_why = next((w for ok, w in peer_results if ok), "; ".join(w for _, w in peer_results))
+        peer_why = next((w for ok, w in peer_results if ok), _once(w for _, w in peer_results))
     else:
         peer_ok, peer_why = True, "every peer"
     if peer_ok and port_ok:

@@ -748,8 +748,8 @@ class _Walk:
                 verdict: Verdict = "ALLOW" if rule.action == "Allow" else "DENY"
                 reason = "CALICO_ALLOW" if verdict == "ALLOW" else "CALICO_DENY"
                 detail = (
-                    f"{reason}({tier.name}, {policy.id}, {shown}): {side} rule {shown} of "
-                    f"{policy.trace_kind} {policy.id} in tier {tier.name} {_action_text(rule.action)} it"
+                    f"{side} rule {shown} of {policy.trace_kind} {policy.id} in tier {tier.name} "
+                    f"{_action_text(rule.action)} it"
                 )
                 return _Run(verdict, reason, detail, traces, tier.name, policy.id, shown, unknowns)
             else:
@@ -757,8 +757,8 @@ class _Walk:
                 if tier.default_action == "Pass":
                     continue
                 detail = (
-                    f"END_OF_TIER({tier.name}): tier {tier.name} applies to {self.endpoint.id} for {side} "
-                    "and none of its policies allows or passes this flow"
+                    f"tier {tier.name} applies to {self.endpoint.id} for {side} "
+                    "and none of its policies allows or passes this flow, so the tier denies it"
                 )
                 return _Run("DENY", "END_OF_TIER", detail, traces, tier.name, unknowns=unknowns)
         profile = f"kns.{self.pod.namespace}"
@@ -776,7 +776,7 @@ class _Walk:
             why = "every tier that applies passed"
         else:
             why = f"no Calico or Kubernetes policy applies to {self.endpoint.id} for {side}"
-        detail = f"PROFILE_ALLOW({profile}): {why}, so the namespace profile {profile} allows it"
+        detail = f"{why}, so the namespace profile {profile} allows it"
         return _Run("ALLOW", "PROFILE_ALLOW", detail, traces, deciding_policy=profile, unknowns=unknowns)
 
     def _trace(

@@ -1079,7 +1079,8 @@ def test_decision_fields_and_trace_to_dict() -> None:
         0,
     )
     assert data["isolated"] is True
-    assert data["detail"].startswith("CALICO_DENY(default, deny-untrusted, 0)")
+    assert data["detail"] == "ingress rule 0 of GlobalNetworkPolicy deny-untrusted in tier default denies it"
+    assert "CALICO_DENY" not in data["detail"]  # the code is data["reason"]; the detail is words
     (pol,) = data["policies"]
     assert (pol["tier"], pol["order"], pol["outcome"]) == ("default", 100.0, "denies (rule 0)")
     assert pol["rules"][0]["matched"] and "role ==" in pol["rules"][0]["why"]
