@@ -81,6 +81,11 @@ class SliceCache:
             self._values.clear()
 
 
+def _wording(edge: Graph) -> str:
+    """The edge's connections as one string (the engine's ``text``; its ports for older graphs)."""
+    return str(edge["text"]) if "text" in edge else repr((edge.get("all"), edge.get("ports")))
+
+
 def every_namespace_slice(graph: Graph, namespaces: Graph) -> dict[str, Graph]:
     """``namespace_slice(graph, namespaces, (ns,))`` for every namespace, in one pass over the edges
     (an analysis stores them so that opening a namespace reads one small row)."""
@@ -110,11 +115,13 @@ def every_namespace_slice(graph: Graph, namespaces: Graph) -> dict[str, Graph]:
     for ns, inside in members.items():
         edges = list(kept.get(ns, []))
         for (source, target), group in folded.get(ns, {}).items():
-            if len(group) == 1:
-                edges.append({**group[0], "source": source, "target": target})
+            # Edges with the same wording allow the same connections: unite each wording once.
+            distinct = list({_wording(edge): edge for edge in group}.values())
+            if len(distinct) == 1:
+                edges.append({**distinct[0], "source": source, "target": target})
                 continue
-            conn = ConnectionSet.from_dict(group[0])
-            for edge in group[1:]:
+            conn = ConnectionSet.from_dict(distinct[0])
+            for edge in distinct[1:]:
                 conn = conn | ConnectionSet.from_dict(edge)
             edges.append({"source": source, "target": target, **conn.to_dict()})
         edges.sort(key=lambda e: (e["source"], e["target"]))
