@@ -284,6 +284,15 @@ def test_a_large_graph_opens_at_namespace_level_and_expands_in_place(
     assert page.evaluate(OVERLAPS) == []
     assert page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).isParent()", namespace)
 
+    # Pods, only of the open namespaces.
+    page.select_option("#f-level", "pod")
+    page.wait_for_function("() => window.netpolGraph.cy.nodes('.pod').length > 0")
+    opened = sorted([name, other.removeprefix("ns:")])
+    assert fetched[-1].endswith(f"level=pod&namespace={'%2C'.join(opened)}")
+    pods = page.evaluate("() => window.netpolGraph.cy.nodes('.pod').map(n => n.data('namespace'))")
+    assert set(pods) == set(opened)
+    assert page.evaluate(OVERLAPS) == []
+
 
 def test_exports_follow_the_level_and_png_downloads_the_drawing(
     login: Callable[[], Any], live_server: Any, shop: Snapshot
