@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
 from policies import services
-from policies.engine.connections import canonical_protocol
+from policies.engine import canonical_protocol
 from policies.models import Analysis, Resource, Snapshot, SnapshotFile
 
 

@@ -10,12 +10,20 @@ this package. Public API:
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
 - ``lint``: findings about policies;
-- ``PolicyError``: every bad input, naming file, document, line and field.
+- ``PolicyError``: every bad input, naming file, document, line and field;
+- ``calico_index``: Calico's tiers and ordered policies for a cluster;
+- ``address_sets``, ``selected_pods``, ``canonical_protocol``: helpers for the pages and the CLI.
+
+Layout: ``cluster`` (the cluster's objects), ``model`` (``Cluster``), ``k8s/``, ``admin/`` and
+``calico/`` (each kind's model, parsing, per-flow evaluation and group tables), ``groups``
+(endpoint groups), ``reachability`` (the graph), ``flows`` and ``decisions`` (one flow's verdict),
+``options`` (evaluation settings).
 """
 
 from __future__ import annotations
 
-from policies.engine.connections import ConnectionSet
+from policies.engine.calico.index import calico_index
+from policies.engine.connections import ConnectionSet, canonical_protocol
 from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
 from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.evaluate import FlowResult, evaluate
@@ -25,11 +33,11 @@ from policies.engine.flows import make_flow
 from policies.engine.groups import address_sets
 from policies.engine.lint import lint
 from policies.engine.model import Cluster
+from policies.engine.options import Settings
 from policies.engine.output import FORMATS, render
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.reachability import Graph, build_graph
 from policies.engine.selection import selected_pods
-from policies.engine.settings import Settings
 
 ENGINE_VERSION = "0.1.0"
 
@@ -50,6 +58,8 @@ __all__ = [
     "UnsupportedError",
     "address_sets",
     "build_graph",
+    "calico_index",
+    "canonical_protocol",
     "diff",
     "diff_clusters",
     "diff_dicts",

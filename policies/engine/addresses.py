@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from policies.engine.model import IPAddress, IPBlock, IPNetwork
+from policies.engine.cluster import IPAddress, IPBlock, IPNetwork
 
 _SPACE = {4: 1 << 32, 6: 1 << 128}
 

@@ -15,8 +15,8 @@ from typing import Any
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import address_sets
 from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 from policies.engine.reachability import Graph, build_graph
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
 
 
 @dataclass(frozen=True)

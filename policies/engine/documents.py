@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.engine.cluster import Source
 from policies.engine.errors import PolicyError
-from policies.engine.model import Source
 
 
 @dataclass(frozen=True)

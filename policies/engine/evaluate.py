@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.engine.admin.evaluate import admin_decision
+from policies.engine.decisions import Decision, Verdict, combine, not_applicable
 from policies.engine.errors import PolicyError
-from policies.engine.flows import Decision, Flow, Verdict, combine, not_applicable
-from policies.engine.k8s import k8s_decision
+from policies.engine.flows import Flow
+from policies.engine.k8s.evaluate import k8s_decision
 from policies.engine.model import Cluster
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 EVALUATORS = ("auto", "k8s", "calico")
 

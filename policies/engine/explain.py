@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policies.engine.decisions import Decision
 from policies.engine.evaluate import FlowResult, evaluate
-from policies.engine.flows import Decision, flow_between, make_flow, workload_endpoints
+from policies.engine.flows import flow_between, make_flow, workload_endpoints
 from policies.engine.model import Cluster
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 MAX_PAIRS = 400  # pod pairs tried for a workload whose pods differ
 _VERDICT_WORD = {"ALLOW": "Allowed", "DENY": "Denied", "UNDEFINED": "Undefined", "UNSUPPORTED": "Unsupported"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from policies.engine.model import Source
+from policies.engine.cluster import Source
 
 SEVERITIES = ("error", "warning", "info")
 

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from policies.engine.admin.tables import apply_admin_tiers, domain_name_policies
+from policies.engine.cluster import IPBlock, Labels, Pod, Source
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
-from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table, k8s_tables
-from policies.engine.model import Cluster, IPBlock, Labels, Pod, Source
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table
+from policies.engine.k8s.tables import k8s_tables
+from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 if TYPE_CHECKING:
     from policies.engine.calico.model import CalicoPolicy
@@ -315,7 +317,7 @@ def _approximations(cluster: Cluster, index: GroupIndex) -> dict[int, set[str]]:
     graph cannot read exactly (http/services, ICMP type or code, source ports; see calico/tables.py)."""
     if cluster.calico is None:
         return {}
-    from policies.engine.calico.evaluate import calico_index
+    from policies.engine.calico.index import calico_index
 
     cindex = calico_index(cluster)
     inexact: list[tuple[CalicoPolicy, str, str]] = []

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from policies.engine.cluster import L4_PROTOCOLS, ContainerPort, IPAddress, Labels, Pod, WorkloadRef
 from policies.engine.documents import RawObject
-from policies.engine.model import L4_PROTOCOLS, ContainerPort, IPAddress, Labels, Pod, WorkloadRef
 from policies.engine.yamlload import at, get_bool, get_int, get_labels, get_list, get_mapping, get_str
 
 WORKLOAD_KINDS = frozenset(

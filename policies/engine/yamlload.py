@@ -26,9 +26,9 @@ from typing import Any, TextIO
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from policies.engine.cluster import Source
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
-from policies.engine.model import Source
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Nodes that aliases may add on top of what the file spells out, per file.
@@ -237,13 +237,13 @@ class _FileLoader:
         if own_kind is None:
             if not kind:
                 raise self._fail(f"the object{where} has no kind", node)
-            data = {"kind": kind, **data}
+            data = {"kind": kind, **{k: v for k, v in data.items() if k != "kind"}}
         elif not isinstance(own_kind, str) or not own_kind:
             raise self._fail(f"kind{where} must be a non-empty string", _find_key(node, "kind")[1])
         kind = data["kind"]
         api = data.get("apiVersion")
         if api is None and api_version:
-            data = {"apiVersion": api_version, **data}
+            data = {"apiVersion": api_version, **{k: v for k, v in data.items() if k != "apiVersion"}}
         elif api is not None and not isinstance(api, str):
             raise self._fail(f"apiVersion{where} must be a string", _find_key(node, "apiVersion")[1])
         api_version = data.get("apiVersion") or ""

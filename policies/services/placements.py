@@ -54,9 +54,7 @@ def _compute_placements(snapshot: Snapshot) -> dict[PolicyKey, Placement]:
         except engine.PolicyError:
             cluster = None  # stored before the engine learnt to reject it: no tiers to show
     if cluster is not None and cluster.has_calico():
-        from policies.engine.calico.evaluate import calico_index
-
-        index = calico_index(cluster)
+        index = engine.calico_index(cluster)
         for tier in index.tiers:
             for policy in index.by_tier[tier.name]:
                 placements[(policy.trace_kind, policy.namespace, policy.name)] = Placement(

@@ -5,22 +5,19 @@ from __future__ import annotations
 import ipaddress
 import random
 
-from policies.engine.model import (
+from policies.engine.cluster import (
     NAMESPACE_NAME_LABEL,
-    Cluster,
     ContainerPort,
     IPBlock,
     Labels,
     Namespace,
-    NetworkPolicy,
     Node,
-    Peer,
     Pod,
-    PortSpec,
-    Rule,
     WorkloadRef,
 )
-from policies.engine.selectors import LabelSelector, Requirement
+from policies.engine.k8s.model import NetworkPolicy, Peer, PortSpec, Rule
+from policies.engine.k8s.selector import LabelSelector, Requirement
+from policies.engine.model import Cluster
 
 NAMESPACES = ["x", "y", "z"]
 KEYS = ["app", "tier", "env"]

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from policies.engine.addresses import AddressSpace
-from policies.engine.model import IPBlock
+from policies.engine.cluster import IPBlock
 
 
 def block(cidr: str, *excepts: str) -> IPBlock:

@@ -11,7 +11,7 @@ import pytest
 
 from policies.engine import build_graph, evaluate, make_flow
 from policies.engine.model import Cluster
-from policies.engine.settings import Settings
+from policies.engine.options import Settings
 
 from .randomclusters import random_cluster
 

@@ -15,10 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policies.engine.cluster import ContainerPort, IPBlock, Labels, WorkloadRef
 from policies.engine.errors import PolicyError
-from policies.engine.model import ContainerPort, IPBlock, Labels, PortSpec, WorkloadRef
+from policies.engine.k8s.model import PortSpec
+from policies.engine.k8s.selector import LabelSelector, Requirement
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
-from policies.engine.selectors import LabelSelector, Requirement
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "netpol-analyzer"

@@ -28,7 +28,7 @@ import yaml
 
 from policies.engine.errors import PolicyError
 from policies.engine.flows import make_flow
-from policies.engine.settings import Settings
+from policies.engine.options import Settings
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
 ENGINES = ("k8s", "calico")

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPeer, AdminPolicy, AdminPort, AdminRule
-from policies.engine.flows import Decision, Endpoint, Flow, PolicyTrace, RuleTrace
-from policies.engine.model import Cluster, Pod
-from policies.engine.settings import Settings
+from policies.engine.cluster import Pod
+from policies.engine.decisions import Decision, PolicyTrace, RuleTrace
+from policies.engine.flows import Endpoint, Flow
+from policies.engine.model import Cluster
+from policies.engine.options import Settings
 
 __all__ = ["admin_decision", "peer_matches", "port_matches", "policies_for"]
 

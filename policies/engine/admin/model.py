@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from policies.engine.model import IPAddress, IPNetwork, Pod, Source
-from policies.engine.selectors import LabelSelector
+from policies.engine.cluster import IPAddress, IPNetwork, Pod, Source
+from policies.engine.k8s.selector import LabelSelector
 
 __all__ = ["AdminPeer", "AdminPolicy", "AdminPort", "AdminRule", "ADMIN", "BASELINE"]
 

@@ -14,10 +14,10 @@ import re
 from typing import Any
 
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPeer, AdminPolicy, AdminPort, AdminRule
+from policies.engine.cluster import L4_PROTOCOLS, IPNetwork
 from policies.engine.documents import RawObject
-from policies.engine.model import L4_PROTOCOLS, IPNetwork
-from policies.engine.parse import _PolicyReader, port_name_problem
-from policies.engine.selectors import LabelSelector
+from policies.engine.k8s.parse import _PolicyReader, port_name_problem
+from policies.engine.k8s.selector import LabelSelector
 from policies.engine.yamlload import at, end_line_of, get_int, get_list, get_str
 
 __all__ = ["ADMIN_KINDS", "parse_admin_policy"]

@@ -14,9 +14,10 @@ import ipaddress
 from collections.abc import Iterable
 
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPeer, AdminPolicy, AdminPort, AdminRule
+from policies.engine.cluster import ContainerPort, IPAddress, IPBlock, IPNetwork
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, PeerKey, Table
-from policies.engine.model import Cluster, ContainerPort, IPAddress, IPBlock, IPNetwork
+from policies.engine.model import Cluster
 
 __all__ = ["admin_address_sets", "apply_admin_tiers", "group_admin_policies", "domain_name_policies"]
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from policies.engine.calico.evaluate import calico_index
+from policies.engine.calico.index import calico_index
 from policies.engine.calico.model import DEFAULT_TIER, CalicoPolicy, CalicoRule, EntityRule, PortMatch
+from policies.engine.cluster import Source
 from policies.engine.findings import Finding
 from policies.engine.groups import GroupIndex
-from policies.engine.model import Cluster, Source
+from policies.engine.model import Cluster
 
 
 def _catch_all(rule: CalicoRule) -> bool:

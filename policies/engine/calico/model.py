@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.engine.calico.selector import Selector
-from policies.engine.model import IPAddress, IPBlock, IPNetwork, Labels, Source
+from policies.engine.cluster import IPAddress, IPBlock, IPNetwork, Labels, Source
 
 Action = Literal["Allow", "Deny", "Pass", "Log"]
 PolicyKind = Literal["NetworkPolicy", "GlobalNetworkPolicy", "KubernetesNetworkPolicy"]
@@ -32,6 +32,11 @@ BUILTIN_TIERS: dict[str, tuple[float, DefaultAction]] = {
 }
 # The label an endpoint carries for its service account only when the name is this short (5.1).
 SERVICE_ACCOUNT_LABEL_MAX = 63
+# The labels Calico gives a workload endpoint, its namespace and service account profiles (5.1).
+NAMESPACE_LABEL = "projectcalico.org/namespace"
+ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
+SERVICE_ACCOUNT_LABEL = "projectcalico.org/serviceaccount"
+NAME_LABEL = "projectcalico.org/name"
 
 
 def describe_ports(ports: tuple[PortMatch, ...]) -> str:

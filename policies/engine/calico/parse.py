@@ -39,8 +39,8 @@ from policies.engine.calico.selector import (
     global_column,
     parse_selector,
 )
+from policies.engine.cluster import IPAddress, IPNetwork, Labels
 from policies.engine.documents import RawObject
-from policies.engine.model import IPAddress, IPNetwork, Labels
 
 API_VERSIONS = ("projectcalico.org/v3", "crd.projectcalico.org/v1")
 POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.engine.calico.evaluate import policy_applies
+from policies.engine.calico.index import policy_applies
 from policies.engine.model import Cluster
 
 _KINDS = {"NetworkPolicy", "GlobalNetworkPolicy", "CalicoNetworkPolicy"}

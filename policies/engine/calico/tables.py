@@ -1,5 +1,5 @@
 """The Calico evaluator at graph level: per endpoint group and direction, the allowed ConnectionSet
-to or from every peer (SEMANTICS.md 5.4 to 5.7), as the k8s twin ``groups.k8s_tables`` gives it.
+to or from every peer (SEMANTICS.md 5.4 to 5.7), as the k8s twin ``k8s.tables.k8s_tables`` gives it.
 
 Ordered Allow / Deny / Pass evaluation is exact over sets of connections because ConnectionSet
 has an exact complement: per peer, an "undecided" set starts as everything; a matching Allow
@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from policies.engine.calico.evaluate import CalicoIndex, EndMatcher, calico_index
+from policies.engine.calico.index import CalicoIndex, calico_index
+from policies.engine.calico.match import EndMatcher
 from policies.engine.calico.model import (
     SERVICE_ACCOUNT_LABEL_MAX,
     CalicoPolicy,
@@ -38,10 +39,10 @@ from policies.engine.calico.model import (
     PortMatch,
     Tier,
 )
+from policies.engine.cluster import ContainerPort, IPBlock
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet
 from policies.engine.flows import Endpoint
 from policies.engine.groups import OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
-from policies.engine.model import ContainerPort, IPBlock
 
 ALL = ConnectionSet.all()
 NONE = ConnectionSet.none()

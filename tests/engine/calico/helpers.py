@@ -16,26 +16,24 @@ import yaml
 from policies.engine.calico.evaluate import calico_decision
 from policies.engine.calico.model import CalicoResources
 from policies.engine.calico.parse import parse_calico_objects
-from policies.engine.documents import RawObject
-from policies.engine.flows import Decision, Flow, combine, make_flow, not_applicable
-from policies.engine.model import (
+from policies.engine.cluster import (
     NAMESPACE_NAME_LABEL,
-    Cluster,
     ContainerPort,
     IPBlock,
     Labels,
     Namespace,
-    NetworkPolicy,
     Node,
-    Peer,
     Pod,
-    PortSpec,
-    Rule,
     ServiceAccount,
     Source,
 )
-from policies.engine.selectors import LabelSelector, Requirement, selector_from_match_labels
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.decisions import Decision, combine, not_applicable
+from policies.engine.documents import RawObject
+from policies.engine.flows import Flow, make_flow
+from policies.engine.k8s.model import NetworkPolicy, Peer, PortSpec, Rule
+from policies.engine.k8s.selector import LabelSelector, Requirement, selector_from_match_labels
+from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 NODES = (
     Node("n1", (ipaddress.ip_address("192.168.0.1"),)),

@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
-from policies.engine.calico.evaluate import calico_decision, convert_k8s_policy, label_selector_to_calico
-from policies.engine.flows import Decision, make_flow
-from policies.engine.model import Cluster, ServiceAccount
-from policies.engine.selectors import LabelSelector, Requirement
-from policies.engine.settings import DEFAULT_SETTINGS, Settings
+from policies.engine.calico.convert import convert_k8s_policy, label_selector_to_calico
+from policies.engine.calico.evaluate import calico_decision
+from policies.engine.cluster import ServiceAccount
+from policies.engine.decisions import Decision
+from policies.engine.flows import make_flow
+from policies.engine.k8s.selector import LabelSelector, Requirement
+from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 from .helpers import cluster, decide, k8s_policy, labels, namespace, pod
 
@@ -1186,7 +1189,7 @@ def test_calico_decision_needs_a_pod_end() -> None:
 def test_the_index_cache_does_not_keep_clusters_alive() -> None:
     import gc
 
-    from policies.engine.calico import evaluate as module
+    from policies.engine.calico import index as module
 
     c = cluster(["x"], [pod("x/a", "", "10.0.1.1@n1")])
     index = module.calico_index(c)

@@ -26,9 +26,10 @@ from policies.engine.calico.model import (
 )
 from policies.engine.calico.selector import ALL, Eq, Has, Ne, Selector, and_, in_set, not_, or_
 from policies.engine.calico.tables import EVERY_PEER, PeerMatch, rule_connections
+from policies.engine.cluster import ContainerPort, ServiceAccount
 from policies.engine.connections import ConnectionSet
-from policies.engine.model import Cluster, ContainerPort, ServiceAccount
-from policies.engine.settings import Settings
+from policies.engine.model import Cluster
+from policies.engine.options import Settings
 
 from ..randomclusters import random_cluster
 from .helpers import cluster, pod

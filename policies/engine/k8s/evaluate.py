@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from policies.engine.flows import Decision, Endpoint, Flow, PolicyTrace, RuleTrace
-from policies.engine.model import Cluster, NetworkPolicy, Peer, Pod, PortSpec, Rule
-from policies.engine.settings import Settings
+from policies.engine.cluster import Pod
+from policies.engine.decisions import Decision, PolicyTrace, RuleTrace
+from policies.engine.flows import Endpoint, Flow
+from policies.engine.k8s.model import NetworkPolicy, Peer, PortSpec, Rule
+from policies.engine.model import Cluster
+from policies.engine.options import Settings
+
+__all__ = ["applicable_policies", "k8s_decision", "peer_matches", "port_matches"]
 
 
 def applicable_policies(cluster: Cluster, pod: Pod, direction: str) -> list[NetworkPolicy]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from policies.engine.errors import PolicyError
 
+__all__ = ["DEFAULT_SETTINGS", "ENDPOINT_TO_HOST_ACTIONS", "Settings"]
+
 ENDPOINT_TO_HOST_ACTIONS = ("ACCEPT", "RETURN", "DROP")
 
 

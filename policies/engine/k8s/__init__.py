@@ -1,0 +1,1 @@
+"""Kubernetes NetworkPolicy: model, parsing, selectors, per-flow evaluation, group tables and lint."""
