@@ -15,7 +15,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from policies import engine
-from policies.engine.connections import ConnectionSet
+from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
 

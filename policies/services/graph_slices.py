@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from policies.engine.connections import ConnectionSet
+from policies.engine import ConnectionSet
 
 __all__ = ["SliceCache", "every_namespace_slice", "namespace_slice"]
 
