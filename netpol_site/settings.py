@@ -221,6 +221,13 @@ NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
 # The graph page opens at namespace level above this many workloads (namespaces open on a click).
 NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE = env_int("NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE", "150")
 
+# Cluster sync. Kubeconfigs are encrypted at rest with these Fernet keys (comma-separated, the
+# first encrypts; make one with cryptography's Fernet.generate_key()). Unset: derived from SECRET_KEY.
+NETPOL_ENCRYPTION_KEY = os.getenv("NETPOL_ENCRYPTION_KEY", "")
+NETPOL_SYNC_PAGE_SIZE = env_int("NETPOL_SYNC_PAGE_SIZE", "500")  # objects per list request (limit)
+NETPOL_SYNC_CONNECT_TIMEOUT = float(os.getenv("NETPOL_SYNC_CONNECT_TIMEOUT", "10"))
+NETPOL_SYNC_READ_TIMEOUT = float(os.getenv("NETPOL_SYNC_READ_TIMEOUT", "60"))
+
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -241,6 +248,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "policies.api.views.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "policies.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -270,9 +282,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", "1800")
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", "1740")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers a message that was not acknowledged within this many seconds
-# (a killed worker). It must be longer than the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", "3600")}
+# The limits are the worker's: the web process sends none in the message (services.analyses.publish).
+# Redis redelivers a message that was not acknowledged within this many seconds (a killed worker):
+# just longer than the hard time limit, so that a running task is never handed out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", str(CELERY_TASK_TIME_LIMIT + 60))
+}
+# Publishing to a broker that is down gives up after about two seconds (the API answers 503).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# Analyses never lost or stuck (policies/worker.py): a running analysis writes a heartbeat every
+# NETPOL_HEARTBEAT_INTERVAL seconds; every worker sweeps every NETPOL_SWEEP_INTERVAL seconds (and
+# when it starts): a running analysis without a heartbeat for NETPOL_HEARTBEAT_STALE seconds (its
+# worker was killed) is queued again, or failed after NETPOL_MAX_ATTEMPTS starts; a queued analysis
+# whose message was never sent (broker down) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a
+# Redis restart may have lost it) is sent again. A duplicate message is harmless: the first
+# delivery claims the analysis.
+NETPOL_HEARTBEAT_INTERVAL = float(os.getenv("NETPOL_HEARTBEAT_INTERVAL", "10"))
+NETPOL_HEARTBEAT_STALE = float(os.getenv("NETPOL_HEARTBEAT_STALE", "60"))
+NETPOL_SWEEP_INTERVAL = float(os.getenv("NETPOL_SWEEP_INTERVAL", "60"))
+NETPOL_REPUBLISH_AFTER = float(os.getenv("NETPOL_REPUBLISH_AFTER", "600"))
+NETPOL_MAX_ATTEMPTS = env_int("NETPOL_MAX_ATTEMPTS", "3")
+
+# Clusters due a sync are looked for every NETPOL_SCHEDULER_SECONDS: by Celery beat with Redis
+# (docker-compose's and deploy/'s `beat`), by `manage.py run_scheduler` on the embedded default.
+NETPOL_SCHEDULER_SECONDS = float(os.getenv("NETPOL_SCHEDULER_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": NETPOL_SCHEDULER_SECONDS},
+}
 
 # Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "netpol_site.reporting.SecretSettingsFilter"

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from policies.models import Analysis, AuditEvent, Resource, Snapshot, SnapshotFile
+from policies.models import Analysis, AuditEvent, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
 
 
 class SnapshotFileInline(admin.TabularInline):
@@ -71,4 +71,35 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ClusterConnection)
+class ClusterConnectionAdmin(admin.ModelAdmin):
+    """Connections are added on the Clusters page or with manage.py add_cluster; here they can be
+    paused or re-timed. The encrypted kubeconfig is never shown, not even as ciphertext."""
+
+    list_display = ("name", "source", "server", "interval_minutes", "enabled", "last_checked", "failures")
+    list_filter = ("enabled", "in_cluster")
+    search_fields = ("name", "server")
+    exclude = ("kubeconfig_encrypted",)
+    readonly_fields = (
+        "name", "in_cluster", "server", "user_name", "context", "created", "created_by", "last_attempt",
+        "last_checked", "last_error", "last_error_at", "failures", "next_sync", "syncing_since",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ClusterSync)
+class ClusterSyncAdmin(admin.ModelAdmin):
+    list_display = ("id", "connection", "started", "outcome", "snapshot")
+    list_filter = ("outcome",)
+    raw_id_fields = ("connection", "snapshot", "previous")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

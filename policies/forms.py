@@ -108,3 +108,50 @@ class FlowForm(forms.Form):
         widget=forms.NumberInput(attrs={"placeholder": "8080"}),
     )
     protocol = forms.ChoiceField(choices=PROTOCOLS, initial="TCP")
+
+
+KUBECONFIG_MAX_BYTES = 1024 * 1024
+
+
+class ClusterForm(forms.Form):
+    """A new cluster connection: an uploaded kubeconfig (stored encrypted, never shown again in
+    full) or netpol's own in-cluster service account."""
+
+    name = forms.SlugField(max_length=100, help_text="Lower-case letters, digits, '-' and '_'.")
+    kubeconfig = forms.FileField(required=False, help_text="A kubeconfig file; netpol keeps it encrypted.")
+    in_cluster = forms.BooleanField(
+        required=False, label="Use netpol's in-cluster service account instead",
+        help_text="When netpol runs inside the cluster it reads (deploy/ grants the account list and watch).",
+    )
+    context = forms.CharField(max_length=200, required=False, help_text="Optional: the kubeconfig's current one.")
+    interval_minutes = forms.IntegerField(min_value=1, max_value=7 * 24 * 60, initial=60, label="Sync every (minutes)")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("kubeconfig")
+        if upload and data.get("in_cluster"):
+            raise ValidationError("Choose one: a kubeconfig file or the in-cluster service account.")
+        if not upload and not data.get("in_cluster"):
+            self.add_error("kubeconfig", "Upload a kubeconfig file, or choose the in-cluster service account.")
+        if upload:
+            data["kubeconfig_text"] = read_kubeconfig(upload, self)
+        return data
+
+
+def read_kubeconfig(upload: Any, form: forms.Form) -> str | None:
+    """The uploaded kubeconfig as text, or None with the form's error set."""
+    if upload.size > KUBECONFIG_MAX_BYTES:
+        limit = KUBECONFIG_MAX_BYTES // 1024
+        form.add_error("kubeconfig", f"{upload.name}: larger than {limit} KiB; not a kubeconfig?")
+        return None
+    try:
+        return str(upload.read().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        form.add_error("kubeconfig", f"{upload.name}: not UTF-8 text (byte {exc.start})")
+        return None
+
+
+class DriftForm(forms.Form):
+    """Which uploaded snapshot (the manifests in git) to compare a synced one with."""
+
+    against = forms.IntegerField()

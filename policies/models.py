@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,13 @@ class Snapshot(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="snapshots"
     )
+    # A synced snapshot: its connection, the hash of its content (clusters.content) and the kinds
+    # that could not be listed.
+    cluster = models.ForeignKey(
+        "ClusterConnection", models.SET_NULL, null=True, blank=True, related_name="snapshots"
+    )
+    content_hash = models.CharField(max_length=64, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -70,6 +78,7 @@ class Resource(models.Model):
     line = models.PositiveIntegerField(default=0)  # 1-based; 0 when not from a file
     end_line = models.PositiveIntegerField(default=0)
     text = models.TextField(blank=True)
+    resource_version = models.CharField(max_length=100, blank=True)  # a synced object's origin
 
     class Meta:
         ordering = ["snapshot", "kind", "namespace", "name", "id"]
@@ -138,6 +147,8 @@ class Analysis(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    published = models.DateTimeField(null=True, blank=True)  # its task message was last sent
+    heartbeat = models.DateTimeField(null=True, blank=True)  # written by the worker running it
     timings = models.JSONField(default=dict, blank=True)  # seconds: parse, graph, lint, total
     engine_version = models.CharField(max_length=50, blank=True)
     result = models.JSONField(null=True, blank=True)
@@ -163,6 +174,7 @@ class Analysis(models.Model):
         self.finished = None
         self.progress = 0.0
         self.progress_message = "starting"
+        self.heartbeat = self.started
         self.attempts += 1
         self.error = ""
         self.error_detail = None
@@ -259,6 +271,103 @@ class AnalysisPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} of analysis {self.analysis_id}"
+
+
+class ClusterConnection(models.Model):
+    """How to reach a live cluster (an encrypted kubeconfig, or the pod's service account) and
+    how often to sync it; the row also records how the last syncs went."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    # A Fernet token (policies.encryption); empty when the in-cluster service account is used.
+    kubeconfig_encrypted = models.TextField(blank=True)
+    in_cluster = models.BooleanField(default=False)
+    context = models.CharField(max_length=200, blank=True)
+    # What may be shown of the kubeconfig: its server and user name, never its secrets.
+    server = models.CharField(max_length=500, blank=True)
+    user_name = models.CharField(max_length=200, blank=True)
+    interval_minutes = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="cluster_connections"
+    )
+
+    last_attempt = models.DateTimeField(null=True, blank=True)  # the last sync started
+    last_checked = models.DateTimeField(null=True, blank=True)  # the last sync that read the cluster
+    last_error = models.TextField(blank=True)  # the last sync's failure; empty after a success
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # consecutive failed syncs
+    next_sync = models.DateTimeField(null=True, blank=True)  # None: due now
+    syncing_since = models.DateTimeField(null=True, blank=True)  # a sync holds the connection
+
+    # After n failed syncs in a row the next one waits RETRY_BASE * 2**(n-1), at most the interval
+    # times RETRY_MAX_FACTOR: an unreachable cluster is not asked every minute, nor forgotten.
+    RETRY_BASE_SECONDS = 60
+    RETRY_MAX_FACTOR = 4
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source(self) -> str:
+        return "in-cluster service account" if self.in_cluster else "kubeconfig"
+
+    def retry_delay(self) -> timedelta:
+        base = self.RETRY_BASE_SECONDS * 2 ** max(self.failures - 1, 0)
+        cap = self.interval_minutes * 60 * self.RETRY_MAX_FACTOR
+        return timedelta(seconds=min(base, max(cap, self.RETRY_BASE_SECONDS)))
+
+    def record_success(self) -> None:
+        now = timezone.now()
+        self.last_checked = now
+        self.last_error = ""
+        self.failures = 0
+        self.next_sync = now + timedelta(minutes=self.interval_minutes)
+        self.syncing_since = None
+        self.save(update_fields=["last_checked", "last_error", "failures", "next_sync", "syncing_since"])
+
+    def record_failure(self, message: str) -> None:
+        now = timezone.now()
+        self.last_error = message
+        self.last_error_at = now
+        self.failures += 1
+        self.next_sync = now + self.retry_delay()
+        self.syncing_since = None
+        self.save(update_fields=["last_error", "last_error_at", "failures", "next_sync", "syncing_since"])
+
+
+class ClusterSync(models.Model):
+    """One sync of a connection: a new snapshot, an unchanged cluster, or a failure; and, for a new
+    snapshot, what it changed against the one before (flows opened and closed), filled in once both
+    analyses have finished."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "new snapshot"
+        UNCHANGED = "unchanged", "unchanged"
+        FAILED = "failed", "failed"
+
+    connection = models.ForeignKey(ClusterConnection, models.CASCADE, related_name="syncs")
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    snapshot = models.ForeignKey(Snapshot, models.SET_NULL, null=True, blank=True, related_name="syncs")
+    # The snapshot a new one is compared with: the connection's one before it.
+    previous = models.ForeignKey(Snapshot, models.SET_NULL, null=True, blank=True, related_name="+")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True)  # objects read per kind
+    # {"added": n, "removed": n, "changed": n, "policies": n, "opened": [...], "closed": [...]}
+    # (services.history); None until compared, or when there is nothing to compare with.
+    changes = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.get_outcome_display()} at {self.started:%Y-%m-%d %H:%M}"
 
 
 class AuditEvent(models.Model):

@@ -8,3 +8,18 @@ def compute_analysis(analysis_id: int) -> None:
     from policies import services  # inside the function: services queue this task
 
     services.run_analysis(analysis_id=analysis_id)
+
+
+# A sync that dies is simply run again at its next due time: no late acknowledgement needed.
+@shared_task(ignore_result=True)
+def sync_cluster(connection_id: int, user_id: int | None = None) -> None:
+    from policies.services import clusters
+
+    clusters.run_sync(connection_id=connection_id, user_id=user_id)
+
+
+@shared_task(ignore_result=True)
+def sync_due_clusters() -> None:
+    from policies.services import clusters
+
+    clusters.start_due_syncs()

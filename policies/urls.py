@@ -16,4 +16,8 @@ urlpatterns = [
     path("snapshots/<int:snapshot_id>/matrix/", views.matrix, name="matrix"),
     path("snapshots/<int:snapshot_id>/compare/", views.compare, name="compare"),
     path("snapshots/<int:snapshot_id>/policies/<int:resource_id>/", views.policy_detail, name="policy"),
+    path("clusters/", views.cluster_list, name="cluster-list"),
+    path("clusters/<slug:name>/", views.cluster_detail, name="cluster"),
+    path("clusters/<slug:name>/sync/", views.cluster_sync, name="cluster-sync"),
+    path("clusters/<slug:name>/drift/", views.cluster_drift, name="cluster-drift"),
 ]

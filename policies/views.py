@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from policies import audit, pages, services
-from policies.forms import PASTED_FILE_NAME, FlowForm, UploadForm
-from policies.models import Analysis, Resource, Snapshot
+from policies.forms import PASTED_FILE_NAME, ClusterForm, DriftForm, FlowForm, UploadForm
+from policies.models import Analysis, ClusterConnection, Resource, Snapshot
 
 GRAPH_COLLAPSE_ABOVE = 150  # a workload graph with more nodes starts collapsed to namespaces
 # Above this many pods the policy page works out "what if it were deleted" (a second graph)
@@ -72,6 +72,12 @@ def _read_uploads(form: UploadForm) -> list[tuple[str, str]]:
 def upload(request: HttpRequest) -> HttpResponse:
     error: services.PolicyError | None = None
     context_lines = None
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if request.method == "POST" and length > settings.NETPOL_MAX_UPLOAD_BYTES:
+        # The API's limit, checked before the body is read (nothing of it comes back in the page).
+        limit = settings.NETPOL_MAX_UPLOAD_BYTES
+        error = services.PolicyError(f"the upload is {length} bytes; the limit is {limit} bytes")
+        return render(request, "policies/upload.html", {"form": UploadForm(), "error": error}, status=413)
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -90,6 +96,11 @@ def upload(request: HttpRequest) -> HttpResponse:
                 data.setlist("keep", [name for name, _ in kept])
                 form = UploadForm(data)
                 form.is_valid()
+            except services.QueueUnavailable as exc:
+                snapshot = exc.analysis.snapshot
+                audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
+                messages.warning(request, f"Snapshot “{snapshot.name}” stored, but {exc}.")
+                return redirect("policies:snapshot", snapshot.id)
             else:
                 audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
@@ -123,9 +134,13 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot, id=snapshot_id)
-    started = services.start_analysis(snapshot=snapshot)
+    try:
+        started = services.start_analysis(snapshot=snapshot)
+    except services.QueueUnavailable as exc:
+        messages.warning(request, f"The analysis is queued, but {exc}.")
+        return redirect("policies:snapshot", snapshot.id)
     audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
-    messages.info(request, "A new analysis has started.")
+    messages.info(request, "An analysis is queued." if started.status == "queued" else "The analysis is running.")
     return redirect("policies:snapshot", snapshot.id)
 
 
@@ -361,3 +376,70 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
         }
     )
     return render(request, "policies/policy.html", ctx)
+
+
+# --- Clusters ---------------------------------------------------------------------------------
+
+
+@login_required
+def cluster_list(request: HttpRequest) -> HttpResponse:
+    """The connections, and the form to add one (a kubeconfig upload or the in-cluster account)."""
+    form = ClusterForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            connection = services.add_cluster(
+                name=data["name"],
+                kubeconfig=None if data["in_cluster"] else data["kubeconfig_text"],
+                context=data["context"],
+                interval_minutes=data["interval_minutes"],
+                user=request.user,
+            )
+        except services.InvalidConnection as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Cluster “{connection.name}” added; its first sync has started.")
+            services.queue_sync(connection=connection, user=request.user)
+            return redirect("policies:cluster", connection.name)
+    ctx = {"rows": pages.clusters.connection_rows(ClusterConnection.objects.all()), "form": form}
+    return render(request, "policies/cluster_list.html", ctx, status=400 if form.errors else 200)
+
+
+@login_required
+def cluster_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """One connection: how its syncs go (the last error, when it checked, the next try) and its
+    history, each new snapshot with the flows it opened and closed."""
+    connection = get_object_or_404(ClusterConnection, name=name)
+    latest = connection.snapshots.order_by("-created", "-id").first()
+    ctx = {
+        "connection": connection,
+        "status": pages.clusters.status(connection),
+        "history": pages.clusters.history_rows(connection),
+        "latest": latest,
+        "drift_choices": pages.clusters.drift_choices(),
+    }
+    return render(request, "policies/cluster_detail.html", ctx)
+
+
+@login_required
+@require_POST
+def cluster_sync(request: HttpRequest, name: str) -> HttpResponse:
+    connection = get_object_or_404(ClusterConnection, name=name)
+    services.queue_sync(connection=connection, user=request.user)
+    messages.info(request, f"Sync of “{connection.name}” requested; its result shows below when it is done.")
+    return redirect("policies:cluster", connection.name)
+
+
+@login_required
+def cluster_drift(request: HttpRequest, name: str) -> HttpResponse:
+    """Drift: the compare page with the connection's latest snapshot after and an upload before."""
+    connection = get_object_or_404(ClusterConnection, name=name)
+    form = DriftForm(request.GET)
+    latest = connection.snapshots.order_by("-created", "-id").first()
+    if latest is None:
+        messages.error(request, "Nothing to compare yet: the cluster has not been synced.")
+        return redirect("policies:cluster", connection.name)
+    if not form.is_valid() or not Snapshot.objects.filter(id=form.cleaned_data["against"]).exists():
+        messages.error(request, "Choose an uploaded snapshot to compare the cluster with.")
+        return redirect("policies:cluster", connection.name)
+    return redirect(f"{reverse('policies:compare', args=[latest.id])}?against={form.cleaned_data['against']}")

@@ -22,4 +22,9 @@ echo
 echo "  netpol is starting at http://localhost:${PORT}/"
 echo "  log in as demo / demo   (API: http://localhost:${PORT}/api/, schema: /api/schema/swagger-ui/)"
 echo
-exec "$PYTHON" manage.py runserver "0.0.0.0:${PORT}"
+# Periodic cluster sync: on the embedded default there is no Celery beat; the scheduler process
+# syncs due clusters in-process and stops with the web server.
+"$PYTHON" manage.py run_scheduler &
+SCHEDULER=$!
+trap 'kill "$SCHEDULER" 2>/dev/null || true' EXIT
+"$PYTHON" manage.py runserver "0.0.0.0:${PORT}"

@@ -104,7 +104,7 @@ def test_schema_and_its_browsable_ui(api: APIClient) -> None:
 def test_multipart_upload_returns_the_snapshot_and_its_queued_analysis(
     api: APIClient, alice: User, manifests: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+    with mock.patch.object(tasks.compute_analysis, "apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = api.post(
                 "/api/snapshots/", {"name": "prod", "files": upload(manifests["files"])}, format="multipart"
@@ -120,7 +120,8 @@ def test_multipart_upload_returns_the_snapshot_and_its_queued_analysis(
     assert body["resource_count"] == 6
     assert body["analysis"]["status"] == "queued"
     assert body["analysis"]["url"].endswith(f"/api/analyses/{body['analysis']['id']}/")
-    delay.assert_called_once_with(body["analysis"]["id"])
+    # No time limit travels in the message: the worker's own settings apply.
+    delay.assert_called_once_with((body["analysis"]["id"],), time_limit=None, soft_time_limit=None)
 
 
 def test_json_upload_of_manifest_text(api: APIClient, manifests: dict[str, Any]) -> None:
@@ -201,6 +202,26 @@ def test_invalid_manifests_are_400_with_the_engine_message_and_store_nothing(
     assert body["error"]["file"] == "bad.yaml"
     assert isinstance(body["error"]["line"], int)
     assert manifests["bad_policy"].splitlines()[body["error"]["line"] - 1].strip() == "port: 99999"
+    assert Snapshot.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + "p" * 254 + "\n  namespace: prod\n", "metadata.name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: " + "n" * 80 + "\n", "metadata.namespace"),
+        ("apiVersion: v1\nkind: " + "K" * 101 + "\nmetadata:\n  name: x\n", "kind"),
+        ("apiVersion: " + "g" * 201 + "\nkind: Thing\nmetadata:\n  name: x\n", "apiVersion"),
+    ],
+)
+def test_names_kubernetes_refuses_are_400_naming_file_line_and_field(api: APIClient, document: str, field: str) -> None:
+    text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\n" + document
+    response = api.post("/api/snapshots/", {"files": upload([("names.yaml", text)])}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["file"], error["path"]) == ("names.yaml", field)
+    assert text.splitlines()[error["line"] - 1].strip().startswith(field.split(".")[-1] + ":")
     assert Snapshot.objects.count() == 0
 
 
@@ -303,14 +324,14 @@ def test_analyses_filter_by_snapshot(api: APIClient, make_snapshot: MakeSnapshot
 
 
 def test_analyze_again_returns_202(api: APIClient, snapshot: Snapshot, django_capture_on_commit_callbacks: Any) -> None:
-    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+    with mock.patch.object(tasks.compute_analysis, "apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = api.post(f"/api/snapshots/{snapshot.id}/analyze/")
     assert response.status_code == 202
     new = snapshot.analyses.order_by("-id").first()
     assert response.json()["id"] == new.id
     assert response["Location"].endswith(f"/api/analyses/{new.id}/")
-    delay.assert_called_once_with(new.id)
+    delay.assert_called_once_with((new.id,), time_limit=None, soft_time_limit=None)
 
 
 # --- snapshots, graph, explain, diff ----------------------------------------------------------

@@ -114,7 +114,7 @@ def test_an_analysis_left_by_a_stopped_server_runs_when_its_page_is_shown(
     settings: Any, browser: Client, manifests: dict[str, Any]
 ) -> None:
     settings.NETPOL_ANALYSIS_RUNNER = "celery"
-    with mock.patch.object(tasks.compute_analysis, "delay"):  # sent to a worker that never came
+    with mock.patch.object(tasks.compute_analysis, "apply_async"):  # sent to a worker that never came
         snapshot = services.create_snapshot(name="prod", files=manifests["files"])
     analysis = snapshot.latest_analysis()
     Analysis.objects.filter(id=analysis.id).update(created=timezone.now() - timedelta(days=1))

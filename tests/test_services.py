@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from policies import engine, services, tasks
 from policies.models import Analysis, Resource, Snapshot, SnapshotFile
@@ -50,7 +52,7 @@ def test_create_snapshot_stores_files_and_resources_with_their_lines(manifests: 
 def test_create_snapshot_queues_one_analysis_after_commit(
     manifests: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch.object(tasks.compute_analysis, "delay") as delay:
+    with mock.patch.object(tasks.compute_analysis, "apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             snapshot = services.create_snapshot(name="prod", files=manifests["files"])
         analysis = snapshot.analyses.get()
@@ -59,7 +61,7 @@ def test_create_snapshot_queues_one_analysis_after_commit(
 
         for callback in callbacks:
             callback()
-    delay.assert_called_once_with(analysis.id)
+    delay.assert_called_once_with((analysis.id,), time_limit=None, soft_time_limit=None)
 
 
 def test_invalid_manifests_store_nothing(manifests: dict[str, Any]) -> None:
@@ -161,11 +163,13 @@ def test_a_finished_analysis_is_not_run_again(make_snapshot: MakeSnapshot) -> No
     assert (analysis.status, analysis.finished, analysis.attempts) == (Analysis.Status.DONE, finished, 1)
 
 
-def test_an_interrupted_analysis_starts_over_and_finishes(make_snapshot: MakeSnapshot) -> None:
-    """A worker died mid-task: the row says running; the redelivered message finishes it."""
+def test_an_interrupted_analysis_starts_over_and_finishes(make_snapshot: MakeSnapshot, settings: Any) -> None:
+    """A worker died mid-task: the row says running, its heartbeat stopped; the redelivered message
+    finishes it."""
     analysis = make_snapshot(analyse=False).analyses.get()
     analysis.start()
     analysis.progress = 0.4
+    analysis.heartbeat = analysis.started = timezone.now() - timedelta(seconds=settings.NETPOL_HEARTBEAT_STALE + 1)
     analysis.save()
 
     services.run_analysis(analysis_id=analysis.id)

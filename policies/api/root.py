@@ -21,6 +21,10 @@ class APIRoot(APIRootView):
       flow, with the policy, rule, file and line that decide it;
     - `GET /api/snapshots/{id}/diff/?against=OTHER_ID`: the flows a change opens and closes.
 
+    Live clusters: register one (`POST /api/clusters/` with a kubeconfig, kept encrypted and never
+    returned, or `in_cluster: true`), sync it now (`POST /api/clusters/{name}/sync/`) and read its
+    history (`GET /api/clusters/{name}/syncs/`: each new snapshot's flows opened and closed).
+
     The OpenAPI schema is at `/api/schema/`, readable at `/api/schema/swagger-ui/` and
     `/api/schema/redoc/`. Authenticate with a session or HTTP basic auth.
     """

@@ -11,7 +11,8 @@ from rest_framework.exceptions import APIException
 
 from policies import services
 from policies.engine import canonical_protocol
-from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+from policies.forms import KUBECONFIG_MAX_BYTES
+from policies.models import Analysis, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
 
 
 class PayloadTooLarge(APIException):
@@ -322,3 +323,91 @@ class PodSerializer(serializers.Serializer):
     policies = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     ingress = PodNeighbourSerializer(many=True)
     egress = PodNeighbourSerializer(many=True)
+
+
+class ClusterConnectionSerializer(serializers.ModelSerializer):
+    """A cluster connection. Its kubeconfig is never part of an answer: only the server and user
+    name it names."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail", lookup_field="name")
+    source = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a field named like Field.source
+    latest_snapshot = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClusterConnection
+        fields = [
+            "name",
+            "url",
+            "source",
+            "in_cluster",
+            "server",
+            "user_name",
+            "context",
+            "interval_minutes",
+            "enabled",
+            "created",
+            "last_attempt",
+            "last_checked",
+            "last_error",
+            "last_error_at",
+            "failures",
+            "next_sync",
+            "syncing_since",
+            "latest_snapshot",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_latest_snapshot(self, connection: ClusterConnection) -> int | None:
+        latest = connection.snapshots.order_by("-created", "-id").values_list("id", flat=True).first()
+        return latest
+
+
+class ClusterCreateSerializer(serializers.Serializer):
+    """A new connection: a kubeconfig file (multipart) or text, or the in-cluster service account."""
+
+    name = serializers.SlugField(max_length=100)
+    kubeconfig = serializers.FileField(required=False, help_text="A kubeconfig file; stored encrypted.")
+    kubeconfig_text = serializers.CharField(required=False, trim_whitespace=False, help_text="Or its text.")
+    in_cluster = serializers.BooleanField(default=False)
+    context = serializers.CharField(  # type: ignore[assignment]  # a field named like Field.context
+        max_length=200, required=False, default="", allow_blank=True
+    )
+    interval_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, default=60)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [key for key in ("kubeconfig", "kubeconfig_text") if attrs.get(key)]
+        if attrs["in_cluster"] and given:
+            raise serializers.ValidationError("Choose one: a kubeconfig or in_cluster.")
+        if len(given) > 1:
+            raise serializers.ValidationError("Give the kubeconfig once: as a file or as text.")
+        if not given and not attrs["in_cluster"]:
+            raise serializers.ValidationError("Give a kubeconfig (file or text), or in_cluster: true.")
+        upload = attrs.pop("kubeconfig", None)
+        if upload is not None:
+            if upload.size > KUBECONFIG_MAX_BYTES:
+                raise serializers.ValidationError({"kubeconfig": f"{upload.name}: larger than 1024 KiB"})
+            try:
+                attrs["kubeconfig_text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                message = f"{upload.name}: not UTF-8 text (byte {exc.start})"
+                raise serializers.ValidationError({"kubeconfig": message}) from exc
+        return attrs
+
+
+class SyncOutcomeSerializer(serializers.Serializer):
+    """What a sync did, as ``manage.py sync_cluster --json`` prints it."""
+
+    snapshot = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ClusterSyncSerializer(serializers.ModelSerializer):
+    """One sync of the history, with the flows a new snapshot opened and closed against the one before."""
+
+    class Meta:
+        model = ClusterSync
+        fields = ["id", "started", "finished", "outcome", "snapshot", "previous", "warnings", "error", "counts",
+                  "changes"]
+        read_only_fields = fields

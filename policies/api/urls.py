@@ -14,6 +14,7 @@ router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 router.register("analyses", views.AnalysisViewSet, basename="analysis")
 router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("policies", views.PolicyViewSet, basename="policy")
+router.register("clusters", views.ClusterViewSet, basename="cluster")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -20,12 +20,13 @@ from rest_framework.views import set_rollback
 
 from policies import audit, engine, services
 from policies.api import serializers as s
-from policies.models import Analysis, Resource, Snapshot
+from policies.models import Analysis, ClusterConnection, Resource, Snapshot
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus: bad input for the engine is 400 with its message, and asking
-    for the results of an unfinished analysis is 409 with that analysis."""
+    for the results of an unfinished analysis is 409 with that analysis; a broker that is down is
+    503 (the snapshot is stored and its analysis stays queued until the broker is back)."""
     if isinstance(exc, engine.PolicyError):
         set_rollback()
         return Response({"detail": str(exc), "error": exc.to_dict()}, status=status.HTTP_400_BAD_REQUEST)
@@ -34,6 +35,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.analysis is not None:
             analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
         return Response({"detail": str(exc), "analysis": analysis}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, services.QueueUnavailable):
+        analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
+        body = {"detail": str(exc), "snapshot": exc.analysis.snapshot_id, "analysis": analysis}
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
     return drf_exception_handler(exc, context)
 
 
@@ -81,7 +86,12 @@ class SnapshotViewSet(
             "multipart/form-data": s.SnapshotUploadSerializer,
             "application/json": s.SnapshotUploadSerializer,
         },
-        responses={201: s.SnapshotSerializer, 400: engine_dict_response("Invalid manifests."), 413: None},
+        responses={
+            201: s.SnapshotSerializer,
+            400: engine_dict_response("Invalid manifests."),
+            413: None,
+            503: engine_dict_response("The analysis queue is down: the snapshot is stored, its analysis queued."),
+        },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Refuse an oversized body before reading it.
@@ -90,17 +100,21 @@ class SnapshotViewSet(
             raise s.too_large(length)
         upload = s.SnapshotUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        snapshot = services.create_snapshot(
-            name=upload.validated_data["name"],
-            files=upload.validated_data["files"],
-            user=request.user,
-        )
-        audit.record(request.user, "uploaded", snapshot, {"files": len(upload.validated_data["files"]), "via": "api"})
+        files = upload.validated_data["files"]
+        try:
+            snapshot = services.create_snapshot(name=upload.validated_data["name"], files=files, user=request.user)
+        except services.QueueUnavailable as exc:
+            audit.record(request.user, "uploaded", exc.analysis.snapshot, {"files": len(files), "via": "api"})
+            raise
+        audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "api"})
         snapshot = self.get_queryset().get(id=snapshot.id)
         data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={202: s.AnalysisSerializer})
+    @extend_schema(
+        request=None,
+        responses={202: s.AnalysisSerializer, 503: engine_dict_response("The analysis queue is down.")},
+    )
     @action(detail=True, methods=["post"])
     def analyze(self, request: Request, pk: str | None = None) -> Response:
         """Analyse the snapshot again (for example after an engine upgrade)."""
@@ -109,7 +123,7 @@ class SnapshotViewSet(
         audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
         analysis = Analysis.objects.without_graphs().get(id=started.id)  # it may already have run in-process
         data = s.AnalysisSerializer(analysis, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})
 
     @extend_schema(
         parameters=[s.GraphQuerySerializer],
@@ -177,6 +191,71 @@ class SnapshotViewSet(
         if pod is None:
             raise Http404(f"No pod {pod_id} in this snapshot.")
         return Response(pod)
+
+
+class ClusterViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Cluster connections: register one (a kubeconfig, stored encrypted and never returned, or the
+    in-cluster service account), sync it now, read its history."""
+
+    serializer_class = s.ClusterConnectionSerializer
+    lookup_field = "name"
+    lookup_value_regex = "[a-z0-9_-]+"
+    queryset = ClusterConnection.objects.all()
+
+    @extend_schema(
+        request={"multipart/form-data": s.ClusterCreateSerializer, "application/json": s.ClusterCreateSerializer},
+        responses={201: s.ClusterConnectionSerializer, 400: None},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        given = s.ClusterCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            connection = services.add_cluster(
+                name=data["name"],
+                kubeconfig=None if data["in_cluster"] else data["kubeconfig_text"],
+                context=data["context"],
+                interval_minutes=data["interval_minutes"],
+                user=request.user,
+            )
+        except services.InvalidConnection as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = s.ClusterConnectionSerializer(connection, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.SyncOutcomeSerializer,
+            409: OpenApiResponse(description="Another sync of this cluster is running."),
+            502: OpenApiResponse(description="The cluster could not be read; the reason is in detail."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, name: str | None = None) -> Response:
+        """Sync now and wait for it: {"snapshot": id or null, "created": bool, "warnings": [...]}."""
+        connection = self.get_object()
+        try:
+            outcome = services.sync_cluster(connection=connection, user=request.user)
+        except services.SyncFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        except services.SyncInProgress as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(outcome.to_dict())
+
+    @extend_schema(request=None, responses={200: s.ClusterSyncSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def syncs(self, request: Request, name: str | None = None) -> Response:
+        """The history, newest first: each sync, and what a new snapshot changed against the one before."""
+        connection = self.get_object()
+        syncs = list(connection.syncs.all()[:100])
+        services.fill_changes(syncs)
+        return Response(s.ClusterSyncSerializer(syncs, many=True).data)
 
 
 class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):

@@ -39,8 +39,10 @@ class RawObject:
         return str(self.metadata.get("namespace") or "")
 
     def describe(self) -> str:
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {ns}{self.name}" if self.name else self.kind
+        """Kind, namespace and name, each cut to 80 characters (a refused name may be megabytes long)."""
+        ns = f"{_short(self.namespace)}/" if self.namespace else ""
+        kind = _short(self.kind)
+        return f"{kind} {ns}{_short(self.name)}" if self.name else kind
 
     def line_of(self, path: str) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -60,3 +62,7 @@ class RawObject:
             path=path,
             obj=self.describe(),
         )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."

@@ -38,6 +38,7 @@ from policies.engine.errors import UnsupportedError
 from policies.engine.k8s.model import NetworkPolicy
 from policies.engine.k8s.parse import NETWORK_POLICY_API, parse_network_policy
 from policies.engine.model import Cluster
+from policies.engine.names import check_names
 from policies.engine.workloads import (
     FINISHED_PHASES,
     WORKLOAD_KINDS,
@@ -167,7 +168,9 @@ def category(obj: RawObject) -> str:
 def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     """Turn loaded objects into the Cluster, the stored objects and notes for the user."""
     ordered = sorted(raws, key=lambda o: (o.source.file, o.source.document, o.source.line))
+    name_notes = check_names(ordered)
     kept, notes = _drop_duplicates(ordered)
+    notes.extend(name_notes)
     by_category: dict[str, list[RawObject]] = {}
     for obj in kept:
         by_category.setdefault(category(obj), []).append(obj)

@@ -6,9 +6,22 @@ a service or stored by the analysis.
 - ``listing``: the snapshot list and the upload page; ``overview``: one snapshot's overview;
 - ``graph``, ``flow``, ``matrix``, ``policy``, ``compare``: the pages of those names;
 - ``state``: what every page reads (the latest analysis, stored graph nodes, counts, policies);
+- ``clusters``: the cluster connections and one connection's history;
 - ``source``: a resource's YAML as numbered lines; ``words``: engine data in words.
 """
 
-from policies.pages import compare, flow, graph, listing, matrix, overview, policy, source, state, words
+from policies.pages import clusters, compare, flow, graph, listing, matrix, overview, policy, source, state, words
 
-__all__ = ["compare", "flow", "graph", "listing", "matrix", "overview", "policy", "source", "state", "words"]
+__all__ = [
+    "clusters",
+    "compare",
+    "flow",
+    "graph",
+    "listing",
+    "matrix",
+    "overview",
+    "policy",
+    "source",
+    "state",
+    "words",
+]

@@ -7,9 +7,11 @@ its message); asking for results of an analysis that has not finished raises
 
 - ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
 - ``snapshots``: storing an upload; ``demo``: the demo snapshots;
-- ``analyses``: queueing and running the engine over a snapshot;
+- ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
+  queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
-- ``policies``: a snapshot's policies; ``placements``: where Calico runs them.
+- ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
+- ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 """
 
 from policies.engine import PolicyError
@@ -17,6 +19,7 @@ from policies.services.analyses import (
     ANALYSIS_RUNNERS,
     ProgressWriter,
     finished_analysis,
+    publish,
     resume_analysis,
     run_analysis,
     start_analysis,
@@ -33,8 +36,19 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.clusters import (
+    InvalidConnection,
+    SyncFailed,
+    SyncInProgress,
+    SyncOutcome,
+    add_cluster,
+    queue_sync,
+    start_due_syncs,
+    sync_cluster,
+)
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
-from policies.services.errors import AnalysisNotReady
+from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.matrices import matrix_pair, namespace_counts
 from policies.services.placements import (
@@ -45,10 +59,20 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 
 __all__ = [
     "ANALYSIS_RUNNERS",
+    "InvalidConnection",
+    "SyncFailed",
+    "SyncInProgress",
+    "SyncOutcome",
+    "add_cluster",
+    "fill_changes",
+    "queue_sync",
+    "start_due_syncs",
+    "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
     "EVALUATORS",
@@ -59,6 +83,10 @@ __all__ = [
     "PolicyError",
     "PolicyKey",
     "ProgressWriter",
+    "QueueUnavailable",
+    "SweepReport",
+    "publish",
+    "sweep",
     "create_snapshot",
     "decode_file",
     "demo_files",

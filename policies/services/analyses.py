@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from policies import engine, tasks
 from policies.models import Analysis, Snapshot
 from policies.services.background import BackgroundRunner
-from policies.services.errors import AnalysisNotReady
+from policies.services.errors import AnalysisNotReady, QueueUnavailable
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
@@ -25,6 +30,7 @@ __all__ = [
     "ANALYSIS_RUNNERS",
     "ProgressWriter",
     "finished_analysis",
+    "publish",
     "resume_analysis",
     "run_analysis",
     "start_analysis",
@@ -33,6 +39,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+PENDING = (Analysis.Status.QUEUED, Analysis.Status.RUNNING)
 ANALYSIS_RUNNERS = ("thread", "celery")
 
 
@@ -52,15 +59,44 @@ def _runner() -> str:
 
 
 def start_analysis(*, snapshot: Snapshot) -> Analysis:
-    """Queue an analysis of ``snapshot`` and return at once: a thread of this process runs it
-    ("thread", the embedded default) or a Celery worker does ("celery", with REDIS_URL)."""
+    """Queue an analysis of the snapshot, or return the one already queued or running: a snapshot's
+    files never change, so a second request for the same input merges into the pending one. It
+    returns at once: a thread of this process runs the analysis ("thread", the embedded default)
+    or a Celery worker does ("celery", with REDIS_URL).
+
+    Raises QueueUnavailable (after COMMIT: the analysis stays queued) when the broker is down.
+    """
+    pending = snapshot.analyses.without_graphs().filter(status__in=PENDING).order_by("-created", "-id").first()
+    if pending is not None:
+        return pending
     analysis = Analysis.objects.create(snapshot=snapshot)
     # After COMMIT, so that a worker never looks for a row it cannot see yet.
-    if _runner() == "thread":
-        transaction.on_commit(lambda: _background.submit(analysis.id))
-    else:
-        tasks.compute_analysis.delay_on_commit(analysis.id)
+    transaction.on_commit(lambda: _publish_or_raise(analysis))
     return analysis
+
+
+def _publish_or_raise(analysis: Analysis) -> None:
+    if not publish(analysis_id=analysis.id):
+        raise QueueUnavailable(analysis)
+
+
+def publish(*, analysis_id: int) -> bool:
+    """Hand the analysis to the background thread, or send its task message; False when the broker
+    cannot be reached.
+
+    No time limit travels in the message: the worker applies its own settings.
+    """
+    if _runner() == "thread":
+        Analysis.objects.filter(id=analysis_id, status=Analysis.Status.QUEUED).update(published=timezone.now())
+        _background.submit(analysis_id)
+        return True
+    try:
+        tasks.compute_analysis.apply_async((analysis_id,), time_limit=None, soft_time_limit=None)
+    except (BrokerError, OSError) as exc:
+        logger.warning("analysis %s: the task queue is unavailable (%s); it stays queued", analysis_id, exc)
+        return False
+    Analysis.objects.filter(id=analysis_id, status=Analysis.Status.QUEUED).update(published=timezone.now())
+    return True
 
 
 def resume_analysis(*, analysis: Analysis) -> bool:
@@ -106,30 +142,91 @@ class ProgressWriter:
 def run_analysis(*, analysis_id: int) -> None:
     """Run the engine over the analysis' snapshot and store the result on the row.
 
-    Safe to run twice: a finished analysis is left alone, and an interrupted one
-    (a worker died) starts over; the engine is deterministic, so the result is the same.
+    Safe to run twice: a finished analysis is left alone, one that another live worker runs (its
+    heartbeat is fresh) too, and an interrupted one (its worker died) starts over; the engine is
+    deterministic, so the result is the same.
     """
     try:
         analysis = Analysis.objects.select_related("snapshot").get(id=analysis_id)
     except Analysis.DoesNotExist:
         logger.warning("analysis %s no longer exists", analysis_id)  # its snapshot was deleted
         return
-    if analysis.status in (Analysis.Status.DONE, Analysis.Status.FAILED):
-        return  # redelivered message
+    if analysis.is_finished:
+        return  # redelivered or duplicate message
+    if analysis.status == Analysis.Status.RUNNING and _alive(analysis):
+        logger.info("analysis %s is running on another worker", analysis_id)
+        return
+    if not _claim(analysis):
+        return  # another worker took it between the read and now
 
-    analysis.start()
+    with _heartbeat(analysis.id):
+        try:
+            result, parts, timings = _compute(analysis)
+        except engine.PolicyError as exc:
+            analysis.fail(str(exc), detail=exc.to_dict(), engine_version=engine.ENGINE_VERSION)
+        except SoftTimeLimitExceeded:
+            limit = settings.CELERY_TASK_SOFT_TIME_LIMIT  # this worker's limit, the one that stopped it
+            analysis.fail(f"the analysis took longer than {limit} seconds", engine_version=engine.ENGINE_VERSION)
+        except Exception as exc:
+            analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
+            raise  # so that Celery logs the traceback
+        else:
+            analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
+            if analysis.snapshot.cluster_id is not None:
+                from policies.services.history import compare_after_analysis  # history reads answers
+
+                compare_after_analysis(snapshot=analysis.snapshot)
+
+
+def _alive(analysis: Analysis) -> bool:
+    beat = analysis.heartbeat or analysis.started
+    stale = settings.NETPOL_HEARTBEAT_STALE
+    return beat is not None and (timezone.now() - beat).total_seconds() < stale
+
+
+def _claim(analysis: Analysis) -> bool:
+    """Mark the analysis running for this worker, unless another one changed it since it was read."""
+    now = timezone.now()
+    claimed = Analysis.objects.filter(
+        id=analysis.id, status=analysis.status, attempts=analysis.attempts, heartbeat=analysis.heartbeat
+    ).update(
+        status=Analysis.Status.RUNNING,
+        started=now,
+        heartbeat=now,
+        finished=None,
+        progress=0.0,
+        progress_message="starting",
+        attempts=F("attempts") + 1,
+        error="",
+        error_detail=None,
+    )
+    if claimed:
+        analysis.refresh_from_db(fields=["status", "started", "heartbeat", "attempts", "progress", "progress_message"])
+    return bool(claimed)
+
+
+@contextmanager
+def _heartbeat(analysis_id: int) -> Iterator[None]:
+    """Write the analysis' heartbeat from a thread while the body runs: the sweep tells a live run
+    from one whose worker was killed by it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.NETPOL_HEARTBEAT_INTERVAL):
+                Analysis.objects.filter(id=analysis_id, status=Analysis.Status.RUNNING).update(
+                    heartbeat=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{analysis_id}", daemon=True)
+    thread.start()
     try:
-        result, parts, timings = _compute(analysis)
-    except engine.PolicyError as exc:
-        analysis.fail(str(exc), detail=exc.to_dict(), engine_version=engine.ENGINE_VERSION)
-    except SoftTimeLimitExceeded:
-        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-        analysis.fail(f"the analysis took longer than {limit} seconds", engine_version=engine.ENGINE_VERSION)
-    except Exception as exc:
-        analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
-        raise  # so that Celery logs the traceback
-    else:
-        analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:

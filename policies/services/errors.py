@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.models import Analysis
 
-__all__ = ["AnalysisNotReady"]
+__all__ = ["AnalysisNotReady", "QueueUnavailable"]
 
 
 class AnalysisNotReady(Exception):
@@ -19,3 +19,15 @@ class AnalysisNotReady(Exception):
         else:
             message = f"the analysis of this snapshot is {analysis.status}"
         super().__init__(message)
+
+
+class QueueUnavailable(Exception):
+    """The task queue (the broker) could not take an analysis. It is stored as queued and is sent
+    when the broker is back (services.recovery.sweep, run by every worker)."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        super().__init__(
+            f"the analysis queue is unavailable; snapshot {analysis.snapshot_id} is stored and its analysis "
+            f"{analysis.id} will start when the queue is back"
+        )

@@ -22,6 +22,9 @@ def decode_file(*, name: str, data: bytes) -> str:
         raise engine.PolicyError(f"not UTF-8 text (byte {exc.start})", file=name) from exc
 
 
+MAX_FILE_NAME = 500  # SnapshotFile.name
+
+
 def unique_file_names(files: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The files with names made unique within the snapshot: a second "a.yaml" becomes "a (2).yaml"."""
     seen: set[str] = set()
@@ -44,6 +47,12 @@ def parse_manifests(*, files: Sequence[tuple[str, str]]) -> Any:
         raise engine.PolicyError("no manifests: upload at least one YAML or JSON file")
     if not any(text.strip() for _, text in files):
         raise engine.PolicyError("the manifests are empty")
+    for name, _ in files:
+        if len(name) > MAX_FILE_NAME:
+            raise engine.PolicyError(
+                f"a file name is {len(name)} characters long; at most {MAX_FILE_NAME} are allowed",
+                file=f"{name[:80]}...",
+            )
     return engine.parse_files(list(files))
 
 

@@ -60,4 +60,6 @@ def create_snapshot(
 
 def _default_name(files: Sequence[tuple[str, str]]) -> str:
     names = ", ".join(name for name, _ in files[:3])
-    return names if len(files) <= 3 else f"{names} and {len(files) - 3} more"
+    name = names if len(files) <= 3 else f"{names} and {len(files) - 3} more"
+    limit = Snapshot._meta.get_field("name").max_length or 200
+    return name if len(name) <= limit else name[: limit - 3] + "..."

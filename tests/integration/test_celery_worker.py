@@ -140,23 +140,39 @@ class Stack:
             # A message that no live worker acknowledged comes back after 3 seconds.
             "CELERY_VISIBILITY_TIMEOUT": "3",
             "NETPOL_PROGRESS_INTERVAL": "0.05",
+            # Lost or stuck analyses are found within seconds, not minutes.
+            "NETPOL_HEARTBEAT_INTERVAL": "0.5",
+            "NETPOL_HEARTBEAT_STALE": "3",
+            "NETPOL_SWEEP_INTERVAL": "1",
+            "NETPOL_REPUBLISH_AFTER": "5",
             "PYTHONUNBUFFERED": "1",
         }
         self.token = ""
 
-    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp_path / f"{name}.log", "ab")  # closed when the test ends
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
         self.processes.append(process)
         return process
 
-    def start(self) -> None:
+    def start_redis(self) -> subprocess.Popen[bytes]:
         redis = self.spawn(
             "redis",
             ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         )
         wait_for(lambda: redis.poll() is not None or self.redis_ping(), 20, "redis-server")
         assert redis.poll() is None, self.log("redis")
+        return redis
+
+    def stop_redis(self, redis: subprocess.Popen[bytes]) -> None:
+        redis.kill()
+        redis.wait(timeout=10)
+        wait_for(lambda: not self.redis_ping(), 10, "redis-server to stop")
+
+    def start(self) -> None:
+        self.redis = self.start_redis()
         self.manage("migrate", "--noinput")
         self.manage("shell", "-c", "from django.contrib.auth.models import User; User.objects.create_user('ci')")
         # "Generated token <40 hex digits> for user ci"
@@ -179,7 +195,7 @@ class Stack:
         wait_for(lambda: web.poll() is not None or self.healthy(), 30, "gunicorn")
         assert web.poll() is None, self.log("web")
 
-    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str, pool: str = "solo", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         return self.spawn(
             name,
             [
@@ -192,12 +208,15 @@ class Stack:
                 "-l",
                 "info",
                 "-P",
-                "solo",
+                pool,
+                "-c",
+                "1",
                 "-n",
                 f"{name}@%h",
                 "--without-gossip",
                 "--without-mingle",
             ],
+            env,
         )
 
     def stop(self) -> None:
@@ -324,3 +343,82 @@ def test_a_worker_killed_mid_task_loses_nothing(stack: Stack) -> None:
     assert analysis["attempts"] == 2  # the message was redelivered and the task started over
     assert analysis["summary"]["counts"]
     assert "policies.tasks.compute_analysis" in stack.log("worker2")
+
+
+def start_big_analysis(stack: Stack) -> int:
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "big", "manifests": big_manifests()})
+    assert status == 201, snapshot
+    return int(snapshot["analysis"]["id"])
+
+
+def wait_computing(stack: Stack, analysis_id: int) -> None:
+    def computing_graphs() -> bool:
+        body = stack.analysis(analysis_id)
+        assert body["status"] != "done", "the analysis finished before the test could interrupt it"
+        return body["status"] == "running" and body["progress"] > 0.05
+
+    wait_for(computing_graphs, 60, "a worker to start the analysis", interval=0.05)
+
+
+def test_a_worker_killed_mid_task_is_found_by_the_sweep_long_before_the_visibility_timeout(
+    stack: Stack,
+) -> None:
+    """The message would come back after an hour; the heartbeat stops, the next worker's sweep
+    queues the analysis again and it finishes."""
+    stack.env["CELERY_VISIBILITY_TIMEOUT"] = "3600"
+    analysis_id = start_big_analysis(stack)
+    first = stack.start_worker("worker1")
+    wait_computing(stack, analysis_id)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+
+    stack.start_worker("worker2")
+
+    analysis = stack.wait_finished(analysis_id, timeout=180)
+    assert analysis["status"] == "done", analysis
+    assert analysis["attempts"] == 2
+    assert "queued again" in stack.log("worker2") or "requeued=[" in stack.log("worker2")
+
+
+def test_a_redis_restart_mid_analysis_loses_nothing(stack: Stack) -> None:
+    """Redis restarts without persistence while a worker computes: the worker reconnects, the
+    analysis finishes, and an upload after the restart is analysed too."""
+    analysis_id = start_big_analysis(stack)
+    worker = stack.start_worker("worker1")
+    wait_computing(stack, analysis_id)
+
+    stack.stop_redis(stack.redis)
+    time.sleep(1)
+    stack.redis = stack.start_redis()
+
+    assert stack.wait_finished(analysis_id, timeout=180)["status"] == "done"
+    status, later = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201, later
+    assert stack.wait_finished(later["analysis"]["id"], timeout=60)["status"] == "done"
+    assert worker.poll() is None, stack.log("worker1")
+
+
+def test_an_upload_while_redis_is_down_is_503_and_analysed_when_it_is_back(stack: Stack) -> None:
+    stack.start_worker("worker1")
+    stack.stop_redis(stack.redis)
+
+    status, body = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+
+    assert status == 503, body
+    assert body["detail"].startswith("the analysis queue is unavailable; snapshot ")
+    assert body["analysis"]["status"] == "queued"
+    stack.redis = stack.start_redis()
+    analysis = stack.wait_finished(body["analysis"]["id"], timeout=60)
+    assert analysis["status"] == "done", analysis
+
+
+def test_the_time_limit_is_the_workers(stack: Stack) -> None:
+    """The web process has the default limits; the worker has a one-second soft limit."""
+    analysis_id = start_big_analysis(stack)
+    stack.start_worker(
+        "worker1", pool="prefork", env={"CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "30"}
+    )
+
+    analysis = stack.wait_finished(analysis_id, timeout=60)
+
+    assert (analysis["status"], analysis["error"]) == ("failed", "the analysis took longer than 1 seconds")
