@@ -4,6 +4,13 @@ Writes realistic Kubernetes (and optionally Calico) manifests into a directory::
 
     python bench/generate.py --pods 1000 --namespaces 20 --policies 200 --out /tmp/cluster-1k
     python bench/generate.py --pods 1000 --namespaces 20 --policies 200 --calico-policies 40 --out DIR
+    python bench/generate.py --shape dense --pods 10000 --namespaces 100 --policies 2000 --out DIR
+    python bench/generate.py --shape open --pods 150000 --namespaces 1500 --out DIR
+
+Shapes: ``sparse`` (the default: namespaces isolate their apps with narrow policies), ``dense`` (every
+app pod also carries ``shard``, ``release``, ``track``, ``build`` and zone labels, so a workload has
+many label combinations, and most policies allow a lot across namespaces: namespaceSelector and
+podSelector ``matchExpressions``, ``namespaceSelector: {}``, named ports) and ``open`` (no policies).
 
 The output is one multi-document YAML file per namespace (``ns-<name>.yaml``: ServiceAccounts,
 Services, Deployments, StatefulSets, DaemonSets, ReplicaSets, Pods, NetworkPolicies and Calico
@@ -14,18 +21,23 @@ GlobalNetworkPolicies). Objects are in a sorted, stable order and keys are sorte
 The counts asked for are exact: ``--pods`` Pod objects, ``--namespaces`` Namespace objects,
 ``--policies`` networking.k8s.io/v1 NetworkPolicies and ``--calico-policies`` projectcalico.org/v3
 policies (GlobalNetworkPolicies plus namespaced NetworkPolicies; Tiers are not counted).
+
+Files are written one namespace at a time, so a 150,000-pod cluster never sits in memory whole.
+Up to 254 namespaces, pod IPs are ``10.<namespace>.x.y``; beyond that (at most 3,839) each
+namespace has a /20 of 10.0.0.0/8 (the infrastructure namespaces a /16 from 10.241.0.0).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
 import re
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +135,22 @@ HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 HTTP = ("http", 8080, "TCP")
 METRICS = ("metrics", 9090, "TCP")
 GRPC = ("grpc", 50051, "TCP")
+
+SHAPES = ("sparse", "dense", "open")
+SHAPE_HELP = (
+    "sparse: namespaces isolate their apps with narrow policies (the default); dense: many label "
+    "combinations per workload and policies that allow a lot across namespaces (namespaceSelector and "
+    "podSelector matchExpressions, named ports); open: no policies at all (--policies 0)"
+)
+MAX_NAMESPACES = 3839  # /20s up to 10.239.240.0/20; 10.240+ holds the infrastructure /16s
+# dense: per-pod labels that give each workload many label combinations (a few of them are named
+# by the dense policies, the rest are noise no policy looks at)
+DENSE_POD_LABELS = (
+    ("shard", tuple(f"s{i}" for i in range(8))),
+    ("release", ("stable", "canary", "beta")),
+    ("track", ("blue", "green")),
+    ("build", tuple(f"b{i}" for i in range(6))),
+)
 
 
 @dataclass(frozen=True)
@@ -253,12 +281,49 @@ BASE_TIME = 1_704_067_200  # 2024-01-01T00:00:00Z
 @dataclass
 class NamespaceInfo:
     name: str
-    index: int  # second octet of its pod IPs: 10.<index>.x.y
+    # 1-based; pod IPs are 10.<index>.x.y up to 254 namespaces; beyond, a /20 of 10.0.0.0/8 each
+    # (infrastructure namespaces: 10.<240 + index>.x.y)
+    index: int
     team: str
     env: str
     infra: bool
     next_ip: int = 0
     workloads: list[Workload] = field(default_factory=list)
+    wide: bool = False  # more than 254 namespaces: one /20 each instead of one /16
+
+    @property
+    def _slash20(self) -> bool:
+        # Infrastructure namespaces hold a pod per node (DaemonSets): they keep a /16 of their own.
+        return self.wide and not self.infra
+
+    @property
+    def _octet(self) -> int:
+        return 240 + self.index if self.wide else self.index
+
+    @property
+    def cidr(self) -> str:
+        """The block its pod IPs come from."""
+        if not self._slash20:
+            return f"10.{self._octet}.0.0/16"
+        base = self.index << 12
+        return f"10.{base >> 16}.{(base >> 8) & 255}.0/20"
+
+    def subnet(self, k: int) -> str:
+        """The k-th /24 of its block."""
+        if not self._slash20:
+            return f"10.{self._octet}.{k}.0/24"
+        base = (self.index << 12) + (k << 8)
+        return f"10.{base >> 16}.{(base >> 8) & 255}.0/24"
+
+    def ip(self, j: int) -> str:
+        """The j-th pod IP of its block (250 a /24, skipping .0, .1 and the top)."""
+        if not self._slash20:
+            return f"10.{self._octet}.{j // 250}.{j % 250 + 2}"
+        base = (self.index << 12) + ((j // 250) << 8) + j % 250 + 2
+        return f"10.{base >> 16}.{(base >> 8) & 255}.{base & 255}"
+
+    def capacity(self) -> int:
+        return 250 * (16 if self._slash20 else 256)
 
 
 @dataclass
@@ -289,11 +354,17 @@ class Generator:
         calico_policies: int = 0,
         seed: int = 1,
         host_network: bool = True,
+        shape: str = "sparse",
     ):
         if pods < 0 or namespaces < 1 or policies < 0 or calico_policies < 0:
             raise ValueError("need pods >= 0, namespaces >= 1, policies >= 0, calico-policies >= 0")
-        if namespaces > 254:
-            raise ValueError("at most 254 namespaces (pod IPs are 10.<namespace>.x.y)")
+        if namespaces > MAX_NAMESPACES:
+            raise ValueError(f"at most {MAX_NAMESPACES} namespaces (each has a /20 of 10.0.0.0/8 for its pods)")
+        if shape not in SHAPES:
+            raise ValueError(f"unknown shape {shape!r}: one of {', '.join(SHAPES)}")
+        if shape == "open" and (policies or calico_policies):
+            raise ValueError("the open shape has no policies: --policies 0 (and no Calico policies)")
+        self.shape = shape
         self.n_pods = pods
         self.n_namespaces = namespaces
         self.n_policies = policies
@@ -345,6 +416,7 @@ class Generator:
 
     def plan_namespaces(self) -> None:
         m = self.n_namespaces
+        wide = m > 254
         infra: list[tuple[str, str]] = []
         if m >= 2:
             infra.append(("kube-system", "platform"))
@@ -353,13 +425,13 @@ class Generator:
         if m >= 6:
             infra.append(("ingress-nginx", "platform"))
         for name, team in infra:
-            self.namespaces.append(NamespaceInfo(name, len(self.namespaces) + 1, team, "prod", True))
+            self.namespaces.append(NamespaceInfo(name, len(self.namespaces) + 1, team, "prod", True, wide=wide))
         for i in range(m - len(infra)):
             team = TEAMS[i % len(TEAMS)]
             env = ENVS[(i // len(TEAMS)) % len(ENVS)]
             rnd = i // (len(TEAMS) * len(ENVS))
             name = f"{team}-{env}" if rnd == 0 else f"{team}-{env}-{rnd + 1}"
-            self.namespaces.append(NamespaceInfo(name, len(self.namespaces) + 1, team, env, False))
+            self.namespaces.append(NamespaceInfo(name, len(self.namespaces) + 1, team, env, False, wide=wide))
 
     def ns(self, name: str) -> NamespaceInfo | None:
         for info in self.namespaces:
@@ -408,11 +480,11 @@ class Generator:
         sigma = 0.9
         raw = [self.rng.lognormvariate(math.log(10) - sigma * sigma / 2, sigma) for _ in range(n_work)]
         replicas = _apportion(budget, raw)
-        ns_weights = [self.rng.uniform(0.4, 2.0) for _ in apps]
+        ns_cum = list(itertools.accumulate(self.rng.uniform(0.4, 2.0) for _ in apps))
         shapes = APP_CATALOGUE
         weights = [s.weight for s in shapes]
         for i, count in enumerate(replicas):
-            info = apps[i] if i < len(apps) else self.rng.choices(apps, ns_weights)[0]
+            info = apps[i] if i < len(apps) else self.rng.choices(apps, cum_weights=ns_cum)[0]
             shape = self.rng.choices(shapes, weights)[0]
             taken = {w.name for w in info.workloads}
             name, n = shape.name, 1
@@ -524,9 +596,9 @@ class Generator:
     def pod_ip(self, info: NamespaceInfo) -> str:
         j = info.next_ip
         info.next_ip += 1
-        if j >= 256 * 250:
+        if j >= info.capacity():
             raise ValueError(f"too many pods in namespace {info.name}")
-        return f"10.{info.index}.{j // 250}.{j % 250 + 2}"
+        return info.ip(j)
 
     def owner(self, kind: str, name: str, uid: str) -> list[dict[str, Any]]:
         return [
@@ -543,8 +615,13 @@ class Generator:
     def make_pod(
         self, wl: Workload, name: str, labels: dict[str, str], owner: list[dict[str, Any]], node: int
     ) -> dict[str, Any]:
-        node_name, node_ip, _, _ = self.nodes[node]
+        node_name, node_ip, zone, _ = self.nodes[node]
         ip = node_ip if wl.host_network else self.pod_ip(wl.namespace)
+        if self.shape == "dense" and not wl.infra:
+            labels = dict(labels)
+            for key, values in DENSE_POD_LABELS:
+                labels[key] = self.rng.choice(values)
+            labels["topology.kubernetes.io/zone"] = zone
         spec = self.pod_spec(wl)
         spec["nodeName"] = node_name
         meta = self.metadata(name, wl.namespace.name, labels=labels, ownerReferences=owner)
@@ -657,8 +734,13 @@ class Generator:
             revision = self.token(10)
             owner = self.owner("DaemonSet", wl.name, meta["uid"])
             labels = {**template_labels, "controller-revision-hash": revision, "pod-template-generation": "1"}
+            taken: set[str] = set()  # thousands of nodes: five random characters do collide
             for k in range(wl.replicas):
-                self.emit(ns, self.make_pod(wl, f"{wl.name}-{self.token(5)}", labels, owner, k % n_nodes))
+                suffix = self.token(5)
+                while suffix in taken:
+                    suffix = self.token(5)
+                taken.add(suffix)
+                self.emit(ns, self.make_pod(wl, f"{wl.name}-{suffix}", labels, owner, k % n_nodes))
 
     # -- Kubernetes NetworkPolicies --------------------------------------------------------------
 
@@ -766,13 +848,24 @@ class Generator:
             (self.p_both_directions, 8),
             (self.p_grpc, 6),
         )
+        if self.shape == "dense":
+            # Wide policies first: namespaceSelector/podSelector with matchExpressions across namespaces
+            # and named ports, so that much of the cluster may talk to much of it.
+            templates = (
+                (self.d_teams_to_tier, 20),
+                (self.d_envs_to_app, 16),
+                (self.d_shards, 14),
+                (self.d_egress_teams, 12),
+                (self.d_release_in_namespace, 10),
+                *templates,
+            )
         funcs = [t[0] for t in templates]
         weights = [t[1] for t in templates]
-        ns_weights = [len(ns.workloads) for ns in app_ns]
+        ns_cum = list(itertools.accumulate(len(ns.workloads) for ns in app_ns))
         n_app = 0
         while len(out) < target:
             if app_ns:
-                info = self.rng.choices(app_ns, ns_weights)[0]
+                info = self.rng.choices(app_ns, cum_weights=ns_cum)[0]
                 apps = [w for w in info.workloads if not w.infra]
                 # Every template once first, so that even a small cluster has the whole mix.
                 func = funcs[n_app] if n_app < len(funcs) else self.rng.choices(funcs, weights)[0]
@@ -892,15 +985,15 @@ class Generator:
         other = self.rng.choice(self.namespaces)
         rules: list[dict[str, Any]] = [
             {
-                "to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": [f"10.{info.index}.0.0/16"]}}],
+                "to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": [info.cidr]}}],
                 "ports": [{"port": 8080, "protocol": "TCP"}, {"port": 8000, "endPort": 8999, "protocol": "TCP"}],
             },
             {
                 "to": [
                     {
                         "ipBlock": {
-                            "cidr": f"10.{other.index}.0.0/16",
-                            "except": [f"10.{other.index}.{self.rng.randint(0, 3)}.0/24"],
+                            "cidr": other.cidr,
+                            "except": [other.subnet(self.rng.randint(0, 3))],
                         }
                     }
                 ]
@@ -1005,6 +1098,102 @@ class Generator:
                     "ports": [{"port": "grpc", "protocol": "TCP"}, {"port": 50051, "protocol": "TCP"}],
                 }
             ],
+        }
+
+    # -- dense: policies that allow a lot, across namespaces --------------------------------------
+
+    def _named_ports(self, wl: Workload) -> list[dict[str, Any]]:
+        """Its TCP ports by name (several workloads share a name on different numbers)."""
+        names = sorted({n for n, _, proto in wl.ports if proto == "TCP"})
+        chosen = self.rng.sample(names, self.rng.randint(1, len(names))) if names else ["http"]
+        return [{"port": n, "protocol": "TCP"} for n in sorted(chosen)]
+
+    def _teams(self, info: NamespaceInfo) -> list[str]:
+        return sorted({info.team, *self.rng.sample(TEAMS, self.rng.randint(2, 5))})
+
+    def d_teams_to_tier(self, info: NamespaceInfo, apps: list[Workload]) -> tuple[str, dict[str, Any]]:
+        dst = self.rng.choice(apps)
+        tiers = sorted({dst.tier, self.rng.choice(("frontend", "backend", "worker"))})
+        peer = {
+            "namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": self._teams(info)}]},
+            "podSelector": {
+                "matchExpressions": [
+                    {"key": "tier", "operator": "In", "values": ["backend", "frontend", "worker"]},
+                    {"key": "release", "operator": "NotIn", "values": ["beta"]},
+                ]
+            },
+        }
+        return f"allow-teams-to-{dst.tier}", {
+            "podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": tiers}]},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer], "ports": self._named_ports(dst)}],
+        }
+
+    def d_envs_to_app(self, info: NamespaceInfo, apps: list[Workload]) -> tuple[str, dict[str, Any]]:
+        dst = self.rng.choice(apps)
+        envs = ["dev"] if info.env != "dev" else ["prod"]
+        peers: list[dict[str, Any]] = [
+            {"namespaceSelector": {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": envs}]}}
+        ]
+        if self.rng.random() < 0.5:
+            peers[0]["podSelector"] = {"matchExpressions": [{"key": "version", "operator": "Exists"}]}
+        return f"allow-envs-to-{dst.app}", {
+            "podSelector": self._app_sel(dst),
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": peers, "ports": self._named_ports(dst)}],
+        }
+
+    def d_shards(self, info: NamespaceInfo, apps: list[Workload]) -> tuple[str, dict[str, Any]]:
+        dst = self.rng.choice(apps)
+        shards = sorted(self.rng.sample(DENSE_POD_LABELS[0][1], self.rng.randint(2, 5)))
+        return f"allow-shards-to-{dst.app}", {
+            "podSelector": {
+                "matchLabels": {"app": dst.app},
+                "matchExpressions": [{"key": "shard", "operator": "In", "values": shards}],
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {},
+                            "podSelector": {"matchExpressions": [{"key": "shard", "operator": "In", "values": shards}]},
+                        }
+                    ],
+                    "ports": self._named_ports(dst),
+                }
+            ],
+        }
+
+    def d_egress_teams(self, info: NamespaceInfo, apps: list[Workload]) -> tuple[str, dict[str, Any]]:
+        src = self.rng.choice(apps)
+        return f"allow-{src.app}-egress-teams", {
+            "podSelector": self._app_sel(src),
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchExpressions": [{"key": "team", "operator": "In", "values": self._teams(info)}]
+                            },
+                            "podSelector": {
+                                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["data"]}]
+                            },
+                        }
+                    ],
+                    "ports": [{"port": "http", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}],
+                },
+                {"to": [{"namespaceSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]},
+            ],
+        }
+
+    def d_release_in_namespace(self, info: NamespaceInfo, apps: list[Workload]) -> tuple[str, dict[str, Any]]:
+        release = self.rng.choice(("canary", "beta"))
+        return f"allow-{release}-in-namespace", {
+            "podSelector": {"matchLabels": {"release": release}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}, {"namespaceSelector": {"matchLabels": {"env": info.env}}}]}],
         }
 
     def p_cidr_only(self, info: NamespaceInfo) -> tuple[str, dict[str, Any]]:
@@ -1234,24 +1423,16 @@ class Generator:
 
     # -- all -----------------------------------------------------------------------------------
 
-    def build(self) -> dict[str, str]:
+    def iter_files(self, keep: bool = False) -> Iterator[tuple[str, str]]:
+        """(file name, YAML text), one namespace at a time: only one namespace's workload objects are
+        held at once (policies and cluster objects are small), unless ``keep`` keeps every document
+        in ``ns_docs`` and ``cluster_docs``. ``summary`` is set before the first file."""
         self.plan_nodes()
         self.plan_namespaces()
         self.plan_workloads()
         self.build_cluster_objects()
-        for wl in self.workloads:
-            self.build_workload(wl)
         n_policies = self.build_policies()
         n_calico = self.build_calico()
-
-        files: dict[str, str] = {}
-        cluster_rank = {"Namespace": 0, "Node": 1, "Tier": 2, "GlobalNetworkPolicy": 3}
-        self.cluster_docs.sort(key=lambda d: (cluster_rank[d["kind"]], d["metadata"]["name"]))
-        files["cluster.yaml"] = dump_documents(self.cluster_docs)
-        for info in self.namespaces:
-            docs = self.ns_docs.get(info.name, [])
-            docs.sort(key=_doc_key)
-            files[f"ns-{info.name}.yaml"] = dump_documents(docs)
         self.summary = {
             "namespaces": len(self.namespaces),
             "nodes": len(self.nodes),
@@ -1260,7 +1441,38 @@ class Generator:
             "policies": n_policies,
             "calico_policies": n_calico,
         }
-        return dict(sorted(files.items()))
+        cluster_rank = {"Namespace": 0, "Node": 1, "Tier": 2, "GlobalNetworkPolicy": 3}
+        self.cluster_docs.sort(key=lambda d: (cluster_rank[d["kind"]], d["metadata"]["name"]))
+        yield "cluster.yaml", dump_documents(self.cluster_docs)
+        if not keep:
+            self.cluster_docs = []
+        for info in self.namespaces:
+            for wl in info.workloads:
+                self.build_workload(wl)
+            docs = self.ns_docs.get(info.name, []) if keep else self.ns_docs.pop(info.name, [])
+            docs.sort(key=_doc_key)
+            yield f"ns-{info.name}.yaml", dump_documents(docs)
+
+    def build(self) -> dict[str, str]:
+        """Every file in memory (small clusters and tests)."""
+        return dict(sorted(self.iter_files(keep=True)))
+
+    def write(self, out_dir: str | Path) -> dict[str, int]:
+        """Stream the files into ``out_dir`` (any size), removing stale generated files; the summary
+        with the number of files and bytes written."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        names: set[str] = set()
+        size = 0
+        for name, text in self.iter_files():
+            data = text.encode("utf-8")
+            (out / name).write_bytes(data)
+            names.add(name)
+            size += len(data)
+        for old in out.glob("ns-*.yaml"):
+            if old.name not in names:
+                old.unlink()
+        return {**self.summary, "files": len(names), "bytes": size}
 
 
 def _doc_key(doc: dict[str, Any]) -> tuple[int, int, str]:
@@ -1285,10 +1497,16 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
 
 
 def generate(
-    pods: int, namespaces: int, policies: int, calico_policies: int = 0, seed: int = 1, host_network: bool = True
+    pods: int,
+    namespaces: int,
+    policies: int,
+    calico_policies: int = 0,
+    seed: int = 1,
+    host_network: bool = True,
+    shape: str = "sparse",
 ) -> tuple[dict[str, str], dict[str, int]]:
     """Build the manifests in memory: ({file name: YAML text}, summary counts)."""
-    gen = Generator(pods, namespaces, policies, calico_policies, seed, host_network)
+    gen = Generator(pods, namespaces, policies, calico_policies, seed, host_network, shape)
     files = gen.build()
     return files, gen.summary
 
@@ -1306,9 +1524,10 @@ def write(out_dir: str | Path, files: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write a deterministic synthetic Kubernetes cluster.")
+    parser.add_argument("--shape", choices=SHAPES, default="sparse", help=SHAPE_HELP)
     parser.add_argument("--pods", type=int, required=True)
     parser.add_argument("--namespaces", type=int, required=True)
-    parser.add_argument("--policies", type=int, required=True)
+    parser.add_argument("--policies", type=int, default=0)
     parser.add_argument("--calico-policies", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -1321,14 +1540,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     try:
-        files, summary = generate(
-            args.pods, args.namespaces, args.policies, args.calico_policies, args.seed, args.host_network
+        gen = Generator(
+            args.pods, args.namespaces, args.policies, args.calico_policies, args.seed, args.host_network, args.shape
         )
+        summary = gen.write(args.out)
     except ValueError as exc:
         parser.error(str(exc))
-    write(args.out, files)
-    summary["files"] = len(files)
-    summary["bytes"] = sum(len(t.encode()) for t in files.values())
+    summary = {"shape": args.shape, **summary}
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:

@@ -60,11 +60,12 @@ def _vm_hwm_mib() -> float | None:
     return None
 
 
-def measure(input_dir: str, level: str, evaluator: str, output: str) -> dict[str, Any]:
-    """Parse, graph and render ``input_dir`` in this process; return timings and sizes."""
+def measure(input_dir: str, level: str, evaluator: str, output: str, with_lint: bool = False) -> dict[str, Any]:
+    """Parse, graph and render ``input_dir`` in this process (and lint it, after the rest, when
+    ``with_lint``); return timings and sizes."""
     t0 = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from policies.engine import build_graph, render  # noqa: I001 (after the path is set)
+    from policies.engine import build_graph, lint, render  # noqa: I001 (after the path is set)
     from policies.engine.parse import load_paths
 
     t_import = time.perf_counter() - t0
@@ -88,6 +89,11 @@ def measure(input_dir: str, level: str, evaluator: str, output: str) -> dict[str
     cpu = time.process_time() - c0
 
     stats = graph.stats()
+    lint_s = lint_cpu_s = None
+    if with_lint:
+        t3, c3 = time.perf_counter(), time.process_time()
+        lint(cluster)
+        lint_s, lint_cpu_s = time.perf_counter() - t3, time.process_time() - c3
     pods = [p for p in cluster.pods if not p.from_template]
     calico = cluster.calico
     return {
@@ -100,6 +106,8 @@ def measure(input_dir: str, level: str, evaluator: str, output: str) -> dict[str
         "output_s": t_output,
         "total_s": total,
         "cpu_s": cpu,
+        "lint_s": lint_s,
+        "lint_cpu_s": lint_cpu_s,
         "peak_rss_mib": _peak_rss_mib(),
         "vm_hwm_mib": _vm_hwm_mib(),
         "start_rss_mib": rss_start,
@@ -132,11 +140,15 @@ def parse_sizes(text: str) -> list[tuple[int, int, int, int]]:
     return sizes
 
 
-def generate(size: tuple[int, int, int, int], seed: int, out: Path, host_network: bool = True) -> dict[str, Any]:
+def generate(
+    size: tuple[int, int, int, int], seed: int, out: Path, host_network: bool = True, shape: str = "sparse"
+) -> dict[str, Any]:
     pods, namespaces, policies, calico = size
     cmd = [
         sys.executable,
         str(GENERATE),
+        "--shape",
+        shape,
         "--pods",
         str(pods),
         "--namespaces",
@@ -160,7 +172,9 @@ def generate(size: tuple[int, int, int, int], seed: int, out: Path, host_network
     return summary
 
 
-def run_child(input_dir: Path, level: str, evaluator: str, output: Path, timeout: float | None) -> dict[str, Any]:
+def run_child(
+    input_dir: Path, level: str, evaluator: str, output: Path, timeout: float | None, with_lint: bool = False
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -172,6 +186,7 @@ def run_child(input_dir: Path, level: str, evaluator: str, output: Path, timeout
         evaluator,
         "--render-to",
         str(output),
+        *(["--lint"] if with_lint else []),
     ]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
@@ -208,6 +223,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         ("output s", "output_s", 2),
         ("total s", "total_s", 2),
         ("cpu s", "cpu_s", 2),
+        ("lint cpu s", "lint_cpu_s", 2),
         ("peak MiB", "peak_rss_mib", 0),
         ("json MiB", "output_mib", 1),
     ]
@@ -270,7 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="measure this directory of manifests instead of generating (repeatable)",
     )
-    parser.add_argument("--level", choices=("workload", "pod"), default="workload")
+    parser.add_argument("--level", choices=("workload", "pod", "namespace"), default="workload")
+    parser.add_argument(
+        "--shape",
+        choices=("sparse", "dense", "open"),
+        default="sparse",
+        help="generated cluster shape (see generate.py; open has no policies)",
+    )
+    parser.add_argument("--lint", action="store_true", help="also time `lint` (after the graph, same process)")
     parser.add_argument("--evaluator", default="auto", help="auto, k8s or calico (default: auto)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -295,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.measure:  # child mode
-        print(json.dumps(measure(args.measure, args.level, args.evaluator, args.render_to)))
+        print(json.dumps(measure(args.measure, args.level, args.evaluator, args.render_to, args.lint)))
         return 0
 
     check = subprocess.run(
@@ -338,16 +361,22 @@ def main(argv: list[str] | None = None) -> int:
             for size in sizes:
                 pods, ns, pol, cal = size
                 label = _label(pods)
-                out = work / f"cluster-{pods}-{ns}-{pol}-{cal}-s{args.seed}{'' if args.host_network else '-nohost'}"
+                if args.shape == "open":
+                    pol = cal = 0
+                    size = (pods, ns, 0, 0)
+                suffix = "" if args.host_network else "-nohost"
+                out = work / f"cluster-{args.shape}-{pods}-{ns}-{pol}-{cal}-s{args.seed}{suffix}"
                 print(
                     f"generating {label}: {pods} pods, {ns} namespaces, {pol} policies, {cal} Calico policies",
                     file=sys.stderr,
                     flush=True,
                 )
-                jobs.append((label, out, generate(size, args.seed, out, args.host_network)))
+                jobs.append((label, out, generate(size, args.seed, out, args.host_network, args.shape)))
         for label, directory, summary in jobs:
             print(f"measuring {label} ({args.level} level)...", file=sys.stderr, flush=True)
-            row = run_child(directory, args.level, args.evaluator, work / f"graph-{label}.json", args.timeout)
+            row = run_child(
+                directory, args.level, args.evaluator, work / f"graph-{label}.json", args.timeout, args.lint
+            )
             row["label"] = label
             if summary:
                 row["generated"] = summary
@@ -366,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"netpol engine benchmark: level={args.level}, evaluator={args.evaluator}, seed={args.seed}, "
+        + ("" if args.input else f"shape={args.shape}, ")
         + ("" if args.input else f"hostNetwork pods={'yes' if args.host_network else 'no'}, ")
         + f"python {sys.version.split()[0]}"
     )

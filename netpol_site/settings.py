@@ -228,6 +228,11 @@ NETPOL_SYNC_PAGE_SIZE = env_int("NETPOL_SYNC_PAGE_SIZE", "500")  # objects per l
 NETPOL_SYNC_CONNECT_TIMEOUT = float(os.getenv("NETPOL_SYNC_CONNECT_TIMEOUT", "10"))
 NETPOL_SYNC_READ_TIMEOUT = float(os.getenv("NETPOL_SYNC_READ_TIMEOUT", "60"))
 
+# Optional: POST a signed JSON event here when a proposal changes state (see policies/services/webhooks.py).
+NETPOL_WEBHOOK_URL = os.getenv("NETPOL_WEBHOOK_URL", "")
+NETPOL_WEBHOOK_SECRET = os.getenv("NETPOL_WEBHOOK_SECRET", "")
+NETPOL_WEBHOOK_TIMEOUT = float(os.getenv("NETPOL_WEBHOOK_TIMEOUT", "10"))
+
 REST_FRAMEWORK = {
     # Token first, so that an API client without credentials gets 401 and a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,7 +3,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from policies.models import Analysis, AuditEvent, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
+from policies.models import (
+    Analysis,
+    AuditEvent,
+    ClusterConnection,
+    ClusterSync,
+    Membership,
+    Resource,
+    Snapshot,
+    SnapshotFile,
+    Team,
+)
 
 
 class SnapshotFileInline(admin.TabularInline):
@@ -16,8 +26,8 @@ class SnapshotFileInline(admin.TabularInline):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "origin", "created", "created_by")
-    list_filter = ("origin",)
+    list_display = ("id", "name", "team", "origin", "created", "created_by")
+    list_filter = ("origin", "team")
     search_fields = ("name",)
     inlines = [SnapshotFileInline]
 
@@ -52,6 +62,19 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("snapshot",)
     readonly_fields = ("timings", "result", "error_detail")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role")
+    extra = 0
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "created")
+    search_fields = ("name",)
+    inlines = [MembershipInline]
 
 
 @admin.register(AuditEvent)

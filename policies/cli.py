@@ -1,6 +1,6 @@
 """The ``netpol`` command line: the engine on files, with no database and no server.
 
-Exit codes: 0 success; 1 a ``--fail-on`` condition held; 2 bad input (the message names file,
+Exit codes: 0 success; 1 a ``--fail-on`` condition held or an expectation fails; 2 bad input (the message names file,
 document and field); 3 internal error.
 """
 
@@ -11,24 +11,20 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from policies.engine import (
-    ENGINE_VERSION,
-    PolicyError,
-    Settings,
-    build_graph,
-    diff_clusters,
-    explain,
-    lint,
-    load_paths,
-    render,
-)
+if TYPE_CHECKING:
+    from policies.engine import CheckReport, Cluster, Settings
+
+# The engine is imported when a command runs, not for `netpol --help` or a mistyped option.
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from policies.engine import Settings
+
     options: dict[str, object] = {}
     if args.ipblock_pod_ips is not None:
         options["ip_block_matches_pod_ips"] = args.ipblock_pod_ips == "on"
@@ -54,10 +50,21 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="calico.defaultEndpointToHostAction (default ACCEPT)")
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the engine's version only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from policies.engine import ENGINE_VERSION
+
+        sys.stdout.write(f"netpol {ENGINE_VERSION}\n")  # where argparse's own version action writes
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netpol", description="What do my Kubernetes and Calico network policies allow?")
-    parser.add_argument("--version", action="version", version=f"netpol {ENGINE_VERSION}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     reach = sub.add_parser("reach", help="the reachability graph of the manifests")
@@ -85,7 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("--level", choices=["pod", "workload", "namespace"], default="workload")
     dif.add_argument("--fail-on", choices=["added", "removed", "any"], default=None,
                      help="exit 1 when flows were added, removed, or anything changed")
+    dif.add_argument("--expect", metavar="FILE", default=None,
+                     help="also say which expectations of FILE the change breaks or fixes (exit 1 if it breaks one)")
     _common(dif)
+
+    chk = sub.add_parser("check", help="whether the manifests meet the expectations of a file")
+    chk.add_argument("paths", nargs="+", metavar="PATH")
+    chk.add_argument("--expect", metavar="FILE", required=True, help="the expectations file (YAML)")
+    chk.add_argument("--format", choices=["json", "txt", "md"], default="txt")
+    _common(chk)
 
     lnt = sub.add_parser("lint", help="policies that probably do not do what was meant")
     lnt.add_argument("paths", nargs="+", metavar="PATH")
@@ -98,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     args = _parser().parse_args(argv)
+    from policies.engine import build_graph, compare_reports, diff_clusters, explain, lint, load_paths, render
+
     settings = _settings(args)
     if args.command == "reach":
         result = load_paths(args.paths, stdin=stdin)
@@ -124,14 +141,37 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         old = load_paths([args.old], stdin=stdin).cluster
         new = load_paths([args.new], stdin=stdin).cluster
         d = diff_clusters(old, new, level=args.level, evaluator=args.evaluator, settings=settings)
+        verdict = None
+        if args.expect:
+            before = _check(args.expect, old, args, settings).to_dict()
+            after = _check(args.expect, new, args, settings).to_dict()
+            verdict = compare_reports(before, after)
         if args.format == "json":
-            stdout.write(json.dumps(d.to_dict(), indent=2, sort_keys=True) + "\n")
+            data = d.to_dict()
+            if verdict is not None:
+                data["expectations"] = verdict
+            stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         elif args.format == "md":
             stdout.write(d.to_markdown())
+            if verdict is not None:
+                stdout.write(_verdict_text(verdict, markdown=True))
         else:
             stdout.write(d.to_text())
+            if verdict is not None:
+                stdout.write(_verdict_text(verdict, markdown=False))
         fail = {"added": bool(d.added), "removed": bool(d.removed), "any": not d.is_empty}
-        return EXIT_FAIL_ON if args.fail_on and fail[args.fail_on] else EXIT_OK
+        broken = bool(verdict and verdict["broken"])
+        return EXIT_FAIL_ON if broken or (args.fail_on and fail[args.fail_on]) else EXIT_OK
+    if args.command == "check":
+        cluster = load_paths(args.paths, stdin=stdin).cluster
+        report = _check(args.expect, cluster, args, settings)
+        if args.format == "json":
+            stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        elif args.format == "md":
+            stdout.write(report.to_markdown())
+        else:
+            stdout.write(report.to_text())
+        return EXIT_OK if report.ok else EXIT_FAIL_ON
     # lint
     cluster = load_paths(args.paths, stdin=stdin).cluster
     findings = lint(cluster, settings=settings)
@@ -149,17 +189,41 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
     return EXIT_OK
 
 
+def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:
+    """The expectations of the file at ``path`` checked against the pod graph of ``cluster``."""
+    from policies.engine import PolicyError, build_graph, check_cluster, parse_expectations
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the expectations file: {exc}", file=path) from exc
+    expectations = parse_expectations(text, file=path)
+    graph = build_graph(cluster, level="pod", evaluator=args.evaluator, settings=settings).to_dict()
+    return check_cluster(expectations, cluster, graph, evaluator=args.evaluator, settings=settings)
+
+
+def _verdict_text(verdict: dict[str, list[str]], *, markdown: bool) -> str:
+    lines = ["", "### Expectations" if markdown else "Expectations:"]
+    for key, label in (("broken", "broken by this change"), ("fixed", "fixed by this change"),
+                       ("still_failing", "failing before and after")):
+        names = ", ".join(verdict[key]) or "none"
+        lines.append(f"- {label}: {names}" if markdown else f"  {label}: {names}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stdin, sys.stdout, sys.stderr)
-    except PolicyError as exc:
-        sys.stderr.write(f"netpol: error: {exc}\n")
-        return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERNAL
-    except Exception:  # noqa: BLE001 - the contract is exit code 3 with a message, never a bare traceback
+    except Exception as exc:  # noqa: BLE001 - the contract is exit code 3 with a message, never a bare traceback
+        from policies.engine import PolicyError
+
+        if isinstance(exc, PolicyError):
+            sys.stderr.write(f"netpol: error: {exc}\n")
+            return EXIT_BAD_INPUT
         sys.stderr.write("netpol: internal error (please report it):\n" + traceback.format_exc(limit=5))
         return EXIT_INTERNAL
 

@@ -38,6 +38,7 @@ class UploadForm(forms.Form):
         help_text="Optional. Defaults to the file names.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. production, 27 November"}),
     )
+    team = forms.CharField(max_length=100, required=False, help_text="The team the snapshot belongs to.")
     files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
         required=False, help_text="YAML or JSON; several at once."
     )
@@ -155,3 +156,33 @@ class DriftForm(forms.Form):
     """Which uploaded snapshot (the manifests in git) to compare a synced one with."""
 
     against = forms.IntegerField()
+
+
+class ProposalForm(forms.Form):
+    """A change of a snapshot's policies: YAML pasted or in files (added or replacing the policy of
+    the same kind, namespace and name), and policies to delete, one NAMESPACE/NAME a line."""
+
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "e.g. let ops reach db"}))
+    manifests = forms.CharField(
+        required=False,
+        label="Policies added or replaced (YAML)",
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false",
+                                     "placeholder": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n..."}),
+    )
+    files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
+        required=False, help_text="Or YAML files of policies added or replaced."
+    )
+    delete = forms.CharField(
+        required=False, label="Policies deleted", help_text="One NAMESPACE/NAME a line (NAME for cluster-wide ones).",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[
+        ("comment", "Comment"), ("approve", "Approve"), ("request_changes", "Request changes"),
+        ("close", "Close"), ("reopen", "Reopen"), ("apply", "Mark applied"),
+    ])
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20000)
+    flow = forms.CharField(required=False, max_length=500)
+    override = forms.BooleanField(required=False)

@@ -15,6 +15,57 @@ STAGED_KINDS = ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy")
 CALICO_API_GROUP = "projectcalico.org"  # also matches crd.projectcalico.org
 
 
+class Team(models.Model):
+    """A group of people who own snapshots, proposals and expectations; only its members see them."""
+
+    DEFAULT_NAME = "default"  # where snapshots from before teams, and uploads that name none, live
+
+    name = models.SlugField(max_length=100, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> Team:
+        team, _ = cls.objects.get_or_create(name=cls.DEFAULT_NAME)
+        return team
+
+
+def default_team_id() -> int:
+    return Team.default().id
+
+
+class Membership(models.Model):
+    """A user's role in a team. Each role can do what the roles before it can."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer"  # reads
+        AUTHOR = "author"  # uploads, proposes, comments
+        REVIEWER = "reviewer"  # approves (never their own proposal)
+        ADMIN = "admin"  # manages members and expectations
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "user"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        """Roles in increasing power: viewer 0 .. admin 3."""
+        return list(cls.Role.values).index(role)
+
+
 class Snapshot(models.Model):
     """An immutable set of resources: an upload, a cluster state or a proposal's result."""
 
@@ -22,6 +73,7 @@ class Snapshot(models.Model):
         UPLOAD = "upload"
         DEMO = "demo"
         CLUSTER = "cluster"
+        PROPOSAL = "proposal"  # the result of a proposal: its base with the proposed edits
 
     name = models.CharField(max_length=200)
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UPLOAD)
@@ -29,6 +81,7 @@ class Snapshot(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="snapshots"
     )
+    team = models.ForeignKey(Team, models.PROTECT, default=default_team_id, related_name="snapshots")
     # A synced snapshot: its connection, the hash of its content (clusters.content) and the kinds
     # that could not be listed.
     cluster = models.ForeignKey(
@@ -395,3 +448,99 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         who = self.actor_name or "system"
         return f"{who} {self.verb} {self.object_repr}".strip()
+
+
+class TeamExpectation(models.Model):
+    """A reachability assertion of a team (``spec`` is one entry of an expectations file: from, to,
+    ports, expect), checked on every analysis of the team's snapshots and on every proposal."""
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="expectations")
+    name = models.CharField(max_length=200)
+    spec = models.JSONField(default=dict)
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="expectation_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.team.name}/{self.name}"
+
+    def entry(self) -> dict[str, Any]:
+        """The expectation as an entry of an expectations file."""
+        return {"name": self.name, **self.spec}
+
+
+class Proposal(models.Model):
+    """A change of a team's policies under review: ``base`` and the snapshot it would become."""
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        CHANGES_REQUESTED = "changes_requested"
+        APPROVED = "approved"
+        APPLIED = "applied"
+        CLOSED = "closed"
+
+    class Status(models.TextChoices):  # of the background analysis of the change
+        PENDING = "pending"
+        READY = "ready"
+        FAILED = "failed"
+
+    team = models.ForeignKey(Team, models.PROTECT, related_name="proposals")
+    title = models.CharField(max_length=200)
+    base = models.ForeignKey(Snapshot, models.PROTECT, related_name="+")
+    proposed = models.ForeignKey(Snapshot, models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="proposals")
+    manifests = models.TextField(blank=True)  # the YAML of the policies added or replaced
+    deleted = models.JSONField(default=list, blank=True)  # ["NAMESPACE/NAME", ...]
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    diff = models.JSONField(null=True, blank=True)  # the `netpol diff` JSON of base -> proposed
+    expectations = models.JSONField(default=list, blank=True)  # results before and after
+    policy_changes = models.JSONField(default=list, blank=True)  # per policy: added/removed/changed, unified diff
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"proposal {self.id}: {self.title}"
+
+    @property
+    def broken_expectations(self) -> list[str]:
+        return [r["name"] for r in self.expectations if r.get("change") == "broken"]
+
+
+class Review(models.Model):
+    """One entry of a proposal's history: a comment, a decision or a change of state, with who and when.
+    ``flow`` names the single flow a comment is about ("" for the whole proposal)."""
+
+    class Decision(models.TextChoices):
+        COMMENT = "comment"
+        APPROVE = "approve"
+        REQUEST_CHANGES = "request_changes"
+        CLOSE = "close"
+        APPLY = "apply"
+        REOPEN = "reopen"
+
+    proposal = models.ForeignKey(Proposal, models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    author_name = models.CharField(max_length=150, blank=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    body = models.TextField(blank=True)
+    flow = models.CharField(max_length=500, blank=True)
+    overrides = models.JSONField(default=list, blank=True)  # broken expectations an approval overrides
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name or 'system'} {self.decision} on proposal {self.proposal_id}"

@@ -23,3 +23,17 @@ def sync_due_clusters() -> None:
     from policies.services import clusters
 
     clusters.start_due_syncs()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def compute_proposal(proposal_id: int) -> None:
+    from policies import services
+
+    services.run_proposal(proposal_id=proposal_id)
+
+
+@shared_task(ignore_result=True)
+def send_proposal_webhook(review_id: int) -> None:
+    from policies import services
+
+    services.send_proposal_webhook(review_id=review_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from policies import views
+from policies import review_views, views
 
 app_name = "policies"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("snapshots/<int:snapshot_id>/flow/", views.flow_check, name="flow"),
     path("snapshots/<int:snapshot_id>/matrix/", views.matrix, name="matrix"),
     path("snapshots/<int:snapshot_id>/compare/", views.compare, name="compare"),
+    path("snapshots/<int:snapshot_id>/propose/", review_views.propose, name="propose"),
+    path("teams/<slug:team_name>/", review_views.team_detail, name="team"),
+    path("teams/<slug:team_name>/expectations/", review_views.team_expectations, name="team-expectations"),
+    path("proposals/", review_views.proposal_list, name="proposal-list"),
+    path("proposals/<int:proposal_id>/", review_views.proposal_detail, name="proposal"),
+    path("proposals/<int:proposal_id>/review/", review_views.proposal_review, name="proposal-review"),
     path("snapshots/<int:snapshot_id>/policies/<int:resource_id>/", views.policy_detail, name="policy"),
     path("clusters/", views.cluster_list, name="cluster-list"),
     path("clusters/<slug:name>/", views.cluster_detail, name="cluster"),

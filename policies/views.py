@@ -12,9 +12,9 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from policies import audit, pages, services
+from policies import access, audit, pages, services, teams
 from policies.forms import PASTED_FILE_NAME, ClusterForm, DriftForm, FlowForm, UploadForm
-from policies.models import Analysis, ClusterConnection, Resource, Snapshot
+from policies.models import Analysis, ClusterConnection, Membership, Resource, Snapshot
 
 GRAPH_COLLAPSE_ABOVE = 150  # a workload graph with more nodes starts collapsed to namespaces
 # Above this many pods the policy page works out "what if it were deleted" (a second graph)
@@ -34,8 +34,9 @@ def _snapshot_context(snapshot: Snapshot, section: str) -> dict[str, Any]:
 @login_required
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     ctx = {
-        "rows": pages.listing.snapshot_rows(Snapshot.objects.all()),
+        "rows": pages.listing.snapshot_rows(access.visible_snapshots(request.user)),
         "form": UploadForm(),
+        "upload_teams": pages.listing.upload_teams(request.user),
     }
     return render(request, "policies/snapshot_list.html", ctx)
 
@@ -83,8 +84,13 @@ def upload(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             files: list[tuple[str, str]] = []
             try:
+                team = teams.team_for_upload(user=request.user, name=form.cleaned_data["team"])
                 files = _read_uploads(form)
-                snapshot = services.create_snapshot(name=form.cleaned_data["name"], files=files, user=request.user)
+                snapshot = services.create_snapshot(
+                    name=form.cleaned_data["name"], files=files, user=request.user, team=team
+                )
+            except teams.TeamError as exc:
+                form.add_error("team", str(exc))
             except services.PolicyError as exc:
                 error = exc
                 context_lines = pages.listing.error_context(exc, files)
@@ -108,13 +114,18 @@ def upload(request: HttpRequest) -> HttpResponse:
     else:
         form = UploadForm()
     status = 400 if error is not None or form.errors else 200
-    ctx = {"form": form, "error": error, "error_lines": context_lines}
+    ctx = {
+        "form": form,
+        "error": error,
+        "error_lines": context_lines,
+        "upload_teams": pages.listing.upload_teams(request.user),
+    }
     return render(request, "policies/upload.html", ctx, status=status)
 
 
 @login_required
 def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
     ctx.update(pages.overview.overview(snapshot, analysis))
@@ -133,7 +144,8 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
+    access.require_role(request.user, snapshot.team, Membership.Role.AUTHOR, "analyse snapshots")
     try:
         started = services.start_analysis(snapshot=snapshot)
     except services.QueueUnavailable as exc:
@@ -154,12 +166,18 @@ def _graph_workloads(snapshot: Snapshot, summary: dict[str, Any]) -> int:
 
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = pages.state.latest_analysis(snapshot)
     summary: dict[str, Any] = {}
     if analysis is not None and analysis.status == Analysis.Status.DONE:
         summary = analysis.result_part("summary") or {}
     state = pages.state.analysis_state(analysis)
+    headline = pages.overview.headline_ids(summary)
+    against = request.GET.get("against", "")
+    old = None
+    if against.isdigit():
+        old = access.get_visible_or_404(Snapshot, request.user, id=int(against))
+        headline["changed"] = pages.graph.changed_ids(old, snapshot)  # the "only what changed" filter
     config = {
         "snapshot": snapshot.id,
         "analysis": state,
@@ -167,7 +185,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         # Above this many workloads the page opens at namespace level and fetches a namespace's
         # workloads when someone opens it: the whole workload graph is never sent.
         "namespace_first": _graph_workloads(snapshot, summary) > settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE,
-        "headline": pages.overview.headline_ids(summary),
+        "headline": headline,
         "policy_urls": pages.graph.policy_urls(snapshot),
         "policy_details": pages.graph.policy_details(snapshot),
         "filename": f"netpol-snapshot-{snapshot.id}",
@@ -187,6 +205,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "analysis": analysis,
             "params": request.GET,
             "headlines": pages.overview.HEADLINES,
+            "against": old,
             "export_formats": list(EXPORT_TYPES),
         }
     )
@@ -195,7 +214,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     if fmt not in EXPORT_TYPES:
         raise Http404("Unknown export format.")
     level = request.GET.get("level", "workload")
@@ -212,7 +231,7 @@ def graph_export(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpRespon
 
 @login_required
 def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     # The form is bound once it was submitted (it always sends "port"); a link that names only
     # the two ends (from the matrix or the graph) fills the form without complaining.
     if "port" in request.GET:
@@ -267,7 +286,7 @@ def _field_of(error: services.PolicyError) -> str | None:
 
 @login_required
 def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
         counts = services.namespace_counts(snapshot=snapshot)
@@ -295,7 +314,7 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """What ``snapshot`` (the new one) opens or closes against ``?against=`` (the old one)."""
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     level = request.GET.get("level") or "workload"
     if level not in services.GRAPH_LEVELS:
         raise Http404("Unknown graph level.")
@@ -304,7 +323,7 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if against:
         if not against.isdigit():
             raise Http404("No such snapshot to compare with.")
-        old = get_object_or_404(Snapshot, id=int(against))
+        old = access.get_visible_or_404(Snapshot, request.user, id=int(against))
     others, default = pages.compare.compare_choices(snapshot)
     ctx = _snapshot_context(snapshot, "compare")
     ctx.update(
@@ -336,7 +355,7 @@ def compare(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot, id=snapshot_id)
+    snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     policy = get_object_or_404(Resource.objects.select_related("file"), id=resource_id, snapshot=snapshot)
     if not policy.is_policy:
         raise Http404("That object is not a policy.")

@@ -1,5 +1,7 @@
 """Named objects for the Django tests: users alice and bob, and small snapshots.
 
+alice is an author and bob a reviewer of the default team, where snapshots go when no team is named.
+
 The manifests are drawn here once:
 
     namespace prod:  web --TCP 5432--> db      (db admits its own namespace only)
@@ -17,7 +19,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from policies import services
-from policies.models import Analysis, Snapshot
+from policies.models import Analysis, Membership, Snapshot, Team
 
 NAMESPACES = """\
 apiVersion: v1
@@ -122,12 +124,16 @@ def manifests() -> dict[str, Any]:
 
 @pytest.fixture
 def alice(db: None) -> User:
-    return User.objects.create_user("alice", "alice@example.org", "password")
+    user = User.objects.create_user("alice", "alice@example.org", "password")
+    Membership.objects.create(team=Team.default(), user=user, role=Membership.Role.AUTHOR)
+    return user
 
 
 @pytest.fixture
 def bob(db: None) -> User:
-    return User.objects.create_user("bob", "bob@example.org", "password")
+    user = User.objects.create_user("bob", "bob@example.org", "password")
+    Membership.objects.create(team=Team.default(), user=user, role=Membership.Role.REVIEWER)
+    return user
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from policies import tasks
-from policies.models import Analysis, Resource, Snapshot
+from policies.models import Analysis, Membership, Resource, Snapshot, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,9 @@ def test_in_process_default_finishes_the_analysis_before_answering(
     # Celery's settings are a mapping; setitem works whatever attribute lookup pytest uses.
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     client = APIClient()
-    client.force_login(User.objects.create_user("carol"))
+    carol = User.objects.create_user("carol")
+    Membership.objects.create(team=Team.default(), user=carol, role=Membership.Role.AUTHOR)
+    client.force_login(carol)
 
     response = client.post("/api/snapshots/", {"manifests": manifests["pods"]}, format="json")
 
@@ -181,7 +183,9 @@ def test_an_engine_crash_during_an_in_process_analysis_is_not_a_500(
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     monkeypatch.setattr(engine, "lint", mock.Mock(side_effect=RuntimeError("bug")))
     client = APIClient()
-    client.force_login(User.objects.create_user("dave"))
+    dave = User.objects.create_user("dave")
+    Membership.objects.create(team=Team.default(), user=dave, role=Membership.Role.AUTHOR)
+    client.force_login(dave)
 
     response = client.post("/api/snapshots/", {"manifests": manifests["pods"]}, format="json")
 

@@ -266,7 +266,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError):
         gen.generate(10, 0, 1)
     with pytest.raises(ValueError):
-        gen.generate(10, 300, 1)
+        gen.generate(10, 3840, 1)
 
 
 def _engine_importable() -> bool:
@@ -307,3 +307,133 @@ def test_run_py_measures_a_tiny_size_end_to_end(tmp_path):
     assert row["edges"] > 0 and row["groups"] > 0 and row["output_bytes"] > 0
     for key in ("parse_s", "graph_s", "output_s", "total_s", "peak_rss_mib"):
         assert row[key] > 0, key
+
+
+# -- shapes and scale ---------------------------------------------------------------------------
+
+
+def _pods(docs: dict[str, list[dict]]) -> list[dict]:
+    return [d for ds in docs.values() for d in ds if d["kind"] == "Pod"]
+
+
+def _k8s_policies(docs: dict[str, list[dict]]) -> list[dict]:
+    return [d for ds in docs.values() for d in ds if d["kind"] == "NetworkPolicy"]
+
+
+def test_sparse_is_the_default_shape():
+    assert gen.generate(120, 5, 30)[0] == gen.generate(120, 5, 30, shape="sparse")[0]
+
+
+def test_dense_gives_each_workload_many_label_combinations():
+    sparse = _docs(gen.generate(600, 10, 100, shape="sparse")[0])
+    dense = _docs(gen.generate(600, 10, 100, shape="dense")[0])
+
+    def combinations(docs: dict[str, list[dict]]) -> int:
+        ignore = {"pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name"}
+        return len(
+            {
+                (
+                    p["metadata"]["namespace"],
+                    tuple(sorted((k, v) for k, v in p["metadata"]["labels"].items() if k not in ignore)),
+                )
+                for p in _pods(docs)
+            }
+        )
+
+    assert combinations(dense) > 4 * combinations(sparse)
+    app_pods = [
+        p for p in _pods(dense) if p["metadata"]["labels"].get("tier") in ("frontend", "backend", "worker", "data")
+    ]
+    assert app_pods and all({"shard", "release", "track", "build"} <= set(p["metadata"]["labels"]) for p in app_pods)
+    assert all("shard" not in p["metadata"]["labels"] for p in _pods(sparse))
+
+
+def test_dense_policies_allow_across_namespaces_by_expressions_and_named_ports():
+    policies = _k8s_policies(_docs(gen.generate(600, 10, 100, shape="dense")[0]))
+    assert len(policies) == 100
+    wide = 0
+    named = 0
+    for p in policies:
+        for rule in p["spec"].get("ingress", []) + p["spec"].get("egress", []):
+            peers = rule.get("from", []) + rule.get("to", [])
+            if any("matchExpressions" in peer.get("namespaceSelector", {}) for peer in peers):
+                wide += 1
+            named += sum(isinstance(port.get("port"), str) for port in rule.get("ports", []))
+    assert wide >= 15 and named >= 40
+    text = yaml.safe_dump(policies)
+    for needle in ("key: team", "key: shard", "operator: NotIn", "namespaceSelector: {}", "port: http"):
+        assert needle in text, needle
+
+
+def test_open_has_no_policies_and_refuses_some():
+    files, summary = gen.generate(300, 6, 0, shape="open")
+    assert summary["policies"] == 0 and summary["pods"] == 300
+    assert "NetworkPolicy" not in "".join(files.values())
+    with pytest.raises(ValueError, match="open shape has no policies"):
+        gen.generate(300, 6, 5, shape="open")
+    with pytest.raises(ValueError, match="unknown shape"):
+        gen.generate(300, 6, 5, shape="medium")
+
+
+def test_streamed_files_are_the_in_memory_files(tmp_path):
+    files, summary = gen.generate(300, 7, 40, shape="dense", seed=3)
+    written = gen.Generator(300, 7, 40, seed=3, shape="dense").write(tmp_path)
+    assert written["files"] == len(files) and written["pods"] == summary["pods"] == 300
+    assert written["bytes"] == sum(len(t.encode()) for t in files.values())
+    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == files
+
+
+def test_more_than_254_namespaces_get_a_block_each():
+    files, summary = gen.generate(900, 300, 60, shape="dense")
+    docs = _docs(files)
+    assert summary["namespaces"] == 300 and len(files) == 301
+    namespaces = {d["metadata"]["name"] for d in docs["cluster.yaml"] if d["kind"] == "Namespace"}
+    assert len(namespaces) == 300
+    blocks: dict[str, ipaddress.IPv4Network] = {}
+    seen = set()
+    for pod in _pods(docs):
+        if pod["spec"].get("hostNetwork"):
+            continue
+        ip = ipaddress.ip_address(pod["status"]["podIP"])
+        assert ip not in seen
+        seen.add(ip)
+        block = ipaddress.ip_network(f"{ip}/20", strict=False)
+        assert blocks.setdefault(pod["metadata"]["namespace"], block) == block
+    assert len(set(blocks.values())) == len(blocks) > 254
+    with pytest.raises(ValueError, match="at most 3839 namespaces"):
+        gen.generate(10, 3840, 0)
+
+
+def test_the_cli_writes_a_shape_and_says_so(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(GENERATE),
+            "--shape",
+            "open",
+            "--pods",
+            "50",
+            "--namespaces",
+            "3",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads(done.stdout)
+    assert summary["shape"] == "open" and summary["pods"] == 50 and summary["files"] == 4
+    assert summary["bytes"] == sum(p.stat().st_size for p in tmp_path.iterdir())
+
+
+def test_pod_names_are_unique_even_when_random_suffixes_collide(monkeypatch):
+    """DaemonSets on thousands of nodes draw thousands of five-character suffixes: with a
+    three-letter alphabet (243 suffixes) collisions are certain, and the names must stay unique."""
+    monkeypatch.setattr(gen, "HASH_ALPHABET", "abc")
+    docs = _docs(gen.generate(1800, 6, 0, shape="open")[0])
+    names = collections.Counter((p["metadata"]["namespace"], p["metadata"]["name"]) for p in _pods(docs))
+    assert len(names) == 1800 and max(names.values()) == 1
+    daemon = [p for p in _pods(docs) if p["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"]
+    assert len(daemon) >= 3 * 60

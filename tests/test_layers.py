@@ -10,7 +10,12 @@ import pytest
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 READERS = sorted(
-    [*(POLICIES / "pages").glob("*.py"), POLICIES / "views.py", POLICIES / "templatetags" / "netpol.py"]
+    [
+        *(POLICIES / "pages").glob("*.py"),
+        POLICIES / "views.py",
+        POLICIES / "review_views.py",
+        POLICIES / "templatetags" / "netpol.py",
+    ]
 )
 
 

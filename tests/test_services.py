@@ -129,7 +129,8 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
-    assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts"}
+    assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations"}
+    assert analysis.result["expectations"] is None  # the team has none
     assert analysis.result["pod_graph_stored"] is True
     assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))
     assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "slice:pod:other"} <= set(
@@ -412,3 +413,14 @@ def test_the_shop_demo_is_a_realistic_shop() -> None:
     assert workloads.count() == 12
     assert set(workloads.values_list("namespace", flat=True)) == {"storefront", "orders", "data"}
     assert shop.resources.filter(kind="NetworkPolicy").count() >= 12
+
+
+def test_the_size_limit_is_the_uploads_not_the_engines(manifests: dict[str, Any], settings: Any) -> None:
+    settings.NETPOL_MAX_UPLOAD_BYTES = 100
+    files = [("big.yaml", "# " + "x" * 200 + "\n" + manifests["namespaces"])]
+    with pytest.raises(engine.PolicyError, match="larger than the limit of 100 bytes"):
+        services.create_snapshot(name="big", files=files)
+    assert Snapshot.objects.count() == 0
+    # A stored snapshot (or a cluster import) is read whatever the setting says now.
+    snapshot = services.create_snapshot(name="big", files=files, origin=Snapshot.Origin.CLUSTER)
+    assert services.load_manifests(snapshot=snapshot).cluster.namespaces

@@ -25,6 +25,11 @@ class APIRoot(APIRootView):
     returned, or `in_cluster: true`), sync it now (`POST /api/clusters/{name}/sync/`) and read its
     history (`GET /api/clusters/{name}/syncs/`: each new snapshot's flows opened and closed).
 
+    Team review: `POST /api/proposals/` (a change of a snapshot's policies, analysed in the
+    background), `GET /api/proposals/{id}/` (its diff and expectation results), `POST
+    /api/proposals/{id}/reviews/` (comment, approve, request changes...), and each team's
+    expectations at `/api/expectations/`.
+
     The OpenAPI schema is at `/api/schema/`, readable at `/api/schema/swagger-ui/` and
     `/api/schema/redoc/`. Authenticate with a session or HTTP basic auth.
     """

@@ -89,6 +89,7 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:snapshot-detail")
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     files = SnapshotFileSerializer(many=True, read_only=True)
     resource_count = serializers.SerializerMethodField()
     analysis = serializers.SerializerMethodField()
@@ -102,6 +103,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "origin",
             "created",
             "created_by",
+            "team",
             "files",
             "resource_count",
             "analysis",
@@ -124,6 +126,13 @@ class SnapshotUploadSerializer(serializers.Serializer):
     """An upload: multipart files, or manifests as text or as a list of objects (JSON)."""
 
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    team = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The name of the team the snapshot belongs to; a member of exactly one team may omit it.",
+    )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True),
         required=False,
@@ -150,7 +159,7 @@ class SnapshotUploadSerializer(serializers.Serializer):
             raise too_large(size)
         if not files:
             raise serializers.ValidationError({"files": "Upload at least one file, or send manifests."})
-        return {"name": attrs.get("name", ""), "files": files}
+        return {"name": attrs.get("name", ""), "team": attrs.get("team", ""), "files": files}
 
 
 def manifests_to_files(manifests: Any) -> list[tuple[str, str]]:

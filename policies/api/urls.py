@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from policies.api import views
+from policies.api import proposals, teams, views
 from policies.api.root import APIRoot
 
 app_name = "api"
@@ -15,6 +15,9 @@ router.register("analyses", views.AnalysisViewSet, basename="analysis")
 router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("policies", views.PolicyViewSet, basename="policy")
 router.register("clusters", views.ClusterViewSet, basename="cluster")
+router.register("proposals", proposals.ProposalViewSet, basename="proposal")
+router.register("expectations", proposals.ExpectationViewSet, basename="expectation")
+router.register("teams", teams.TeamViewSet, basename="team")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +18,9 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from policies import audit, engine, services
+from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
-from policies.models import Analysis, ClusterConnection, Resource, Snapshot
+from policies.models import Analysis, ClusterConnection, Membership, Proposal, Resource, Snapshot
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -35,6 +35,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.analysis is not None:
             analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
         return Response({"detail": str(exc), "analysis": analysis}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, services.InvalidTransition):
+        set_rollback()
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, services.QueueUnavailable):
         analysis = s.AnalysisSerializer(exc.analysis, context={"request": context["request"]}).data
         body = {"detail": str(exc), "snapshot": exc.analysis.snapshot_id, "analysis": analysis}
@@ -69,7 +72,8 @@ class SnapshotViewSet(
 
     def get_queryset(self) -> QuerySet[Snapshot]:
         queryset = (
-            Snapshot.objects.select_related("created_by")
+            access.visible_snapshots(self.request.user)
+            .select_related("created_by", "team")
             .annotate(resource_count=Count("resources", distinct=True))
             .prefetch_related(
                 "files", Prefetch("analyses", queryset=Analysis.objects.without_graphs().order_by("-created", "-id"))
@@ -100,9 +104,15 @@ class SnapshotViewSet(
             raise s.too_large(length)
         upload = s.SnapshotUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
+        try:
+            team = teams.team_for_upload(user=request.user, name=upload.validated_data["team"])
+        except teams.TeamError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
         files = upload.validated_data["files"]
         try:
-            snapshot = services.create_snapshot(name=upload.validated_data["name"], files=files, user=request.user)
+            snapshot = services.create_snapshot(
+                name=upload.validated_data["name"], files=files, user=request.user, team=team
+            )
         except services.QueueUnavailable as exc:
             audit.record(request.user, "uploaded", exc.analysis.snapshot, {"files": len(files), "via": "api"})
             raise
@@ -110,6 +120,14 @@ class SnapshotViewSet(
         snapshot = self.get_queryset().get(id=snapshot.id)
         data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Snapshot) -> None:
+        access.require_role(self.request.user, instance.team, Membership.Role.AUTHOR, "delete snapshots")
+        proposals = Proposal.objects.filter(Q(base=instance) | Q(proposed=instance)).values_list("id", flat=True)
+        if proposals:
+            ids = ", ".join(str(i) for i in sorted(proposals))
+            raise services.InvalidTransition(f"proposals {ids} review this snapshot: it is kept while they exist")
+        instance.delete()
 
     @extend_schema(
         request=None,
@@ -119,6 +137,7 @@ class SnapshotViewSet(
     def analyze(self, request: Request, pk: str | None = None) -> Response:
         """Analyse the snapshot again (for example after an engine upgrade)."""
         snapshot = self.get_object()
+        access.require_role(request.user, snapshot.team, Membership.Role.AUTHOR, "analyse snapshots")
         started = services.start_analysis(snapshot=snapshot)
         audit.record(request.user, "requested an analysis of", snapshot, {"analysis": started.id})
         analysis = Analysis.objects.without_graphs().get(id=started.id)  # it may already have run in-process
@@ -165,7 +184,7 @@ class SnapshotViewSet(
     def diff(self, request: Request, pk: str | None = None) -> Response:
         """What changes from snapshot `against` (old) to this one (new)."""
         params = query(s.DiffQuerySerializer, request)
-        old = get_object_or_404(Snapshot, id=params["against"])
+        old = access.get_visible_or_404(Snapshot, request.user, id=params["against"])
         return Response(services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
 
     @extend_schema(responses={200: s.PodSerializer(many=True), 409: NOT_READY})
@@ -264,7 +283,7 @@ class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AnalysisSerializer
 
     def get_queryset(self) -> QuerySet[Analysis]:
-        queryset = Analysis.objects.without_graphs()
+        queryset = access.visible_to(Analysis.objects.without_graphs(), self.request.user, team_field="snapshot__team")
         snapshot = self.request.query_params.get("snapshot")
         if snapshot and snapshot.isdigit():
             queryset = queryset.filter(snapshot_id=int(snapshot))
@@ -282,7 +301,9 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ResourceSerializer
 
     def get_queryset(self) -> QuerySet[Resource]:
-        queryset = Resource.objects.select_related("file")
+        queryset = access.visible_to(
+            Resource.objects.select_related("file"), self.request.user, team_field="snapshot__team"
+        )
         params = self.request.query_params
         if params.get("snapshot", "").isdigit():
             queryset = queryset.filter(snapshot_id=int(params["snapshot"]))
@@ -301,6 +322,7 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Resource]:
         snapshot = self.request.query_params.get("snapshot", "")
         queryset = services.policies_of(snapshot_id=int(snapshot) if snapshot.isdigit() else None)
+        queryset = access.visible_to(queryset, self.request.user, team_field="snapshot__team")
         if "namespace" in self.request.query_params:
             queryset = queryset.filter(namespace=self.request.query_params["namespace"])
         result: QuerySet[Resource] = queryset

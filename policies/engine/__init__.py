@@ -10,6 +10,8 @@ this package. Public API:
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
 - ``lint``: findings about policies;
+- ``parse_expectations`` / ``check_cluster`` / ``compare_reports``: a team's reachability
+  assertions read, checked on a cluster, and compared before and after a change;
 - ``PolicyError``: every bad input, naming file, document, line and field;
 - ``calico_index``: Calico's tiers and ordered policies for a cluster;
 - ``address_sets``, ``selected_pods``, ``canonical_protocol``: helpers for the pages and the CLI.
@@ -27,6 +29,13 @@ from policies.engine.connections import ConnectionSet, canonical_protocol
 from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
 from policies.engine.errors import PolicyError, UnsupportedError
 from policies.engine.evaluate import FlowResult, evaluate
+from policies.engine.expectations import (
+    CheckReport,
+    check_cluster,
+    compare_reports,
+    parse_expectation,
+    parse_expectations,
+)
 from policies.engine.explain import Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
@@ -44,6 +53,7 @@ ENGINE_VERSION = "0.1.0"
 __all__ = [
     "ENGINE_VERSION",
     "FORMATS",
+    "CheckReport",
     "Cluster",
     "ConnectionSet",
     "Diff",
@@ -60,6 +70,8 @@ __all__ = [
     "build_graph",
     "calico_index",
     "canonical_protocol",
+    "check_cluster",
+    "compare_reports",
     "diff",
     "diff_clusters",
     "diff_dicts",
@@ -68,6 +80,8 @@ __all__ = [
     "lint",
     "load_paths",
     "make_flow",
+    "parse_expectation",
+    "parse_expectations",
     "parse_files",
     "render",
     "selected_pods",

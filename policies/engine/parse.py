@@ -49,7 +49,6 @@ from policies.engine.workloads import (
     pod_phase,
 )
 from policies.engine.yamlload import (
-    DEFAULT_MAX_BYTES,
     at,
     get_labels,
     get_list,
@@ -128,15 +127,16 @@ class ParseResult:
     notes: tuple[str, ...]
 
 
-def parse_files(files: Sequence[tuple[str, str]], *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
-    """Parse (file name, text) pairs into a Cluster; raises PolicyError for any bad input."""
+def parse_files(files: Sequence[tuple[str, str]], *, max_bytes: int | None = None) -> ParseResult:
+    """Parse (file name, text) pairs into a Cluster; raises PolicyError for any bad input.
+    ``max_bytes`` refuses larger files (the web upload's setting; None: any size)."""
     raws: list[RawObject] = []
     for name, text in files:
         raws.extend(load_text(name, text, max_bytes=max_bytes))
     return build_cluster(raws)
 
 
-def load_paths(paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
+def load_paths(paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int | None = None) -> ParseResult:
     """Parse files, directories (recursively: *.yaml, *.yml, *.json) and ``-`` (standard input)."""
     return parse_files(read_sources(paths, stdin=stdin, max_bytes=max_bytes), max_bytes=max_bytes)
 

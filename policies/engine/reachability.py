@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from policies.engine.admin.tables import apply_admin_tiers, domain_name_policies
 from policies.engine.cluster import IPBlock, Labels, Pod, Source
 from policies.engine.connections import ConnectionSet
@@ -29,6 +27,8 @@ from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from policies.engine.calico.model import CalicoPolicy
 
 Progress = Callable[[float, str], None]
@@ -267,6 +267,8 @@ class Graph:
 
     def to_networkx(self) -> nx.DiGraph:
         """The level graph as a networkx DiGraph (for small graphs and further analysis)."""
+        import networkx as nx  # imported when a graph is built: `netpol --help` and lint start faster
+
         out = nx.DiGraph()
         for n in self.nodes:
             out.add_node(n.id, **n.to_dict())
@@ -438,6 +440,8 @@ def build_graph(
         egress, ingress = k8s_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
         apply_admin_tiers(index, egress, ingress)
     report(0.5, "combining directions")
+    import networkx as nx  # imported when a graph is built: `netpol --help` and lint start faster
+
     g = nx.DiGraph()
     n = index.n_groups
     g.add_nodes_from(index.peer_keys())

@@ -9,8 +9,9 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#collections
 Every object comes with a map from field path (``spec.ingress[0].from[1]``) to its 1-based line,
 and, for mappings and lists, ``<path>#end`` to the line where that value ends (see
 ``end_line_of``), so that kind parsers can point at the exact spot of an error.
-Defences against hostile input: a size limit per file, a limit on nesting depth, and a budget
-for the nodes that aliases expand to ("billion laughs").
+Defences against hostile input: a limit on nesting depth, a budget for the nodes that aliases
+expand to ("billion laughs") and, when the caller gives one (the web upload does, from its
+settings; the command line reads files of any size), a size limit per file.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from policies.engine.cluster import Source
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Nodes that aliases may add on top of what the file spells out, per file.
 ALIAS_NODE_BUDGET = 1_000_000
 # Deeper than any real manifest; keeps the recursive builder well inside Python's stack limit.
@@ -41,10 +41,39 @@ SCAN_DEPTH = 5000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 END = "#end"  # suffix of the key that holds the last line of a mapping or list
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's when there), with its tag resolution memoised: the composer asks
+    the resolver for the tag of every node, and manifests repeat the same keys and values."""
+
+    _scalar_tags: dict[tuple[str, bool, bool], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            key = (value, implicit[0], implicit[1])
+            tag = self._scalar_tags.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._scalar_tags) < _TAG_CACHE_SIZE:
+                    self._scalar_tags[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    # No path resolvers are registered: nothing to track per level.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _LONG_BLOCK_PREFIX = 1000
+_TAG_CACHE_SIZE = 200_000
 _LONG_BLOCK_PREFIX_RE = re.compile(rf"^[ \t?:-]{{{_LONG_BLOCK_PREFIX},}}", re.MULTILINE)
 
 
@@ -53,8 +82,9 @@ def end_line_of(obj: RawObject, path: str) -> int:
     return obj.lines.get(path + END) or obj.line_of(path)
 
 
-def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[RawObject]:
-    """Parse one file's text into RawObjects, in file order; empty documents are skipped."""
+def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[RawObject]:
+    """Parse one file's text into RawObjects, in file order; empty documents are skipped.
+    ``max_bytes``: refuse a larger file (None: no limit)."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
     # The node tree has no cycles to collect, and the collector would rescan it over and over
@@ -68,29 +98,31 @@ def load_text(name: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
             gc.enable()
 
 
-def check_size(name: str, text: str, max_bytes: int) -> None:
-    """Refuse text over ``max_bytes`` (as UTF-8) and text that UTF-8 cannot encode (lone surrogates)."""
+def check_size(name: str, text: str, max_bytes: int | None) -> None:
+    """Refuse text over ``max_bytes`` (as UTF-8; None: no limit) and text that UTF-8 cannot encode
+    (lone surrogates)."""
     too_big = PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=name)
-    if len(text) > max_bytes:
+    if max_bytes is not None and len(text) > max_bytes:
         raise too_big
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
         raise PolicyError("the text is not valid Unicode", file=name, line=line) from exc
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise too_big
 
 
 def read_sources(
-    paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int | None = None
 ) -> list[tuple[str, str]]:
-    """(file name, text) for each path: a file, a directory (recursive, sorted) or ``-`` for stdin."""
+    """(file name, text) for each path: a file, a directory (recursive, sorted) or ``-`` for stdin;
+    ``max_bytes`` limits each file (None: any size)."""
     out: list[tuple[str, str]] = []
     for path in paths:
         if path == "-":
             stream = stdin if stdin is not None else sys.stdin
-            text = stream.read(max_bytes + 1)
+            text = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
             check_size("<stdin>", text, max_bytes)
             out.append(("<stdin>", text))
         elif os.path.isdir(path):
@@ -110,15 +142,15 @@ def _manifest_files(directory: str) -> list[str]:
     return sorted(found)
 
 
-def _read_file(path: str, max_bytes: int) -> str:
+def _read_file(path: str, max_bytes: int | None) -> str:
     try:
-        if os.path.getsize(path) > max_bytes:
+        if max_bytes is not None and os.path.getsize(path) > max_bytes:
             raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except OSError as exc:
         raise PolicyError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
-    if len(data) > max_bytes:
+    if max_bytes is not None and len(data) > max_bytes:
         raise PolicyError(f"the file is larger than the limit of {max_bytes} bytes", file=path)
     try:
         return data.decode("utf-8-sig")
@@ -166,6 +198,7 @@ class _FileLoader:
         self.name = name
         self.text = text
         self.src_lines = text.splitlines()
+        self.n_lines = len(self.src_lines)
         self.document = 0
         self.expanded = 0  # nodes visited again through an alias
         self.alias_depth = 0
@@ -343,9 +376,16 @@ class _FileLoader:
         for i, item in enumerate(node.value):
             item_path = f"{path}[{i}]"
             lines[item_path] = item.start_mark.line + 1
-            value, item_last = self._value(item, item_path, lines)
-            out.append(value)
-            last = max(last, item_last)
+            if item.__class__ is ScalarNode and not self.alias_depth and item.tag == _STR:
+                out.append(item.value)
+                item_last = item.end_mark.line
+                if item_last != item.start_mark.line or item_last >= self.n_lines:
+                    item_last = self._scalar_last(item)
+            else:
+                value, item_last = self._value(item, item_path, lines)
+                out.append(value)
+            if item_last > last:
+                last = item_last
         return out, last
 
     def _mapping(
@@ -369,8 +409,15 @@ class _FileLoader:
                 seen.add(key)
                 continue
             lines[field_path] = key_node.start_mark.line + 1
-            out[key], value_last = self._value(value_node, field_path, lines)
-            last = max(last, value_last)
+            if value_node.__class__ is ScalarNode and not self.alias_depth and value_node.tag == _STR:
+                out[key] = value_node.value  # the usual case, inlined: a string on one line
+                value_last = value_node.end_mark.line
+                if value_last != value_node.start_mark.line or value_last >= self.n_lines:
+                    value_last = self._scalar_last(value_node)
+            else:
+                out[key], value_last = self._value(value_node, field_path, lines)
+            if value_last > last:
+                last = value_last
         if merged:
             out = {**{k: v for k, v in merged.items() if k not in out}, **out}
         return out, last
@@ -408,6 +455,9 @@ class _FileLoader:
         return str(node.value)
 
     def _scalar_last(self, node: ScalarNode) -> int:
+        line = node.end_mark.line
+        if line == node.start_mark.line and line < self.n_lines:  # the usual one-line scalar
+            return int(line)
         last = min(max(node.start_mark.line, _mark_last(node)), len(self.src_lines) - 1)
         if node.style in ("|", ">"):
             while last > node.start_mark.line and not self.src_lines[last].strip():

@@ -19,8 +19,9 @@ COMPARE_MAX_ROWS = 300  # rows per table of the compare page; the API's diff giv
 
 def compare_choices(snapshot: Snapshot) -> tuple[list[Snapshot], int | None]:
     """The snapshots to compare ``snapshot`` with, newest first, and the one to offer: the newest
-    earlier snapshot of the same name (the "before" of a new version), else none (the page asks)."""
-    others = list(Snapshot.objects.exclude(id=snapshot.id).order_by("-created", "-id"))
+    earlier snapshot of the same name (the "before" of a new version), else none (the page asks).
+    Only the snapshot's own team's snapshots are offered."""
+    others = list(Snapshot.objects.filter(team=snapshot.team).exclude(id=snapshot.id).order_by("-created", "-id"))
     earlier = next(
         (s for s in others if s.name == snapshot.name and (s.created, s.id) < (snapshot.created, snapshot.id)),
         None,

@@ -38,3 +38,14 @@ def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
             entry["order_text"] = order_text(placement.order)
         details[resource.qualified_name] = entry
     return details
+
+
+def changed_ids(old: Snapshot, new: Snapshot) -> list[str]:
+    """The workloads and blocks whose flows change from ``old`` to ``new`` (the graph's "only what
+    changed" filter); none while either analysis is unfinished."""
+    try:
+        diff = services.diff_snapshots(old=old, new=new, level="workload")
+    except services.AnalysisNotReady:
+        return []
+    flows = [f for key in ("added", "removed", "changed") for f in diff[key]]
+    return sorted({f["source"] for f in flows} | {f["target"] for f in flows})

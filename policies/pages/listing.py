@@ -7,9 +7,18 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from policies import services
-from policies.models import Analysis, Snapshot
+from policies.models import Analysis, Membership, Snapshot, Team
 from policies.pages.source import Listing, numbered
 from policies.pages.state import counts
+
+
+def upload_teams(user: Any) -> list[str]:
+    """The names of the teams ``user`` may add snapshots to (author or above), for the upload form."""
+    if getattr(user, "is_staff", False):
+        return list(Team.objects.values_list("name", flat=True))
+    roles = [Membership.Role.AUTHOR, Membership.Role.REVIEWER, Membership.Role.ADMIN]
+    mine = Team.objects.filter(memberships__user_id=user.pk, memberships__role__in=roles)
+    return list(mine.values_list("name", flat=True))
 
 
 def snapshot_rows(snapshots: QuerySet[Snapshot]) -> list[dict[str, Any]]:

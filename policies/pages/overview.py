@@ -45,9 +45,10 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
-    """The overview page: counts, headline answers, lint findings by severity."""
+    """The overview page: counts, headline answers, the team's expectations, lint findings by severity."""
     done = analysis is not None and analysis.status == Analysis.Status.DONE
-    result = {key: analysis.result_part(key) for key in ("summary", "lint", "notes")} if done and analysis else {}
+    keys = ("summary", "lint", "notes", "expectations")
+    result = {key: analysis.result_part(key) for key in keys} if done and analysis else {}
     summary = result.get("summary") or {}
     headlines = []
     evaluator = ""
@@ -68,6 +69,7 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "lint_count": sum(len(items) for _, items in lint_groups),
         "notes": result.get("notes") or [],
         "evaluator": evaluator,
+        "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
     }
 
 

@@ -12,6 +12,8 @@ its message); asking for results of an analysis that has not finished raises
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
 - ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
 - ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
+- ``expectations``: a team's reachability assertions; ``proposals``: changes under review and
+  their analysis; ``webhooks``: the signed event sent when a proposal changes state.
 """
 
 from policies.engine import PolicyError
@@ -47,7 +49,13 @@ from policies.services.clusters import (
     sync_cluster,
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
-from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.errors import AnalysisNotReady, InvalidTransition, QueueUnavailable
+from policies.services.expectations import (
+    check_team_expectations,
+    compare_checks,
+    import_expectations,
+    save_expectation,
+)
 from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
 from policies.services.matrices import matrix_pair, namespace_counts
@@ -59,8 +67,10 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import policies_of, selected_pods, without_policy_diff
+from policies.services.proposals import add_review, create_proposal, run_proposal
 from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
+from policies.services.webhooks import send_proposal_webhook
 
 __all__ = [
     "ANALYSIS_RUNNERS",
@@ -79,6 +89,15 @@ __all__ = [
     "GRAPH_LEVELS",
     "connections_text",
     "AnalysisNotReady",
+    "InvalidTransition",
+    "add_review",
+    "check_team_expectations",
+    "compare_checks",
+    "create_proposal",
+    "import_expectations",
+    "run_proposal",
+    "save_expectation",
+    "send_proposal_webhook",
     "Placement",
     "PolicyError",
     "PolicyKey",

@@ -22,6 +22,7 @@ from policies import engine, tasks
 from policies.models import Analysis, Snapshot
 from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
+from policies.services.expectations import check_team_expectations
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
@@ -258,6 +259,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     # Each graph's nodes alone (the flow check's endpoints, a policy's workloads), even when the
     # pod graph is too large to store.
     parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
+    expectations = check_team_expectations(team=analysis.snapshot.team, cluster=parsed.cluster, pod_graph=graphs["pod"])
     pod_size = len(json.dumps(graphs["pod"]))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
@@ -274,6 +276,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
         "parts": sorted(parts),
+        "expectations": expectations,  # the team's, as they were at this analysis; None when it has none
     }
     timings = {
         "parse": round(parsed_at - started, 4),

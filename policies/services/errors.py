@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.models import Analysis
 
-__all__ = ["AnalysisNotReady", "QueueUnavailable"]
+__all__ = ["AnalysisNotReady", "InvalidTransition", "QueueUnavailable"]
 
 
 class AnalysisNotReady(Exception):
@@ -31,3 +31,7 @@ class QueueUnavailable(Exception):
             f"the analysis queue is unavailable; snapshot {analysis.snapshot_id} is stored and its analysis "
             f"{analysis.id} will start when the queue is back"
         )
+
+
+class InvalidTransition(Exception):
+    """A proposal cannot take this decision in its present state (or before its analysis is ready)."""

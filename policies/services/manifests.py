@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+
 from policies import engine
 from policies.models import Snapshot
 from policies.services.cache import SnapshotCache
@@ -41,8 +43,11 @@ def unique_file_names(files: Sequence[tuple[str, str]]) -> list[tuple[str, str]]
     return result
 
 
-def parse_manifests(*, files: Sequence[tuple[str, str]]) -> Any:
-    """Parse (file name, text) pairs with the engine; raises engine.PolicyError naming file and line."""
+def parse_manifests(*, files: Sequence[tuple[str, str]], upload: bool = False) -> Any:
+    """Parse (file name, text) pairs with the engine; raises engine.PolicyError naming file and line.
+
+    Size limits belong to the web upload (``upload=True``: NETPOL_MAX_UPLOAD_BYTES per file); the
+    engine reads files of any size, and a stored snapshot is parsed whatever the setting is now."""
     if not files:
         raise engine.PolicyError("no manifests: upload at least one YAML or JSON file")
     if not any(text.strip() for _, text in files):
@@ -53,7 +58,8 @@ def parse_manifests(*, files: Sequence[tuple[str, str]]) -> Any:
                 f"a file name is {len(name)} characters long; at most {MAX_FILE_NAME} are allowed",
                 file=f"{name[:80]}...",
             )
-    return engine.parse_files(list(files))
+    limit = settings.NETPOL_MAX_UPLOAD_BYTES if upload else None
+    return engine.parse_files(list(files), max_bytes=limit)
 
 
 def load_manifests(*, snapshot: Snapshot) -> Any:

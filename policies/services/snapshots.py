@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
-from policies.models import Resource, Snapshot, SnapshotFile
+from policies.models import Resource, Snapshot, SnapshotFile, Team
 from policies.services.analyses import start_analysis
 from policies.services.manifests import parse_manifests, remember_parse, unique_file_names
 
@@ -21,18 +21,20 @@ def create_snapshot(
     files: Sequence[tuple[str, str]],
     origin: str = Snapshot.Origin.UPLOAD,
     user: User | AnonymousUser | None = None,
+    team: Team | None = None,
 ) -> Snapshot:
     """Store the files and their objects as a new snapshot and queue its analysis.
 
     The manifests are parsed first: when they are invalid, PolicyError is raised and nothing is stored.
     """
     files = unique_file_names(files)
-    parsed = parse_manifests(files=files)
+    parsed = parse_manifests(files=files, upload=origin == Snapshot.Origin.UPLOAD)
 
     snapshot = Snapshot.objects.create(
         name=name.strip() or _default_name(files),
         origin=origin,
         created_by=user if isinstance(user, User) else None,
+        team=team or Team.default(),
     )
     stored = {
         file_name: SnapshotFile.objects.create(snapshot=snapshot, name=file_name, text=text, position=i)

@@ -209,7 +209,8 @@ export function defaultState() {
     label: "",
     port: "",
     direction: "both", // "in", "out" or "both", relative to the nodes the filters pick
-    only: "", // "exposed", "not-isolated", "internet": a headline set from the overview
+    only: "", // "exposed", "not-isolated", "internet": a headline set from the overview; "changed"
+    against: "", // the snapshot "changed" compares with (the server fills the set)
     selected: "",
     open: [], // namespaces expanded while the graph starts collapsed
     pods: [], // workloads shown as their pods
@@ -224,6 +225,7 @@ const PARAMS = {
   port: "port",
   direction: "dir",
   only: "only",
+  against: "against",
   selected: "sel",
 };
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from policies import services
-from policies.models import Analysis, Snapshot
+from policies.models import Analysis, Membership, Snapshot, Team
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -87,7 +87,10 @@ def _note_violation(text: str, violations: list[str]) -> None:
 
 @pytest.fixture
 def user(transactional_db: None) -> User:
-    return User.objects.create_user("carol", "carol@example.org", "a long password")
+    """carol, an author of the default team (where the demo snapshots are)."""
+    carol = User.objects.create_user("carol", "carol@example.org", "a long password")
+    Membership.objects.create(team=Team.default(), user=carol, role=Membership.Role.AUTHOR)
+    return carol
 
 
 @pytest.fixture

@@ -166,3 +166,31 @@ def test_unknown_endpoint_is_bad_input() -> None:
                            "shop/db-0", "--port", "1"], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 2 and "unknown pod 'shop/nope'" in proc.stderr
+
+
+def test_files_of_any_size_are_read(tmp_path: Path) -> None:
+    """Size limits belong to the web upload; the command line reads a 21 MiB file like any other."""
+    big = tmp_path / "big.yaml"
+    manifests = "---\n".join((FIXTURES / "old" / name).read_text(encoding="utf-8")
+                             for name in ("cluster.yaml", "policies.yaml"))
+    big.write_text(("# " + "x" * 1022 + "\n") * (21 * 1024) + manifests, encoding="utf-8")
+    assert big.stat().st_size > 21 * 1024 * 1024
+    code, out, err = netpol("reach", str(big), "--format", "json", "--level", "workload")
+    assert code == 0, err
+    _, small, _ = netpol("reach", OLD, "--format", "json", "--level", "workload")
+    assert json.loads(out)["edges"] == json.loads(small)["edges"] != []
+
+
+def test_help_and_version_start_without_the_engine() -> None:
+    """`netpol --help` stays fast: the engine (and networkx, yaml) load only when a command runs."""
+    code = ("import sys\nfrom policies.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('policies.engine', 'networkx', 'yaml') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, cwd=root)
+    assert "usage: netpol" in helped.stdout and helped.stdout.rstrip().endswith("[]")
+    version = subprocess.run([sys.executable, "-m", "policies.cli", "--version"], capture_output=True, text=True,
+                             cwd=root)
+    assert version.returncode == 0 and version.stdout.startswith("netpol ") and version.stdout.strip() != "netpol"
+    reach = subprocess.run([sys.executable, "-c", code, "reach", OLD, "--level", "workload"], capture_output=True,
+                           text=True, cwd=root)
+    assert reach.stdout.rstrip().endswith("['networkx', 'policies.engine', 'yaml']"), reach.stderr

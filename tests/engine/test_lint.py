@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+
 import pytest
 
 from policies.engine import lint, parse_files
+from policies.engine.groups import GroupIndex, address_sets
+from policies.engine.k8s.tables import k8s_table
+from policies.engine.model import Cluster
+from policies.engine.options import DEFAULT_SETTINGS
+
+from .randomclusters import random_cluster
 
 NAMESPACE_AND_PODS = """
 apiVersion: v1
@@ -140,3 +149,49 @@ spec: {selector: all(), types: [Ingress], ingress: [{action: Allow}]}
 """
     codes = {f.code for f in lint(parse_files([("c.yaml", text)]).cluster)}
     assert "CP005" not in codes
+
+
+def _redundant_by_removal(cluster: Cluster) -> set[str]:
+    """NP004 by definition: rebuild the index without each policy and compare the tables of the
+    groups it selects (the quadratic check the linear one replaced)."""
+    index = GroupIndex(cluster, DEFAULT_SETTINGS)
+    out = set()
+    for pol in cluster.policies:
+        selected = [g for g in index.groups if index.k8s_policies(g, "Ingress") + index.k8s_policies(g, "Egress")
+                    and pol in index.k8s_policies(g, "Ingress") + index.k8s_policies(g, "Egress")]
+        if not selected:
+            continue
+        others = tuple(p for p in cluster.policies if p is not pol)
+        reduced = GroupIndex(replace(cluster, policies=others), DEFAULT_SETTINGS, address_sets(cluster))
+        same = True
+        for g in selected:
+            for direction in pol.policy_types:
+                full = k8s_table(index, g, direction)
+                part = k8s_table(reduced, reduced.groups[g.index], direction)
+                keys = set(full.overrides) | set(part.overrides)
+                if (full.isolated, full.default) != (part.isolated, part.default) or any(
+                        full.get(k) != part.get(k) for k in keys):
+                    same = False
+        if same:
+            out.add(pol.id)
+    return out
+
+
+def _with_overlaps(cluster: Cluster, seed: int) -> Cluster:
+    """The cluster plus copies of some of its policies, some with their rules cut: many redundant."""
+    rng = random.Random(seed)
+    extra = []
+    for i, pol in enumerate(cluster.policies):
+        if rng.random() < 0.5:
+            ingress = pol.ingress[: rng.randint(0, len(pol.ingress))]
+            extra.append(replace(pol, name=f"{pol.name}-copy{i}", ingress=ingress))
+    return replace(cluster, policies=cluster.policies + tuple(extra))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_redundancy_is_the_same_as_removing_each_policy(seed: int) -> None:
+    cluster = random_cluster(seed)
+    if seed % 2:
+        cluster = _with_overlaps(cluster, seed)
+    found = {f.policy for f in lint(cluster) if f.code == "NP004"}
+    assert found == _redundant_by_removal(cluster)

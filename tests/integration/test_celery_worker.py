@@ -175,6 +175,8 @@ class Stack:
         self.redis = self.start_redis()
         self.manage("migrate", "--noinput")
         self.manage("shell", "-c", "from django.contrib.auth.models import User; User.objects.create_user('ci')")
+        self.manage("create_team", "ci")
+        self.manage("add_member", "ci", "ci", "--role", "author")
         # "Generated token <40 hex digits> for user ci"
         self.token = re.search(r"\b[0-9a-f]{40}\b", self.manage("drf_create_token", "ci")).group()  # type: ignore[union-attr]
         web = self.spawn(
@@ -422,3 +424,24 @@ def test_the_time_limit_is_the_workers(stack: Stack) -> None:
     analysis = stack.wait_finished(analysis_id, timeout=60)
 
     assert (analysis["status"], analysis["error"]) == ("failed", "the analysis took longer than 1 seconds")
+
+
+def test_a_worker_analyses_a_proposal(stack: Stack) -> None:
+    """The proposal's task runs on the worker: the diff appears once both snapshots are analysed."""
+    stack.start_worker("worker1")
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201
+    assert stack.wait_finished(snapshot["analysis"]["id"], timeout=60)["status"] == "done"
+    status, proposal = stack.request("POST", "/api/proposals/", {
+        "base": snapshot["id"], "title": "drop the db policy", "delete": ["prod/db"]})
+    assert status == 201, proposal
+    assert proposal["diff"] is None
+
+    def ready() -> dict[str, Any] | None:
+        body = stack.request("GET", f"/api/proposals/{proposal['id']}/")[1]
+        return dict(body) if body["status"] != "pending" else None
+
+    body = wait_for(ready, 60, f"proposal {proposal['id']}", interval=0.25)
+    assert body["status"] == "ready", body
+    assert [(e["source"], e["target"]) for e in body["diff"]["added"]] == [("0.0.0.0/0", "prod/Pod/db")]
+    assert [(e["source"], e["target"]) for e in body["diff"]["changed"]] == [("prod/Pod/web", "prod/Pod/db")]

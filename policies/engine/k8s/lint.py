@@ -12,19 +12,19 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, cast
 
 from policies.engine.cluster import ContainerPort
 from policies.engine.connections import ConnectionSet
 from policies.engine.findings import Finding
-from policies.engine.groups import GroupIndex, address_sets
+from policies.engine.groups import NONE, EndpointGroup, GroupIndex, PeerKey, Table
 from policies.engine.k8s.model import NetworkPolicy
 from policies.engine.k8s.tables import k8s_table
 
-__all__ = ["REDUNDANCY_LIMIT", "k8s_findings"]
+__all__ = ["k8s_findings"]
 
 # CoreDNS's container ports (SEMANTICS.md 4.10), for rules that name them.
 _DNS_PORTS = (ContainerPort("dns", 53, "UDP"), ContainerPort("dns-tcp", 53, "TCP"), ContainerPort("metrics", 9153))
-REDUNDANCY_LIMIT = 400  # policies; above it the (quadratic) redundancy check is skipped with a note
 
 
 def _selected(index: GroupIndex, np: NetworkPolicy) -> list[int]:
@@ -67,36 +67,97 @@ def _k8s_findings(index: GroupIndex) -> list[Finding]:
     return out
 
 
+class _OnePolicy:
+    """The index as seen by ``k8s_table`` when ``policy`` is the only policy: its table is what that
+    one policy contributes to a group's table (a group's table is the union of its policies')."""
+
+    def __init__(self, index: GroupIndex, policy: NetworkPolicy) -> None:
+        self._index = index
+        self._policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    def k8s_policies(self, group: EndpointGroup, direction: str) -> list[NetworkPolicy]:
+        return [self._policy]
+
+
+def _covered(tables: list[Table], asked: list[bool]) -> list[bool]:
+    """For each table that is ``asked`` about, whether the union of the others holds all it allows:
+    its default within their default, and each of its peer overrides within theirs (prefix and
+    suffix unions, so the cost follows the tables' sizes rather than their pairs)."""
+    n = len(tables)
+    before = [NONE] * (n + 1)
+    after = [NONE] * (n + 1)
+    for i, t in enumerate(tables):
+        before[i + 1] = before[i] | t.default
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] | tables[i].default
+    others_default = [before[i] | after[i + 1] for i in range(n)]
+    covered = [asked[i] and (t.default - others_default[i]).is_empty for i, t in enumerate(tables)]
+    by_key: dict[PeerKey, list[int]] = {}
+    for i, t in enumerate(tables):
+        for key in t.overrides:
+            by_key.setdefault(key, []).append(i)
+    for key, holders in by_key.items():
+        todo = [j for j, i in enumerate(holders) if covered[i]]
+        if not todo:
+            continue
+        conns = [tables[i].overrides[key] for i in holders]
+        # Cheap cases first: within the others' default, or another policy gives the same.
+        counts: dict[ConnectionSet, int] = {}
+        for c in conns:
+            counts[c] = counts.get(c, 0) + 1
+        todo = [j for j in todo if counts[conns[j]] < 2 and not (conns[j] - others_default[holders[j]]).is_empty]
+        if not todo:
+            continue
+        m = len(holders)
+        pre = [NONE] * (m + 1)
+        suf = [NONE] * (m + 1)
+        for j in range(m):
+            pre[j + 1] = pre[j] | conns[j]
+        for j in range(m - 1, -1, -1):
+            suf[j] = suf[j + 1] | conns[j]
+        for j in todo:
+            if not (conns[j] - (others_default[holders[j]] | pre[j] | suf[j + 1])).is_empty:
+                covered[holders[j]] = False
+    return covered
+
+
 def _redundant(index: GroupIndex) -> list[Finding]:
-    cluster = index.cluster
-    out: list[Finding] = []
-    for np in cluster.policies:
-        selected = _selected(index, np)
-        if not selected:
-            continue  # already NP001
-        others = tuple(p for p in cluster.policies if p is not np)
-        reduced = GroupIndex(replace(cluster, policies=others), index.settings, address_sets(cluster))
-        same = True
-        for gi in selected:
-            for direction in np.policy_types:
-                full = k8s_table(index, index.groups[gi], direction)
-                part = k8s_table(reduced, reduced.groups[gi], direction)
-                if full.isolated != part.isolated or full.default != part.default or any(
-                        full.get(k) != part.get(k) for k in set(full.overrides) | set(part.overrides)):
-                    same = False
-                    break
-            if not same:
-                break
-        if same:
-            out.append(Finding("info", "NP004", _overlap_message(index, np, selected), np.id, np.source))
-    return out
+    """NP004: removing the policy changes no group's table. A group's table in one direction is
+    the union of what each policy that selects it contributes, and it is isolated while any does;
+    so a policy is redundant when, for every group and direction it selects, another policy also
+    selects the group and the others' union already holds its contribution. One pass over groups
+    and policies (no index rebuilt per policy)."""
+    needed: set[str] = set()
+    selects: set[str] = set()
+    shared: list[tuple[EndpointGroup, str, list[NetworkPolicy]]] = []
+    for group in index.groups:
+        for direction in ("Ingress", "Egress"):
+            pols = index.k8s_policies(group, direction)
+            selects.update(np.id for np in pols)
+            if len(pols) == 1:
+                needed.add(pols[0].id)  # without it the group would not be isolated
+            elif pols:
+                shared.append((group, direction, pols))
+    for group, direction, pols in shared:
+        asked = [np.id not in needed for np in pols]
+        if not any(asked):
+            continue
+        tables = [k8s_table(cast(GroupIndex, _OnePolicy(index, np)), group, direction) for np in pols]
+        for np, ask, ok in zip(pols, asked, _covered(tables, asked), strict=True):
+            if ask and not ok:
+                needed.add(np.id)
+    return [Finding("info", "NP004", _overlap_message(index, np, _selected(index, np)), np.id, np.source)
+            for np in index.cluster.policies if np.id in selects and np.id not in needed]
 
 
 def _overlap_message(index: GroupIndex, np: NetworkPolicy, selected: list[int]) -> str:
     """NP004's words: which policies overlap this one, and what it still protects (a namespace's
     default deny is not advice to delete)."""
     overlapping = sorted(
-        p.name for p in index.cluster.policies
+        p.name for p in index.policies_by_namespace.get(np.namespace, ())
         if p is not np and p.namespace == np.namespace and p.policy_types & np.policy_types
         and any(p.pod_selector.matches(index.groups[g].labels) for g in selected)
     )
@@ -141,8 +202,5 @@ def _dns(index: GroupIndex) -> list[Finding]:
 
 
 def k8s_findings(index: GroupIndex) -> list[Finding]:
-    """NP001 to NP005 for the cluster's Kubernetes policies (NP004 only up to ``REDUNDANCY_LIMIT``)."""
-    findings = _k8s_findings(index) + _dns(index)
-    if len(index.cluster.policies) <= REDUNDANCY_LIMIT:
-        findings += _redundant(index)
-    return findings
+    """NP001 to NP005 for the cluster's Kubernetes policies."""
+    return _k8s_findings(index) + _dns(index) + _redundant(index)

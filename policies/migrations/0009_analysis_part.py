@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('policies', '0004_merge_heartbeat_clusters'),
+        ('policies', '0008_proposals'),
     ]
 
     operations = [

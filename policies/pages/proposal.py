@@ -1,0 +1,179 @@
+"""The proposal page: expectation results first, then the flows the change opens, closes and
+changes (grouped by the destination's namespace), the YAML diff of the policies, the lint findings
+it adds or fixes, and the review (comments, decisions, the forms the user's role allows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from policies import access, services
+from policies.models import Analysis, Membership, Proposal, Review
+from policies.pages.compare import Comparison, FlowRow, comparison
+
+OUTSIDE = "outside the cluster"
+
+
+@dataclass
+class FlowItem:
+    row: FlowRow
+    key: str  # "SOURCE -> TARGET", what a comment on this flow names
+    comments: list[Review]
+
+
+@dataclass
+class FlowGroup:
+    namespace: str
+    items: list[FlowItem]
+
+
+@dataclass
+class FlowSection:
+    key: str  # opened, closed, changed
+    title: str
+    meaning: str
+    groups: list[FlowGroup]
+    total: int
+
+
+@dataclass
+class DiffLine:
+    text: str
+    kind: str  # "add", "del", "hunk", "file" or ""
+
+
+@dataclass
+class PolicyDiff:
+    policy: str
+    kind: str
+    change: str
+    lines: list[DiffLine]
+
+
+@dataclass
+class Rights:
+    comment: bool = False
+    approve: bool = False  # approve and request changes
+    close: bool = False
+    reopen: bool = False
+    apply: bool = False
+
+
+@dataclass
+class ProposalPage:
+    proposal: Proposal
+    expectations: list[dict[str, Any]]
+    broken: list[str]
+    sections: list[FlowSection]
+    policies: list[PolicyDiff]
+    lint_added: list[dict[str, Any]]
+    lint_fixed: list[dict[str, Any]]
+    reviews: list[Review]
+    flow_comments: dict[str, list[Review]]
+    rights: Rights
+    comparison: Comparison | None = None
+    waiting: bool = False
+    failed: str = ""
+    flows: list[str] = field(default_factory=list)  # every changed flow, for the per-flow comment form
+
+
+def _namespace(endpoint_id: str, outside: bool) -> str:
+    return OUTSIDE if outside else endpoint_id.split("/", 1)[0]
+
+
+def flow_key(row: FlowRow) -> str:
+    return f"{row.source.id} -> {row.target.id}"
+
+
+def _group(rows: list[FlowRow], comments: dict[str, list[Review]]) -> list[FlowGroup]:
+    """Rows by the namespace of their destination, then by destination workload and source."""
+    groups: dict[str, list[FlowItem]] = {}
+    for row in sorted(rows, key=lambda r: (r.target.id, r.source.id)):
+        item = FlowItem(row, flow_key(row), comments.get(flow_key(row), []))
+        groups.setdefault(_namespace(row.target.id, row.target.outside), []).append(item)
+    return [FlowGroup(ns, items) for ns, items in sorted(groups.items())]
+
+
+def _diff_lines(text: str) -> list[DiffLine]:
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = ""
+        lines.append(DiffLine(line, kind))
+    return lines
+
+
+def _lint(analysis: Analysis | None) -> list[dict[str, Any]]:
+    if analysis is None or analysis.status != Analysis.Status.DONE:
+        return []
+    return list(analysis.result_part("lint") or [])
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[str, str, str]:
+    return str(finding.get("code")), str(finding.get("policy")), str(finding.get("message"))
+
+
+def rights(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) -> Rights:
+    """What ``user`` may do on the page (the services check the same again on every POST)."""
+    team, state = proposal.team, proposal.state
+    mine = proposal.author_id == user.pk
+    active = state in (Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED, Proposal.State.APPROVED)
+    owner_or_admin = (mine and access.has_role(user, team, Membership.Role.AUTHOR)) or access.has_role(
+        user, team, Membership.Role.ADMIN)
+    reviewer = access.has_role(user, team, Membership.Role.REVIEWER)
+    return Rights(
+        comment=access.has_role(user, team, Membership.Role.AUTHOR),
+        approve=reviewer and not mine and state in (Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED),
+        close=owner_or_admin and active,
+        reopen=owner_or_admin and state == Proposal.State.CLOSED,
+        apply=reviewer and state == Proposal.State.APPROVED,
+    )
+
+
+def proposal_page(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) -> ProposalPage:
+    reviews = list(proposal.reviews.all())
+    flow_comments: dict[str, list[Review]] = {}
+    for r in reviews:
+        if r.flow:
+            flow_comments.setdefault(r.flow, []).append(r)
+    expectations = sorted(proposal.expectations, key=lambda r: (
+        {"broken": 0, "failing": 1, "fixed": 2}.get(r.get("change", ""), 3), r["name"]))
+    page = ProposalPage(
+        proposal=proposal, expectations=expectations, broken=proposal.broken_expectations, sections=[],
+        policies=[PolicyDiff(c["policy"], c["kind"], c["change"], _diff_lines(c["diff"]))
+                  for c in proposal.policy_changes],
+        lint_added=[], lint_fixed=[], reviews=reviews, flow_comments=flow_comments, rights=rights(proposal, user),
+    )
+    if proposal.status == Proposal.Status.PENDING:
+        page.waiting = True
+        return page
+    if proposal.status == Proposal.Status.FAILED:
+        page.failed = proposal.error
+        return page
+    try:
+        page.comparison = comparison(proposal.base, proposal.proposed, "workload")
+    except services.AnalysisNotReady:
+        page.waiting = True
+        return page
+    c = page.comparison
+    words = (("opened", "Flows opened", "allowed now, denied before", c.added, "added"),
+             ("closed", "Flows closed", "allowed before, denied now", c.removed, "removed"),
+             ("changed", "Flows changed", "allowed before and now, on other ports", c.changed, "changed"))
+    page.sections = [FlowSection(key, title, meaning, _group(rows, flow_comments), c.totals[total])
+                     for key, title, meaning, rows, total in words]
+    page.flows = [flow_key(r) for r in (*c.added, *c.removed, *c.changed)]
+    before = {_finding_key(f): f for f in _lint(proposal.base.latest_analysis())}
+    after = {_finding_key(f): f for f in _lint(proposal.proposed.latest_analysis())}
+    page.lint_added = [f for k, f in after.items() if k not in before]
+    page.lint_fixed = [f for k, f in before.items() if k not in after]
+    return page

@@ -1,0 +1,242 @@
+"""Proposals: a change of a team's policies, its proposed snapshot, its analysis and its review.
+
+A proposal is either two snapshots (``base`` and ``proposed``) or ``base`` with edits: YAML of the
+policies added or replaced (an object replaces the base's object of the same API group, kind,
+namespace and name) and a list of ``NAMESPACE/NAME`` (or ``NAME`` for cluster-wide policies) to
+delete. The proposed snapshot is built at once; its analysis, the diff (the ``netpol diff`` JSON
+form) and the team's expectations before and after are computed in the background.
+
+Review rules (the roles of ``Membership.Role``, each with the rights of the ones before):
+
+- comment: authors and above; approve / request changes: reviewers and above, never on their
+  own proposal; close / reopen: the proposal's author or a team admin; apply: reviewers and above
+  once it is approved;
+- a proposal that breaks an expectation is approved only with ``override`` and a comment saying why.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from policies import access, audit, engine, tasks
+from policies.models import POLICY_KINDS, Analysis, Membership, Proposal, Resource, Review, Snapshot
+from policies.services.analyses import run_analysis
+from policies.services.answers import diff_snapshots, get_graph
+from policies.services.errors import InvalidTransition
+from policies.services.expectations import check_team_expectations, compare_checks
+from policies.services.manifests import load_manifests, parse_manifests
+from policies.services.snapshots import create_snapshot
+
+__all__ = ["add_review", "create_proposal", "run_proposal"]
+
+logger = logging.getLogger(__name__)
+AnyUser = User | AbstractBaseUser | AnonymousUser
+PROPOSAL_FILE = "proposal.yaml"
+REVIEWABLE_KINDS = (*POLICY_KINDS, "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
+Key = tuple[str, str, str, str]  # API group, kind, namespace, name
+
+# decision -> (states it may leave, the state it leads to; None: unchanged)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    Review.Decision.COMMENT: (tuple(Proposal.State.values), None),
+    Review.Decision.APPROVE: ((Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED), Proposal.State.APPROVED),
+    Review.Decision.REQUEST_CHANGES: ((Proposal.State.OPEN, Proposal.State.APPROVED), Proposal.State.CHANGES_REQUESTED),
+    Review.Decision.CLOSE: ((Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED, Proposal.State.APPROVED),
+                            Proposal.State.CLOSED),
+    Review.Decision.REOPEN: ((Proposal.State.CLOSED,), Proposal.State.OPEN),
+    Review.Decision.APPLY: ((Proposal.State.APPROVED,), Proposal.State.APPLIED),
+}
+
+
+def _key(resource: Resource | engine.ManifestObject) -> Key:
+    group = resource.api_version.partition("/")[0] if "/" in resource.api_version else ""
+    return group, resource.kind, resource.namespace or "", resource.name or ""
+
+
+@transaction.atomic
+def create_proposal(
+    *,
+    base: Snapshot,
+    title: str,
+    user: AnyUser,
+    manifests: str = "",
+    delete: Sequence[str] = (),
+    proposed: Snapshot | None = None,
+) -> Proposal:
+    """Store a proposal and queue its analysis; PolicyError (naming the field) for bad edits."""
+    access.require_role(user, base.team, Membership.Role.AUTHOR, "propose changes")
+    title = title.strip()
+    if not title:
+        raise engine.PolicyError("a proposal needs a title", file="title")
+    if proposed is not None:
+        if manifests.strip() or delete:
+            raise engine.PolicyError('give either "proposed" or "manifests"/"delete", not both', file="proposed")
+        if proposed.team_id != base.team_id:
+            raise engine.PolicyError("the proposed snapshot must belong to the base's team", file="proposed")
+    else:
+        if not manifests.strip() and not delete:
+            raise engine.PolicyError('a proposal changes something: give "manifests", "delete" or "proposed"',
+                                     file="manifests")
+        proposed = create_snapshot(name=f"{base.name} + {title}"[:200], files=_proposed_files(base, manifests, delete),
+                                   origin=Snapshot.Origin.PROPOSAL, user=user if isinstance(user, User) else None,
+                                   team=base.team)
+    proposal = Proposal.objects.create(
+        team=base.team, title=title[:200], base=base, proposed=proposed,
+        author=user if isinstance(user, User) else None, manifests=manifests, deleted=list(delete),
+        policy_changes=policy_changes(base, proposed),
+    )
+    audit.record(user, "proposed", proposal, {"base": base.id, "proposed": proposed.id})
+    tasks.compute_proposal.delay_on_commit(proposal.id)
+    return proposal
+
+
+def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> list[tuple[str, str]]:
+    """The base's files with replaced and deleted objects taken out, and the new YAML as its own file."""
+    added = parse_manifests(files=[(PROPOSAL_FILE, manifests)]).objects if manifests.strip() else ()
+    replaced = {_key(obj) for obj in added}
+    resources = list(base.resources.select_related("file").order_by("file__position", "document", "line", "id"))
+    removed: set[int] = set()
+    for i, entry in enumerate(delete):
+        if not isinstance(entry, str) or entry.count("/") > 1 or not entry.strip("/"):
+            raise engine.PolicyError(f"delete[{i}] must be NAMESPACE/NAME (or NAME), not {entry!r}", file="delete")
+        namespace, _, name = entry.rpartition("/")
+        hits = [r.id for r in resources if r.kind in REVIEWABLE_KINDS and (r.namespace, r.name) == (namespace, name)]
+        if not hits:
+            raise engine.PolicyError(f"delete[{i}]: the base has no policy {entry}", file="delete")
+        removed.update(hits)
+    removed.update(r.id for r in resources if _key(r) in replaced)
+    changed_files = {r.file_id for r in resources if r.id in removed}
+    files = []
+    for f in base.files.order_by("position", "id"):
+        if f.id not in changed_files:
+            files.append((f.name, f.text))
+            continue
+        kept = [r.text.rstrip("\n") + "\n" for r in resources if r.file_id == f.id and r.id not in removed]
+        if kept:
+            files.append((f.name, "---\n".join(kept)))
+    if manifests.strip():
+        names = {name for name, _ in files}
+        name = PROPOSAL_FILE if PROPOSAL_FILE not in names else f"proposal-{len(names)}.yaml"
+        files.append((name, manifests))
+    return files
+
+
+def policy_changes(base: Snapshot, proposed: Snapshot) -> list[dict[str, Any]]:
+    """Every policy added, removed or changed, with the unified diff of its YAML."""
+    def policies(snapshot: Snapshot) -> dict[Key, Resource]:
+        return {_key(r): r for r in snapshot.resources.filter(kind__in=REVIEWABLE_KINDS).select_related("file")}
+
+    before, after = policies(base), policies(proposed)
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        old_text = old.text if old else ""
+        new_text = new.text if new else ""
+        if old_text == new_text:
+            continue
+        change = "added" if old is None else "removed" if new is None else "changed"
+        lines = difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                     fromfile=f"base/{old.file.name if old and old.file else '-'}",
+                                     tofile=f"proposed/{new.file.name if new and new.file else '-'}")
+        namespace, name = key[2], key[3]
+        changes.append({"kind": key[1], "namespace": namespace, "name": name, "change": change,
+                        "policy": f"{namespace}/{name}" if namespace else name, "diff": "".join(lines)})
+    return changes
+
+
+def run_proposal(*, proposal_id: int) -> None:
+    """Analyse both snapshots (if not yet done), then store the diff and the expectation results."""
+    proposal = Proposal.objects.select_related("base", "proposed", "team").filter(id=proposal_id).first()
+    if proposal is None:
+        return
+    try:
+        for snapshot in (proposal.base, proposal.proposed):
+            analysis = snapshot.latest_analysis()
+            if analysis is not None and not analysis.is_finished:
+                run_analysis(analysis_id=analysis.id)
+            analysis = snapshot.latest_analysis()
+            if analysis is None or analysis.status != Analysis.Status.DONE:
+                reason = analysis.error if analysis is not None else "it has no analysis"
+                raise engine.PolicyError(f"the analysis of snapshot {snapshot.id} ({snapshot.name}) failed: {reason}")
+        diff = diff_snapshots(old=proposal.base, new=proposal.proposed)
+        checks = [
+            check_team_expectations(team=proposal.team, cluster=load_manifests(snapshot=s).cluster,
+                                    pod_graph=get_graph(snapshot=s, level="pod"))
+            for s in (proposal.base, proposal.proposed)
+        ]
+    except engine.PolicyError as exc:
+        Proposal.objects.filter(id=proposal.id).update(status=Proposal.Status.FAILED, error=str(exc))
+        return
+    Proposal.objects.filter(id=proposal.id).update(
+        status=Proposal.Status.READY, error="", diff=diff, expectations=compare_checks(*checks))
+
+
+def add_review(
+    *, proposal: Proposal, user: AnyUser, decision: str, body: str = "", flow: str = "", override: bool = False
+) -> Review:
+    """Record a comment or a decision and move the proposal to its next state.
+
+    PermissionDenied (403) when the user's role does not allow it; InvalidTransition (409) when the
+    proposal's state (or its unfinished analysis) does not; PolicyError (400) for a missing comment."""
+    if decision not in TRANSITIONS:
+        raise engine.PolicyError(f"decision must be one of {', '.join(TRANSITIONS)}, not {decision!r}",
+                                 file="decision")
+    _require_right(proposal, user, decision)
+    leaving, target = TRANSITIONS[decision]
+    if proposal.state not in leaving:
+        raise InvalidTransition(f"a proposal that is {proposal.state} cannot take {decision!r}")
+    body = body.strip()
+    if decision == Review.Decision.COMMENT and not body:
+        raise engine.PolicyError("a comment needs a body", file="body")
+    overrides: list[str] = []
+    if decision == Review.Decision.APPROVE:
+        if proposal.status != Proposal.Status.READY:
+            raise InvalidTransition(f"the analysis of the change is {proposal.status}: approve once it is ready")
+        overrides = proposal.broken_expectations
+        if overrides and not (override and body):
+            raise engine.PolicyError(
+                f"this change breaks {', '.join(overrides)}: approving it needs \"override\": true and a comment "
+                "saying why", file="override")
+    with transaction.atomic():
+        locked = Proposal.objects.select_for_update().get(id=proposal.id)
+        before = locked.state
+        review = Review.objects.create(
+            proposal=locked, author=user if isinstance(user, User) else None,
+            author_name=user.get_username() if user.is_authenticated else "", decision=decision,
+            body=body, flow=flow.strip()[:500], overrides=overrides, from_state=before, to_state=target or before)
+        if target is not None:
+            locked.state = target
+        locked.updated = timezone.now()
+        locked.save(update_fields=["state", "updated"])
+        verb = {"comment": "commented on", "approve": "approved", "request_changes": "requested changes on",
+                "close": "closed", "reopen": "reopened", "apply": "applied"}[decision]
+        audit.record(user, verb, locked, {"review": review.id, "from": before, "to": review.to_state,
+                                          "overrides": overrides})
+        if target is not None and target != before:
+            tasks.send_proposal_webhook.delay_on_commit(review.id)
+    proposal.refresh_from_db()
+    return review
+
+
+def _require_right(proposal: Proposal, user: AnyUser, decision: str) -> None:
+    team = proposal.team
+    is_author = proposal.author_id is not None and proposal.author_id == user.pk
+    if decision == Review.Decision.COMMENT:
+        access.require_role(user, team, Membership.Role.AUTHOR, "comment on proposals")
+    elif decision in (Review.Decision.APPROVE, Review.Decision.REQUEST_CHANGES):
+        access.require_role(user, team, Membership.Role.REVIEWER, "review proposals")
+        if is_author:
+            raise PermissionDenied("nobody reviews their own proposal: ask another reviewer")
+    elif decision == Review.Decision.APPLY:
+        access.require_role(user, team, Membership.Role.REVIEWER, "mark proposals applied")
+    elif not is_author:
+        access.require_role(user, team, Membership.Role.ADMIN, "close or reopen another member's proposal")
+    else:
+        access.require_role(user, team, Membership.Role.AUTHOR, "close or reopen proposals")
