@@ -86,6 +86,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Graphs are megabytes of JSON that compress about tenfold. Django pads each compressed
+    # response with random bytes against BREACH (Heal The Breach), so pages with tokens may be too.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,6 +218,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("NETPOL_MAX_UPLOAD_FILES", "1000")
 NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 * 1024 * 1024))
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))
+# The graph page opens at namespace level above this many workloads (namespaces open on a click).
+NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE = env_int("NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE", "150")
 
 # Cluster sync. Kubeconfigs are encrypted at rest with these Fernet keys (comma-separated, the
 # first encrypts; make one with cryptography's Fernet.generate_key()). Unset: derived from SECRET_KEY.
@@ -270,6 +275,9 @@ SPECTACULAR_SETTINGS = {
 # Celery. Without REDIS_URL tasks run in-process (eager) so that one command starts a
 # working site; with it, a Redis broker hands them to separate workers.
 REDIS_URL = os.getenv("REDIS_URL", "")
+# Who runs analyses: "thread" (a background thread of the web process, so that an upload returns
+# at once; the embedded default) or "celery" (workers over REDIS_URL; eager without it).
+NETPOL_ANALYSIS_RUNNER = os.getenv("NETPOL_ANALYSIS_RUNNER", "celery" if REDIS_URL else "thread")
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", "False" if REDIS_URL else "True")
 CELERY_TASK_IGNORE_RESULT = True  # state lives in Analysis rows; there is no result backend

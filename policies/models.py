@@ -195,8 +195,9 @@ class AnalysisQuerySet(models.QuerySet["Analysis"]):
 class Analysis(models.Model):
     """One engine run over a snapshot. The row is the task's state: no result backend."""
 
-    # The result is {"graph": {"workload": ..., "pod": ...}, and these small keys}.
-    SMALL_RESULT_KEYS = ("summary", "lint", "notes", "pod_graph_stored")
+    # The result holds these small keys; graphs and namespace slices are AnalysisPart rows
+    # ("parts" lists their keys). Analyses stored before kept {"graph": {level: ...}} in it.
+    SMALL_RESULT_KEYS = ("summary", "lint", "notes", "pod_graph_stored", "parts")
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -245,7 +246,20 @@ class Analysis(models.Model):
         self.error_detail = None
         self.save()
 
-    def finish(self, result: dict[str, Any], *, timings: dict[str, float], engine_version: str) -> None:
+    def finish(
+        self,
+        result: dict[str, Any],
+        *,
+        timings: dict[str, float],
+        engine_version: str,
+        parts: dict[str, Any] | None = None,
+    ) -> None:
+        """Store the result: its small keys on the row, each large piece (a graph, one namespace's
+        slice) as an AnalysisPart row of its own, so that a page reads only what it shows."""
+        AnalysisPart.objects.filter(analysis=self).delete()  # a redelivered run starts over
+        AnalysisPart.objects.bulk_create(
+            (AnalysisPart(analysis=self, key=key, data=data) for key, data in (parts or {}).items()), batch_size=50
+        )
         self.status = self.Status.DONE
         self.result = result
         self.timings = timings
@@ -271,10 +285,35 @@ class Analysis(models.Model):
             return self.__dict__[annotated]
         return (self.result or {}).get(key)
 
-    def graph(self, level: str) -> dict[str, Any] | None:
-        """The stored graph at ``level`` ("workload" or "pod"), or None when not stored."""
+    def part(self, key: str) -> Any:
+        """One stored piece of the result ("graph:workload", "slice:pod:NS", ...), None when absent."""
         if self.status != self.Status.DONE:
             return None
+        return AnalysisPart.objects.filter(analysis_id=self.id, key=key).values_list("data", flat=True).first()
+
+    def graph_nodes(self, level: str) -> list[dict[str, Any]] | None:
+        """The stored graph's nodes at ``level`` without its edges, or None when not stored."""
+        if self.status != self.Status.DONE:
+            return None
+        stored = self.result_part("parts")
+        if stored is not None:
+            if f"nodes:{level}" in stored:
+                nodes: list[dict[str, Any]] | None = self.part(f"nodes:{level}")
+                return nodes
+            rows = AnalysisPart.objects.filter(analysis_id=self.id, key=f"graph:{level}")
+            return rows.values_list("data__nodes", flat=True).first()
+        path = f"result__graph__{level}__nodes"  # analyses stored before the parts
+        legacy: list[dict[str, Any]] | None = Analysis.objects.filter(id=self.id).values_list(path, flat=True).get()
+        return legacy
+
+    def graph(self, level: str) -> dict[str, Any] | None:
+        """The stored graph at ``level`` ("workload", "pod" or "namespace"), or None when not stored."""
+        if self.status != self.Status.DONE:
+            return None
+        stored_part: dict[str, Any] | None = self.part(f"graph:{level}")
+        if stored_part is not None or self.result_part("parts"):
+            return stored_part
+        # Analyses stored before the parts kept their graphs in the result.
         if "result" in self.get_deferred_fields():
             # Read just this graph, not the whole result.
             path = KeyTransform(level, KeyTransform("graph", "result"))
@@ -282,6 +321,22 @@ class Analysis(models.Model):
             return graph
         stored: dict[str, Any] | None = (self.result or {}).get("graph", {}).get(level)
         return stored
+
+
+class AnalysisPart(models.Model):
+    """A large piece of an analysis' result, stored apart so that reading one never parses the
+    others: a graph ("graph:workload", "graph:pod", "graph:namespace") or one namespace's slice of
+    a graph ("slice:workload:NS", "slice:pod:NS", see services.graph_slices)."""
+
+    analysis = models.ForeignKey(Analysis, models.CASCADE, related_name="parts")
+    key = models.CharField(max_length=300)
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["analysis", "key"], name="analysispart_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of analysis {self.analysis_id}"
 
 
 class ClusterConnection(models.Model):

@@ -156,6 +156,14 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return redirect("policies:snapshot", snapshot.id)
 
 
+def _graph_workloads(snapshot: Snapshot, summary: dict[str, Any]) -> int:
+    """The workloads the graph will draw; before the analysis is done, the pods (as many or more)."""
+    counts = summary.get("counts") or {}
+    if "workloads" in counts:
+        return int(counts["workloads"])
+    return snapshot.resources.filter(kind="Pod").count()
+
+
 @login_required
 def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
@@ -174,6 +182,9 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "snapshot": snapshot.id,
         "analysis": state,
         "collapse_above": GRAPH_COLLAPSE_ABOVE,
+        # Above this many workloads the page opens at namespace level and fetches a namespace's
+        # workloads when someone opens it: the whole workload graph is never sent.
+        "namespace_first": _graph_workloads(snapshot, summary) > settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE,
         "headline": headline,
         "policy_urls": pages.graph.policy_urls(snapshot),
         "policy_details": pages.graph.policy_details(snapshot),
@@ -278,20 +289,25 @@ def matrix(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     ctx = _snapshot_context(snapshot, "matrix")
     try:
-        graph = services.get_graph(snapshot=snapshot, level="workload")
+        counts = services.namespace_counts(snapshot=snapshot)
     except services.AnalysisNotReady as exc:
         ctx["not_ready"] = str(exc)
         return render(request, "policies/matrix.html", ctx)
-    groups = pages.matrix.matrix_groups(graph)
+    groups = pages.matrix.matrix_groups(counts)
     source_ns = request.GET.get("from") or request.GET.get("ns") or ""
     target_ns = request.GET.get("to") or source_ns
     if source_ns and (source_ns not in groups or target_ns not in groups):
         raise Http404("No such namespace in this snapshot.")
     ctx.update({"groups": groups, "source_ns": source_ns, "target_ns": target_ns})
     if source_ns:
-        ctx["matrix"] = pages.matrix.workload_matrix(snapshot, graph, source_ns, target_ns)
+        pair = services.matrix_pair(
+            snapshot=snapshot,
+            source=pages.matrix.stored_group(source_ns),
+            target=pages.matrix.stored_group(target_ns),
+        )
+        ctx["matrix"] = pages.matrix.workload_matrix(snapshot, pair, source_ns, target_ns)
     else:
-        ctx["matrix"] = pages.matrix.namespace_matrix(snapshot, graph)
+        ctx["matrix"] = pages.matrix.namespace_matrix(snapshot, counts)
     return render(request, "policies/matrix.html", ctx)
 
 

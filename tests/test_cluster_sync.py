@@ -67,7 +67,7 @@ def test_a_full_sync_stores_an_analysed_snapshot(connection: ClusterConnection, 
     assert db.resource_version.isdigit() and db.file.name == "pods/shop.yaml" and db.line > 0
     analysis = snapshot.analyses.get()
     assert analysis.status == Analysis.Status.DONE, analysis.error
-    edges = {(e["source"], e["target"]) for e in analysis.result["graph"]["workload"]["edges"]}
+    edges = {(e["source"], e["target"]) for e in (analysis.graph("workload") or {})["edges"]}
     assert ("shop/Deployment/web", "shop/StatefulSet/db") in edges
     connection.refresh_from_db()
     assert connection.last_checked is not None and connection.last_error == "" and connection.failures == 0

@@ -116,9 +116,18 @@ def test_without_graphs_reads_the_small_parts_and_one_graph_at_a_time(analysis: 
     assert "result" in light.get_deferred_fields()
     for key in Analysis.SMALL_RESULT_KEYS:
         assert light.result_part(key) == analysis.result[key]
-    assert light.graph("pod") == analysis.result["graph"]["pod"]
-    assert light.graph("workload") == analysis.result["graph"]["workload"]
+    assert light.graph("pod") == analysis.parts.get(key="graph:pod").data
+    assert light.graph("workload") == analysis.parts.get(key="graph:workload").data
     assert "result" in light.get_deferred_fields()  # graph() did not load the whole result
+
+
+def test_analyses_stored_before_the_parts_read_their_graphs_from_the_result(analysis: Analysis) -> None:
+    graph = analysis.graph("workload")
+    analysis.parts.all().delete()
+    Analysis.objects.filter(id=analysis.id).update(result={"summary": {}, "graph": {"workload": graph}})
+    light = Analysis.objects.without_graphs().get(id=analysis.id)
+    assert light.graph("workload") == graph
+    assert light.graph("pod") is None
 
 
 def test_an_unfinished_analysis_has_no_result_parts(empty_snapshot: Snapshot) -> None:

@@ -129,15 +129,18 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
-    assert set(analysis.result) == {"graph", "summary", "lint", "notes", "pod_graph_stored", "expectations"}
+    assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations"}
     assert analysis.result["expectations"] is None  # the team has none
     assert analysis.result["pod_graph_stored"] is True
+    assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))
+    assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "slice:pod:other"} <= set(
+        analysis.result["parts"])
 
-    pod = analysis.result["graph"]["pod"]
-    assert pod["level"] == "pod"
+    pod = analysis.graph("pod")
+    assert pod is not None and pod["level"] == "pod"
     assert ("prod/web", "prod/db") in edge_pairs(pod)
     assert ("other/intruder", "prod/db") not in edge_pairs(pod)
-    assert analysis.result["graph"]["workload"]["level"] == "workload"
+    assert (analysis.graph("workload") or {})["level"] == "workload"
     assert "counts" in analysis.result["summary"]
     assert isinstance(analysis.result["lint"], list)
 
@@ -146,7 +149,7 @@ def test_run_analysis_writes_the_same_result_as_the_engine(make_snapshot: MakeSn
     snapshot = make_snapshot()
     parsed = engine.parse_files([(f.name, f.text) for f in snapshot.files.all()])
     expected = engine.build_graph(parsed.cluster, level="workload").to_dict()
-    assert snapshot.analyses.get().result["graph"]["workload"] == expected
+    assert snapshot.analyses.get().graph("workload") == expected
 
 
 def test_a_finished_analysis_is_not_run_again(make_snapshot: MakeSnapshot) -> None:
@@ -175,7 +178,7 @@ def test_an_interrupted_analysis_starts_over_and_finishes(make_snapshot: MakeSna
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.DONE
     assert analysis.attempts == 2
-    assert analysis.result["graph"]["pod"]["nodes"]
+    assert (analysis.graph("pod") or {})["nodes"]
 
 
 def test_an_engine_error_fails_the_analysis_with_its_message(make_snapshot: MakeSnapshot) -> None:
@@ -267,14 +270,18 @@ def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot
     snapshot = make_snapshot()
     analysis = snapshot.analyses.get()
     assert analysis.status == Analysis.Status.DONE
-    assert analysis.result["graph"]["pod"] is None
+    assert analysis.graph("pod") is None
     assert analysis.result["pod_graph_stored"] is False
-    assert analysis.result["graph"]["workload"] is not None
+    assert analysis.graph("workload") is not None
 
     graph = services.get_graph(snapshot=snapshot, level="pod")
 
     assert graph["level"] == "pod"
     assert ("prod/web", "prod/db") in edge_pairs(graph)
+    # Its nodes and each namespace's slice are kept: the pages and the graph's drill-down need them.
+    assert analysis.graph_nodes("pod") == graph["nodes"]
+    other = services.get_graph(snapshot=snapshot, level="pod", namespace="other")
+    assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def test_get_graph_answers_from_the_stored_result(snapshot: Snapshot) -> None:
     with mock.patch.object(engine, "build_graph") as build_graph:
         graph = services.get_graph(snapshot=snapshot, level="pod")
     build_graph.assert_not_called()
-    assert graph == snapshot.analyses.get().result["graph"]["pod"]
+    assert graph == snapshot.analyses.get().graph("pod")
 
 
 @pytest.mark.parametrize(
@@ -396,7 +403,7 @@ def test_every_demo_analyses_cleanly() -> None:
         services.run_analysis(analysis_id=analysis.id)
         analysis.refresh_from_db()
         assert analysis.status == Analysis.Status.DONE, (snapshot.name, analysis.error)
-        assert analysis.result["graph"]["pod"]["edges"], snapshot.name
+        assert (analysis.graph("pod") or {})["edges"], snapshot.name
 
 
 def test_the_shop_demo_is_a_realistic_shop() -> None:

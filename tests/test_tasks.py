@@ -26,7 +26,7 @@ def test_compute_analysis_runs_the_engine_and_stores_the_result(
 
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.DONE, analysis.error
-    assert analysis.result["graph"]["pod"]["nodes"]
+    assert (analysis.graph("pod") or {})["nodes"]
 
 
 def test_compute_analysis_is_safe_to_run_twice(make_snapshot: Callable[..., Snapshot]) -> None:
@@ -60,11 +60,12 @@ def test_the_task_is_acknowledged_late_and_redelivered_when_the_worker_is_lost()
 
 def read_settings(**env: str) -> dict[str, Any]:
     """Settings as a fresh process with exactly these NETPOL-relevant variables sees them."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER")}
+    chosen = ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "NETPOL_ANALYSIS_RUNNER")
+    clean = {k: v for k, v in os.environ.items() if k not in chosen}
     code = (
         "import json; from netpol_site import settings as s; from netpol_site.celery import app;"
         "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
-        "'broker': s.CELERY_BROKER_URL, 'eager': s.CELERY_TASK_ALWAYS_EAGER,"
+        "'broker': s.CELERY_BROKER_URL, 'eager': s.CELERY_TASK_ALWAYS_EAGER, 'runner': s.NETPOL_ANALYSIS_RUNNER,"
         "'acks_late': app.conf.task_acks_late, 'prefetch': app.conf.worker_prefetch_multiplier,"
         "'reject': app.conf.task_reject_on_worker_lost, 'soft': app.conf.task_soft_time_limit,"
         "'hard': app.conf.task_time_limit, 'visibility': app.conf.broker_transport_options['visibility_timeout']}))"
@@ -81,6 +82,7 @@ def test_with_no_environment_the_site_uses_sqlite_and_runs_tasks_in_process() ->
     assert conf["db"] == "django.db.backends.sqlite3"
     assert conf["name"].endswith("db.sqlite3")
     assert conf["eager"] is True
+    assert conf["runner"] == "thread", "uploads return at once; a thread of the server analyses"
 
 
 def test_database_and_redis_urls_switch_to_postgres_a_broker_and_workers() -> None:
@@ -88,6 +90,7 @@ def test_database_and_redis_urls_switch_to_postgres_a_broker_and_workers() -> No
     assert conf["db"] == "django.db.backends.postgresql"
     assert conf["broker"] == "redis://redis:6379/0"
     assert conf["eager"] is False
+    assert conf["runner"] == "celery"
     assert (conf["acks_late"], conf["reject"], conf["prefetch"]) == (True, True, 1)
     assert conf["soft"] < conf["hard"] < conf["visibility"]
 

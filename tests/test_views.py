@@ -420,3 +420,24 @@ def test_pages_of_an_unanalysed_snapshot_say_so(web: Client, make_snapshot: Call
     snapshot = make_snapshot(FILES, analyse=False)
     html = web.get(reverse("policies:matrix", args=[snapshot.id])).content.decode()
     assert "the analysis of this snapshot is queued" in html.lower()
+
+
+def test_matrix_sorts_names_naturally() -> None:
+    from policies.pages.matrix import natural_key
+
+    assert sorted(["ns-10", "ns-2", "ns-1", "app"], key=natural_key) == ["app", "ns-1", "ns-2", "ns-10"]
+
+
+def test_the_matrix_reads_the_analysis_parts_not_the_workload_graph(
+    web: Client, snapshot: Snapshot, monkeypatch: Any
+) -> None:
+    from policies.models import Analysis
+
+    def table(params: dict[str, str]) -> str:
+        html = web.get(f"/snapshots/{snapshot.id}/matrix/", params).content.decode()
+        return html[html.index("<table"):html.index("</table>")]
+
+    before = table({"from": "other", "to": "prod"}), table({})
+    assert "TCP 5432" in before[0] or "nothing" in before[0].lower() or "No Connections" in before[0]
+    monkeypatch.setattr(Analysis, "graph", lambda self, level: pytest.fail("the matrix read a whole graph"))
+    assert (table({"from": "other", "to": "prod"}), table({})) == before

@@ -280,6 +280,11 @@ class PolicySerializer(ResourceSerializer):
 
 class GraphQuerySerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=services.GRAPH_LEVELS, default="workload")
+    namespace = serializers.CharField(
+        required=False,
+        help_text="Only the workloads or pods of this namespace (or of several, comma-separated), with "
+        "their edges in and out; the other namespaces appear as their namespace-level nodes.",
+    )
 
 
 class ExplainQuerySerializer(serializers.Serializer):

@@ -154,7 +154,8 @@ class SnapshotViewSet(
     @action(detail=True, methods=["get"])
     def graph(self, request: Request, pk: str | None = None) -> Response:
         params = query(s.GraphQuerySerializer, request)
-        return Response(services.get_graph(snapshot=self.get_object(), level=params["level"]))
+        graph = services.get_graph(snapshot=self.get_object(), level=params["level"], namespace=params.get("namespace"))
+        return Response(graph)
 
     @extend_schema(
         parameters=[s.ExplainQuerySerializer],
@@ -287,6 +288,10 @@ class AnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         if snapshot and snapshot.isdigit():
             queryset = queryset.filter(snapshot_id=int(snapshot))
         return queryset
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.resume_analysis(analysis=self.get_object())  # one a stopped server left unfinished
+        return super().retrieve(request, *args, **kwargs)
 
 
 class ResourceViewSet(viewsets.ReadOnlyModelViewSet):

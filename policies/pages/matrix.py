@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -34,19 +35,29 @@ def _group(node: dict[str, Any]) -> str:
     return node.get("namespace") or OUTSIDE
 
 
-def namespace_matrix(snapshot: Snapshot, graph: dict[str, Any]) -> Matrix:
-    """Namespace by namespace: how many workload pairs may talk, and how openly."""
-    members: dict[str, list[str]] = defaultdict(list)
-    for node in graph["nodes"]:
-        members[_group(node)].append(node["id"])
-    group_of = {node["id"]: _group(node) for node in graph["nodes"]}
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading runs of digits as numbers: "ns-2" before "ns-10"."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def _group_order(group: str) -> tuple[bool, tuple[tuple[int, int | str], ...]]:
+    return (group == OUTSIDE, natural_key(group))
+
+
+def _page_group(stored: str) -> str:
+    return stored or OUTSIDE
+
+
+def namespace_matrix(snapshot: Snapshot, counts: dict[str, Any]) -> Matrix:
+    """Namespace by namespace: how many workload pairs may talk, and how openly (from the
+    analysis' stored counts, services.namespace_counts)."""
+    members = {_page_group(g): n for g, n in counts["members"].items()}
     allowed: dict[tuple[str, str], int] = defaultdict(int)
     open_all: dict[tuple[str, str], int] = defaultdict(int)
-    for edge in graph["edges"]:
-        key = (group_of[edge["source"]], group_of[edge["target"]])
-        allowed[key] += 1
-        open_all[key] += bool(edge["all"])
-    groups = sorted(members, key=lambda g: (g == OUTSIDE, g))
+    for source, target, n, everything in counts["pairs"]:
+        allowed[(_page_group(source), _page_group(target))] = n
+        open_all[(_page_group(source), _page_group(target))] = everything
+    groups = sorted(members, key=_group_order)
     base = reverse("policies:matrix", args=[snapshot.id])
     rows = []
     for src in groups:
@@ -55,7 +66,7 @@ def namespace_matrix(snapshot: Snapshot, graph: dict[str, Any]) -> Matrix:
             if src == dst == OUTSIDE:
                 cells.append(Cell("not governed", "self", title="traffic outside the cluster is not governed"))
                 continue
-            pairs = len(members[src]) * len(members[dst]) - (len(members[src]) if src == dst else 0)
+            pairs = members[src] * members[dst] - (members[src] if src == dst else 0)
             n = allowed[(src, dst)]
             if n == 0:
                 openness, how = "none", "nothing allowed"
@@ -71,10 +82,15 @@ def namespace_matrix(snapshot: Snapshot, graph: dict[str, Any]) -> Matrix:
     return Matrix(rows, columns)
 
 
+def stored_group(group: str) -> str:
+    """The group as services name it ("" for the address blocks outside the cluster)."""
+    return "" if group == OUTSIDE else group
+
+
 def workload_matrix(snapshot: Snapshot, graph: dict[str, Any], source_ns: str, target_ns: str) -> Matrix:
     """Workload by workload, from the workloads of one namespace to those of another (or the same)."""
-    sources = sorted((n for n in graph["nodes"] if _group(n) == source_ns), key=lambda n: n["id"])
-    targets = sorted((n for n in graph["nodes"] if _group(n) == target_ns), key=lambda n: n["id"])
+    sources = sorted((n for n in graph["nodes"] if _group(n) == source_ns), key=lambda n: natural_key(n["id"]))
+    targets = sorted((n for n in graph["nodes"] if _group(n) == target_ns), key=lambda n: natural_key(n["id"]))
     cut = max(0, len(sources) - MATRIX_MAX_SIDE) + max(0, len(targets) - MATRIX_MAX_SIDE)
     sources, targets = sources[:MATRIX_MAX_SIDE], targets[:MATRIX_MAX_SIDE]
     edges = {(e["source"], e["target"]): e for e in graph["edges"]}
@@ -104,5 +120,5 @@ def workload_matrix(snapshot: Snapshot, graph: dict[str, Any], source_ns: str, t
     return Matrix(rows, columns, cut)
 
 
-def matrix_groups(graph: dict[str, Any]) -> list[str]:
-    return sorted({_group(n) for n in graph["nodes"]}, key=lambda g: (g == OUTSIDE, g))
+def matrix_groups(counts: dict[str, Any]) -> list[str]:
+    return sorted((_page_group(g) for g in counts["members"]), key=_group_order)

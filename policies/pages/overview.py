@@ -47,13 +47,13 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
 def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
     """The overview page: counts, headline answers, the team's expectations, lint findings by severity."""
     done = analysis is not None and analysis.status == Analysis.Status.DONE
-    graph = (analysis.graph("workload") if done and analysis else None) or {}
     keys = ("summary", "lint", "notes", "expectations")
     result = {key: analysis.result_part(key) for key in keys} if done and analysis else {}
     summary = result.get("summary") or {}
     headlines = []
-    if done:
-        names = {n["id"]: node_label(n) for n in graph.get("nodes", [])}
+    evaluator = ""
+    if done and analysis is not None:
+        names, evaluator = _names_and_evaluator(analysis)
         for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
             headlines.append(Headline(key, one if len(ids) == 1 else many, ids, [names.get(i, i) for i in ids]))
@@ -68,9 +68,19 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "lint_groups": lint_groups,
         "lint_count": sum(len(items) for _, items in lint_groups),
         "notes": result.get("notes") or [],
-        "evaluator": graph.get("evaluator", ""),
+        "evaluator": evaluator,
         "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
     }
+
+
+def _names_and_evaluator(analysis: Analysis) -> tuple[dict[str, str], str]:
+    """Node id -> "namespace/name", and the evaluator, as the analysis stored them (analyses stored
+    before read them from the workload graph)."""
+    names = analysis.part("names:workload")
+    if names is not None:
+        return dict(names), str(analysis.part("evaluator") or "")
+    graph = analysis.graph("workload") or {}
+    return {n["id"]: node_label(n) for n in graph.get("nodes", [])}, str(graph.get("evaluator", ""))
 
 
 @dataclass

@@ -16,24 +16,26 @@ from policies.models import POLICY_KINDS, Analysis, Resource, Snapshot
 
 
 def latest_analysis(snapshot: Snapshot) -> Analysis | None:
-    return snapshot.analyses.without_graphs().order_by("-created", "-id").first()
+    """The snapshot's newest analysis; one a stopped server left unfinished is queued again."""
+    analysis = snapshot.analyses.without_graphs().order_by("-created", "-id").first()
+    if analysis is not None:
+        services.resume_analysis(analysis=analysis)
+    return analysis
 
 
 def pod_nodes(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """The pod graph's nodes without its edges (the edges are the bulk of it); [] when the pod
-    graph was too large to store. AnalysisNotReady when no analysis has finished."""
+    """The pod graph's nodes without its edges (the edges are the bulk of it), stored even when the
+    pod graph was too large to store. AnalysisNotReady when no analysis has finished."""
     return stored_nodes(snapshot, "pod")
 
 
 def stored_nodes(snapshot: Snapshot, level: str) -> list[dict[str, Any]]:
-    """The stored graph's nodes of one level without its edges; [] when that graph was too large to
-    store. AnalysisNotReady when no analysis has finished."""
+    """The stored graph's nodes of one level without its edges ([] for an analysis stored before
+    the nodes were kept apart whose graph was too large). AnalysisNotReady when none has finished."""
     if level not in services.GRAPH_LEVELS:
         raise ValueError(f"unknown graph level {level!r}")
     analysis = services.finished_analysis(snapshot=snapshot)
-    path = f"result__graph__{level}__nodes"
-    nodes = Analysis.objects.filter(id=analysis.id).values_list(path, flat=True).get()
-    return list(nodes or [])
+    return list(analysis.graph_nodes(level) or [])
 
 
 def analysis_state(analysis: Analysis | None) -> dict[str, Any] | None:

@@ -17,7 +17,16 @@ its message); asking for results of an analysis that has not finished raises
 """
 
 from policies.engine import PolicyError
-from policies.services.analyses import ProgressWriter, finished_analysis, publish, run_analysis, start_analysis
+from policies.services.analyses import (
+    ANALYSIS_RUNNERS,
+    ProgressWriter,
+    finished_analysis,
+    publish,
+    resume_analysis,
+    run_analysis,
+    start_analysis,
+    wait_for_analyses,
+)
 from policies.services.answers import (
     EVALUATORS,
     GRAPH_LEVELS,
@@ -49,6 +58,7 @@ from policies.services.expectations import (
 )
 from policies.services.history import fill_changes
 from policies.services.manifests import decode_file, load_manifests, parse_manifests, unique_file_names
+from policies.services.matrices import matrix_pair, namespace_counts
 from policies.services.placements import (
     Placement,
     PolicyKey,
@@ -63,6 +73,7 @@ from policies.services.snapshots import create_snapshot
 from policies.services.webhooks import send_proposal_webhook
 
 __all__ = [
+    "ANALYSIS_RUNNERS",
     "AdminSummary",
     "admin_summaries",
     "InvalidConnection",
@@ -108,15 +119,19 @@ __all__ = [
     "list_pods",
     "load_demo",
     "load_manifests",
+    "matrix_pair",
+    "namespace_counts",
     "parse_manifests",
     "placement_sort_key",
     "policies_of",
     "policy_placement",
     "policy_placements",
     "render_graph",
+    "resume_analysis",
     "run_analysis",
     "selected_pods",
     "start_analysis",
     "unique_file_names",
+    "wait_for_analyses",
     "without_policy_diff",
 ]

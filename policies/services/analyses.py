@@ -12,6 +12,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,20 +20,50 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from policies import engine, tasks
 from policies.models import Analysis, Snapshot
+from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
 from policies.services.expectations import check_team_expectations
-from policies.services.manifests import parse_manifests
+from policies.services.graph_slices import every_namespace_slice
+from policies.services.manifests import load_manifests
+from policies.services.matrices import matrix_parts
 
-__all__ = ["ProgressWriter", "finished_analysis", "publish", "run_analysis", "start_analysis"]
+__all__ = [
+    "ANALYSIS_RUNNERS",
+    "ProgressWriter",
+    "finished_analysis",
+    "publish",
+    "resume_analysis",
+    "run_analysis",
+    "start_analysis",
+    "wait_for_analyses",
+]
 
 logger = logging.getLogger(__name__)
 
 PENDING = (Analysis.Status.QUEUED, Analysis.Status.RUNNING)
+ANALYSIS_RUNNERS = ("thread", "celery")
+
+
+def _run_in_background(analysis_id: int) -> None:
+    run_analysis(analysis_id=analysis_id)
+
+
+_background = BackgroundRunner(_run_in_background)
+
+
+def _runner() -> str:
+    runner = str(settings.NETPOL_ANALYSIS_RUNNER)
+    if runner not in ANALYSIS_RUNNERS:
+        choices = ", ".join(ANALYSIS_RUNNERS)
+        raise ImproperlyConfigured(f"NETPOL_ANALYSIS_RUNNER must be one of {choices}, not {runner!r}")
+    return runner
 
 
 def start_analysis(*, snapshot: Snapshot) -> Analysis:
     """Queue an analysis of the snapshot, or return the one already queued or running: a snapshot's
-    files never change, so a second request for the same input merges into the pending one.
+    files never change, so a second request for the same input merges into the pending one. It
+    returns at once: a thread of this process runs the analysis ("thread", the embedded default)
+    or a Celery worker does ("celery", with REDIS_URL).
 
     Raises QueueUnavailable (after COMMIT: the analysis stays queued) when the broker is down.
     """
@@ -51,10 +82,15 @@ def _publish_or_raise(analysis: Analysis) -> None:
 
 
 def publish(*, analysis_id: int) -> bool:
-    """Send the analysis' task message; False when the broker cannot be reached.
+    """Hand the analysis to the background thread, or send its task message; False when the broker
+    cannot be reached.
 
     No time limit travels in the message: the worker applies its own settings.
     """
+    if _runner() == "thread":
+        Analysis.objects.filter(id=analysis_id, status=Analysis.Status.QUEUED).update(published=timezone.now())
+        _background.submit(analysis_id)
+        return True
     try:
         tasks.compute_analysis.apply_async((analysis_id,), time_limit=None, soft_time_limit=None)
     except (BrokerError, OSError) as exc:
@@ -62,6 +98,19 @@ def publish(*, analysis_id: int) -> bool:
         return False
     Analysis.objects.filter(id=analysis_id, status=Analysis.Status.QUEUED).update(published=timezone.now())
     return True
+
+
+def resume_analysis(*, analysis: Analysis) -> bool:
+    """With the thread runner, queue again an unfinished analysis that a stopped server left
+    (pages call this when they show one); True when it was queued."""
+    if analysis.is_finished or _runner() != "thread":
+        return False
+    return _background.resume(analysis.id, analysis.created)
+
+
+def wait_for_analyses(timeout: float | None = None) -> bool:
+    """Block until this process's background analyses are done (tests, benchmarks)."""
+    return _background.wait(timeout)
 
 
 class ProgressWriter:
@@ -113,7 +162,7 @@ def run_analysis(*, analysis_id: int) -> None:
 
     with _heartbeat(analysis.id):
         try:
-            result, timings = _compute(analysis)
+            result, parts, timings = _compute(analysis)
         except engine.PolicyError as exc:
             analysis.fail(str(exc), detail=exc.to_dict(), engine_version=engine.ENGINE_VERSION)
         except SoftTimeLimitExceeded:
@@ -123,7 +172,7 @@ def run_analysis(*, analysis_id: int) -> None:
             analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
             raise  # so that Celery logs the traceback
         else:
-            analysis.finish(result, timings=timings, engine_version=engine.ENGINE_VERSION)
+            analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
             if analysis.snapshot.cluster_id is not None:
                 from policies.services.history import compare_after_analysis  # history reads answers
 
@@ -181,13 +230,12 @@ def _heartbeat(analysis_id: int) -> Iterator[None]:
         thread.join()
 
 
-def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
+def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     progress = ProgressWriter(analysis.id)
     started = time.perf_counter()
 
     progress.phase(0.0, 0.05, "parsing manifests")
-    files = [(f.name, f.text) for f in analysis.snapshot.files.all()]
-    parsed = parse_manifests(files=files)
+    parsed = load_manifests(snapshot=analysis.snapshot)  # parsed once: the upload's parse when it is at hand
     parsed_at = time.perf_counter()
 
     report = progress.phase(0.05, 0.45, "computing the workload graph")
@@ -202,20 +250,32 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
     findings = [finding.to_dict() for finding in engine.lint(parsed.cluster)]
     linted_at = time.perf_counter()
 
-    pod_dict: dict[str, Any] | None = pod.to_dict()
-    assert pod_dict is not None
-    expectations = check_team_expectations(team=analysis.snapshot.team, cluster=parsed.cluster, pod_graph=pod_dict)
-    pod_size = len(json.dumps(pod_dict))
+    graphs = {"workload": workload.to_dict(), "pod": pod.to_dict(), "namespace": namespace.to_dict()}
+    parts: dict[str, Any] = {}
+    for level in ("workload", "pod"):
+        # One namespace's workloads or pods, for the graph page's namespace-first view.
+        for name, part in every_namespace_slice(graphs[level], graphs["namespace"]).items():
+            parts[f"slice:{level}:{name}"] = part
+    # Each graph's nodes alone (the flow check's endpoints, a policy's workloads), even when the
+    # pod graph is too large to store.
+    parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
+    expectations = check_team_expectations(team=analysis.snapshot.team, cluster=parsed.cluster, pod_graph=graphs["pod"])
+    pod_size = len(json.dumps(graphs["pod"]))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
         logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
-        pod_dict = None
+        del graphs["pod"]
+    parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
+    # What the overview shows of the workload graph: each node's name, without the graph.
+    parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
+    parts["evaluator"] = graphs["workload"]["evaluator"]
+    parts.update(matrix_parts(graphs["workload"]))
     result = {
-        "graph": {"workload": workload.to_dict(), "pod": pod_dict, "namespace": namespace.to_dict()},
-        "pod_graph_stored": pod_dict is not None,
+        "pod_graph_stored": "pod" in graphs,
         "summary": workload.summary(),
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
+        "parts": sorted(parts),
         "expectations": expectations,  # the team's, as they were at this analysis; None when it has none
     }
     timings = {
@@ -224,7 +284,14 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, float]]:
         "lint": round(linted_at - graphs_at, 4),
         "total": round(time.perf_counter() - started, 4),
     }
-    return result, timings
+    return result, parts, timings
+
+
+def _node_name(node: dict[str, Any]) -> str:
+    """"namespace/name" of a workload or pod, the address blocks of an external node."""
+    if node["kind"] == "external":
+        return ", ".join(node.get("cidrs") or []) or str(node["id"])
+    return f"{node['namespace']}/{node['name']}" if node.get("namespace") else str(node["name"])
 
 
 def _plain(value: Any) -> Any:

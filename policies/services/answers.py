@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from policies import engine
-from policies.models import Snapshot
+from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
+from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
 EVALUATORS = ("auto", "k8s", "calico")
+_slices = SliceCache()
 
 
 def connections_text(edge: dict[str, Any] | None) -> str:
@@ -35,11 +37,37 @@ def connections_text(edge: dict[str, Any] | None) -> str:
     return str(engine.ConnectionSet.from_dict(edge))  # analyses stored before edges carried their text
 
 
-def get_graph(*, snapshot: Snapshot, level: str = "workload") -> dict[str, Any]:
-    """The snapshot's reachability graph in the DESIGN.md JSON form."""
+def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | None = None) -> dict[str, Any]:
+    """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace`` (one name or
+    several, comma-separated), only the workloads or pods of those namespaces with every edge in
+    and out, the other ends folded into their namespaces (graph_slices)."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
+    names = tuple(sorted({n.strip() for n in (namespace or "").split(",") if n.strip()}))
+    if namespace is not None and not names:
+        raise engine.PolicyError("namespace: name one namespace or several, comma-separated")
+    if names and level == "namespace":
+        raise engine.PolicyError("namespace: it picks the workloads or pods of namespaces; "
+                                 "use it with level=workload or level=pod")
     analysis = finished_analysis(snapshot=snapshot)
+    if not names:
+        return _whole_graph(snapshot, analysis, level)
+
+    def compute() -> dict[str, Any] | str:
+        if len(names) == 1:
+            stored: dict[str, Any] | None = analysis.part(f"slice:{level}:{names[0]}")
+            if stored is not None:
+                return stored
+        graph = _whole_graph(snapshot, analysis, level)
+        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+
+    part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
+    if isinstance(part, str):
+        raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
+    return part
+
+
+def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
     graph = analysis.graph(level)
     if graph is None:
         # Not stored because it was too large: compute it now.

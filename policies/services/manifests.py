@@ -11,7 +11,7 @@ from policies import engine
 from policies.models import Snapshot
 from policies.services.cache import SnapshotCache
 
-__all__ = ["decode_file", "load_manifests", "parse_manifests", "unique_file_names"]
+__all__ = ["decode_file", "load_manifests", "parse_manifests", "remember_parse", "unique_file_names"]
 
 _parsed: SnapshotCache[Any] = SnapshotCache()
 
@@ -66,3 +66,8 @@ def load_manifests(*, snapshot: Snapshot) -> Any:
     """The snapshot's files parsed by the engine (a ParseResult). Snapshots never change,
     so a few recent parses are kept in memory for explanations and policy pages."""
     return _parsed.get(snapshot, lambda: parse_manifests(files=[(f.name, f.text) for f in snapshot.files.all()]))
+
+
+def remember_parse(*, snapshot: Snapshot, parsed: Any) -> None:
+    """Keep the parse of a snapshot's files made at upload for its analysis and its pages."""
+    _parsed.get(snapshot, lambda: parsed)

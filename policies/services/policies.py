@@ -17,7 +17,8 @@ __all__ = ["AdminSummary", "admin_summaries", "policies_of", "selected_pods", "w
 
 def policies_of(*, snapshot_id: int | None = None) -> QuerySet[Resource]:
     """Resources that are policies (Kubernetes and Calico), optionally of one snapshot."""
-    queryset = Resource.objects.filter(kind__in=POLICY_KINDS).select_related("snapshot", "file")
+    # The file's name comes along, not its text (megabytes at cluster scale, read only when shown).
+    queryset = Resource.objects.filter(kind__in=POLICY_KINDS).select_related("snapshot", "file").defer("file__text")
     if snapshot_id is not None:
         queryset = queryset.filter(snapshot_id=snapshot_id)
     return queryset

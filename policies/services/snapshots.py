@@ -9,7 +9,7 @@ from django.db import transaction
 
 from policies.models import Resource, Snapshot, SnapshotFile, Team
 from policies.services.analyses import start_analysis
-from policies.services.manifests import parse_manifests, unique_file_names
+from policies.services.manifests import parse_manifests, remember_parse, unique_file_names
 
 __all__ = ["create_snapshot"]
 
@@ -55,6 +55,7 @@ def create_snapshot(
         )
         for obj in parsed.objects
     )
+    remember_parse(snapshot=snapshot, parsed=parsed)  # the analysis reads it instead of parsing again
     start_analysis(snapshot=snapshot)
     return snapshot
 

@@ -414,8 +414,16 @@ export function elementsFor(view, filtered, state, options) {
     const title = group === OUTSIDE ? "outside cluster" : group;
     const isClosed = closed.has(group);
     const nouns = group === OUTSIDE ? ["address block", "address blocks"] : unit;
-    const label = isClosed ? `${title}\n${count} ${count === 1 ? nouns[0] : nouns[1]}` : title;
-    const box = labelBox(label, { fontSize: 12, padding: 30 });
+    // At namespace level a closed box is the namespace's own node: its counts, its size by pods.
+    const whole = nodesById.get(group);
+    let label = isClosed ? `${title}\n${count} ${count === 1 ? nouns[0] : nouns[1]}` : title;
+    let box = labelBox(label, { fontSize: 12, padding: 30 });
+    if (isClosed && whole && whole.kind === "namespace") {
+      const pods = whole.pod_count || 0;
+      const workloads = whole.workload_count || 0;
+      label = `${title}\n${pods} ${pods === 1 ? "pod" : "pods"} · ${workloads} ${workloads === 1 ? "workload" : "workloads"}`;
+      box = namespaceBoxSize(label, pods);
+    }
     elements.push({
       group: "nodes",
       data: { id: namespaceNodeId(group), label, namespace: group, kind: "namespace", count, w: box.w, h: box.h },
@@ -474,11 +482,11 @@ export function elementsFor(view, filtered, state, options) {
     }
   }
   for (const [key, edge] of [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const aggregated = edge.members.length > 1 || nodesById.get(edge.source) === undefined;
+    const aggregated = edge.members.length > 1;
     let label = portsText(edge);
     if (aggregated) {
       const n = edge.members.length;
-      label = `${n} ${n === 1 ? "flow" : "flows"} · ${edge.all ? "All Connections" : "some ports"}`;
+      label = `${n} ${n === 1 ? "flow" : "flows"} · ${portsText({ all: edge.all, ports: edge.ports })}`;
     }
     elements.push({
       group: "edges",
@@ -503,4 +511,122 @@ export function seededRandom(seedText) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+// ---- namespace first (large clusters) -----------------------------------------------------
+
+// The graph the page draws when it opens at namespace level: the namespace graph, with the
+// namespaces in `slice` (the API's ?namespace=A,B answer, or null) replaced by their workloads
+// or pods. The slice holds every edge into or out of those namespaces, the other ends folded
+// into namespace nodes; the namespace graph gives the edges between the other namespaces.
+export function composeGraph(namespaceGraph, slice) {
+  const opened = new Set(slice ? slice.namespaces || [] : []);
+  const nodes = new Map();
+  for (const node of slice ? slice.nodes : []) nodes.set(node.id, node);
+  for (const node of namespaceGraph.nodes) {
+    if (node.kind === "namespace" && opened.has(node.id)) continue;
+    if (!nodes.has(node.id)) nodes.set(node.id, node);
+  }
+  const edges = namespaceGraph.edges.filter(
+    (e) => e.source !== e.target && !opened.has(e.source) && !opened.has(e.target),
+  );
+  if (slice) edges.push(...slice.edges.filter((e) => e.source !== e.target));
+  return {
+    ...namespaceGraph,
+    level: slice ? slice.level : "namespace",
+    nodes: [...nodes.values()].sort(byId),
+    edges: edges.sort((a, b) => (edgeId(a.source, a.target) < edgeId(b.source, b.target) ? -1 : 1)),
+  };
+}
+
+// "ns-2" before "ns-10": names compared by their runs of digits as numbers.
+export function naturalCompare(a, b) {
+  const split = (s) => String(s).split(/(\d+)/).map((part, i) => (i % 2 ? Number(part) : part));
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    if (typeof x[i] === "number" && typeof y[i] === "number") return x[i] - y[i];
+    return String(x[i]) < String(y[i]) ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+// A collapsed namespace box grows with its pods: the area about proportional to the count.
+export function namespaceBoxSize(label, pods) {
+  const box = labelBox(label, { fontSize: 12, padding: 30 });
+  const side = Math.round(40 + 9 * Math.sqrt(pods || 0));
+  return { w: Math.max(box.w, side), h: Math.max(box.h, Math.round(side * 0.6)) };
+}
+
+export const BOX_PADDING = 14; // the namespace box's padding (graph.js' style)
+export const BOX_LABEL = 26; // room above an open box for its name
+export const BOX_GAP = 48;
+
+// Positions for every leaf node of `elements` (elementsFor's output) so that no two namespace
+// boxes overlap: each open namespace lays out its members in a grid, then the boxes are packed
+// in rows (shelves) in natural name order, "outside cluster" last. Deterministic, and quick at
+// any size, unlike a force layout.
+export function packedLayout(elements) {
+  const groups = new Map(); // namespace box id -> {id, w, h, children, open}
+  for (const e of elements) {
+    if (e.group !== "nodes" || e.data.kind !== "namespace") continue;
+    const open = !e.classes.split(" ").includes("collapsed");
+    groups.set(e.data.id, { id: e.data.id, name: e.data.namespace, open, w: e.data.w, h: e.data.h, children: [] });
+  }
+  for (const e of elements) {
+    if (e.group === "nodes" && e.data.parent && groups.has(e.data.parent)) groups.get(e.data.parent).children.push(e);
+  }
+  for (const group of groups.values()) {
+    if (!group.open) continue;
+    const n = group.children.length;
+    const cellW = Math.max(...group.children.map((c) => c.data.w), 40) + 24;
+    const cellH = Math.max(...group.children.map((c) => c.data.h), 20) + 24;
+    const cols = Math.max(1, Math.ceil(Math.sqrt((n * cellH) / cellW * 1.6)));
+    group.cols = cols;
+    group.cellW = cellW;
+    group.cellH = cellH;
+    const rows = Math.ceil(n / cols);
+    group.w = Math.max(cols * cellW + 2 * BOX_PADDING, group.w);
+    group.h = rows * cellH + 2 * BOX_PADDING + BOX_LABEL;
+  }
+  const order = [...groups.values()].sort((a, b) => {
+    const outA = a.name === OUTSIDE;
+    const outB = b.name === OUTSIDE;
+    return outA === outB ? naturalCompare(a.name, b.name) : outA ? 1 : -1;
+  });
+  const area = order.reduce((sum, g) => sum + (g.w + BOX_GAP) * (g.h + BOX_GAP), 0);
+  const width = Math.max(Math.sqrt(area) * 1.5, ...order.map((g) => g.w + BOX_GAP));
+  const positions = new Map();
+  const boxes = new Map();
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const group of order) {
+    if (x > 0 && x + group.w > width) {
+      x = 0;
+      y += rowHeight + BOX_GAP;
+      rowHeight = 0;
+    }
+    boxes.set(group.id, { x1: x, y1: y, x2: x + group.w, y2: y + group.h });
+    if (group.open) {
+      const left = x + (group.w - group.cols * group.cellW) / 2;
+      const top = y + BOX_LABEL + BOX_PADDING;
+      const children = [...group.children].sort(byDataId);
+      children.forEach((child, i) => {
+        const col = i % group.cols;
+        const row = Math.floor(i / group.cols);
+        positions.set(child.data.id, { x: left + col * group.cellW + group.cellW / 2, y: top + row * group.cellH + group.cellH / 2 });
+      });
+    } else {
+      positions.set(group.id, { x: x + group.w / 2, y: y + group.h / 2 });
+    }
+    x += group.w + BOX_GAP;
+    rowHeight = Math.max(rowHeight, group.h);
+  }
+  return { positions, boxes };
+}
+
+function byDataId(a, b) {
+  return a.data.id < b.data.id ? -1 : a.data.id > b.data.id ? 1 : 0;
 }

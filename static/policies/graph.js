@@ -3,6 +3,7 @@
 import {
   OUTSIDE,
   applyFilters,
+  composeGraph,
   defaultState,
   edgeId,
   elementsFor,
@@ -12,6 +13,7 @@ import {
   namespaceNodeId,
   nodeQualifiedName,
   nodeTitle,
+  packedLayout,
   portChoices,
   portsText,
   seededRandom,
@@ -30,7 +32,11 @@ const toolbar = document.getElementById("graph-filters");
 const search = document.getElementById("graph-search");
 const searchList = document.getElementById("graph-node-names");
 
-const graphs = { workload: null, pod: null };
+const graphs = { workload: null, pod: null, namespace: null };
+// A large cluster opens at namespace level: the page holds the namespace graph and, for the
+// namespaces someone opened, the API's slice of their workloads (or pods), composed into one.
+const namespaceFirst = Boolean(config.namespace_first);
+const composedFor = { workload: null, pod: null }; // the open namespaces each composed graph holds
 let state = stateFromParams(new URLSearchParams(window.location.search));
 let cy = null;
 let current = null; // {view, filtered, drawn}
@@ -44,11 +50,39 @@ function setStatus(text) {
 }
 
 async function loadGraph(level) {
+  if (namespaceFirst) return loadComposed(level);
   if (!graphs[level]) {
     graphs[level] = await fetchJSON(`${config.urls.graph}?level=${level}`);
     for (const node of graphs[level].nodes) nodeIndex.set(node.id, node);
   }
   return graphs[level];
+}
+
+function indexNodes(graph) {
+  for (const node of graph.nodes) nodeIndex.set(node.id, node);
+}
+
+async function loadComposed(level) {
+  if (!graphs.namespace) {
+    graphs.namespace = await fetchJSON(`${config.urls.graph}?level=namespace`);
+    indexNodes(graphs.namespace);
+  }
+  const names = state.open.filter((name) => name !== OUTSIDE).sort();
+  const key = names.join(",");
+  if (composedFor[level] !== key || !graphs[level]) {
+    const query = new URLSearchParams({ level, namespace: key });
+    const slice = names.length ? await fetchJSON(`${config.urls.graph}?${query}`) : null;
+    graphs[level] = composeGraph(graphs.namespace, slice);
+    composedFor[level] = key;
+    indexNodes(graphs[level]);
+  }
+  return graphs[level];
+}
+
+// What the view needs loaded: the workload graph, and the pod graph when pods are shown.
+async function loadForView() {
+  await loadGraph("workload");
+  if (state.level === "pod" || state.pods.length) await loadGraph("pod");
 }
 
 async function start() {
@@ -66,9 +100,9 @@ async function start() {
     return;
   }
   setStatus("Loading the graph…");
+  if (namespaceFirst) state.collapsed = true;
   try {
-    await loadGraph("workload");
-    if (state.level === "pod" || state.pods.length) await loadGraph("pod");
+    await loadForView();
   } catch (error) {
     setStatus(`Could not load the graph: ${error.message}`);
     return;
@@ -213,6 +247,11 @@ function styles() {
 // fCoSE draws random numbers; seeding Math.random during the (synchronous) run makes the same
 // graph give the same picture on every load.
 function runLayout() {
+  if (namespaceFirst) {
+    const { positions } = packedLayout(current.drawn.elements);
+    cy.layout({ name: "preset", positions: (node) => positions.get(node.id()), fit: true, padding: 30, animate: false }).run();
+    return;
+  }
   const seed = cy
     .nodes()
     .map((n) => n.id())
@@ -302,6 +341,11 @@ function render({ relayout }) {
 }
 
 function countsText(view, filtered, edges) {
+  if (namespaceFirst) {
+    const namespaces = graphs.namespace.nodes.filter((n) => n.kind === "namespace").length;
+    const open = state.open.filter((name) => name !== OUTSIDE).length;
+    return `${namespaces} namespaces, ${open} open · ${edges} ${edges === 1 ? "edge" : "edges"} drawn`;
+  }
   const unit = state.level === "pod" ? "pods" : "workloads";
   const shown = view.nodes.filter((n) => filtered.visible.has(n.id) && n.kind !== "external").length;
   const all = view.nodes.filter((n) => n.kind !== "external").length;
@@ -382,12 +426,22 @@ function onTapNode(node) {
   select(node.id());
 }
 
-function toggleNamespace(namespace, open) {
+async function toggleNamespace(namespace, open) {
   const set = new Set(state.open);
   if (open) set.add(namespace);
   else set.delete(namespace);
   state.open = [...set].sort();
   saveState();
+  if (namespaceFirst) {
+    setStatus(open ? `Opening ${namespace}…` : "");
+    try {
+      await loadForView();
+    } catch (error) {
+      setStatus(`Could not load ${namespace}: ${error.message}`);
+      return;
+    }
+    fillSearchList();
+  }
   render({ relayout: true });
 }
 
@@ -613,7 +667,12 @@ function showNamespace(element) {
   const namespace = element.data("namespace");
   const members = current.view.nodes.filter((n) => (n.namespace || OUTSIDE) === namespace);
   const title = namespace === OUTSIDE ? "outside cluster" : `namespace ${namespace}`;
-  const children = [el("p", {}, `${count(members.length, state.level === "pod" ? "pod" : "node", state.level === "pod" ? "pods" : "nodes")} in this box.`)];
+  const whole = members.length === 1 && members[0].kind === "namespace" ? members[0] : null;
+  const children = [
+    whole
+      ? el("p", {}, `${count(whole.pod_count || 0, "pod", "pods")} in ${count(whole.workload_count || 0, "workload", "workloads")}.`)
+      : el("p", {}, `${count(members.length, state.level === "pod" ? "pod" : "node", state.level === "pod" ? "pods" : "nodes")} in this box.`),
+  ];
   if (element.hasClass("collapsed")) {
     const open = el("button", { type: "button" }, "Expand");
     open.addEventListener("click", () => toggleNamespace(namespace, true));
@@ -753,13 +812,20 @@ async function jumpTo(id) {
   }
   if (changed) {
     syncToolbar();
+    if (namespaceFirst) await loadForView();
     render({ relayout: true });
   }
   select(id, { center: true });
 }
 
-search.addEventListener("change", () => {
-  const node = findNode(search.value);
+search.addEventListener("change", async () => {
+  let node = findNode(search.value);
+  // At namespace level a workload is known once its namespace is open: open it and look again.
+  const namespace = search.value.trim().split("/")[0];
+  if (!node && namespaceFirst && nodeIndex.has(namespace) && !state.open.includes(namespace)) {
+    await toggleNamespace(namespace, true);
+    node = findNode(search.value);
+  }
   if (node) {
     jumpTo(node.id);
     search.setCustomValidity("");
@@ -792,20 +858,23 @@ toolbar.addEventListener("change", () => onFilterChange());
 toolbar.elements.label.addEventListener("input", debounce(onFilterChange, 300));
 toolbar.elements.port.addEventListener("input", debounce(onFilterChange, 300));
 
-document.getElementById("reset-view").addEventListener("click", () => {
+document.getElementById("reset-view").addEventListener("click", async () => {
   const collapsed = state.collapsed;
   state = defaultState();
   state.collapsed = collapsed;
   syncToolbar();
   saveState();
   closePanel();
+  if (namespaceFirst) await loadForView();
   render({ relayout: true });
 });
 
-document.getElementById("toggle-collapse").addEventListener("click", () => {
-  state.collapsed = !state.collapsed;
+document.getElementById("toggle-collapse").addEventListener("click", async () => {
+  // At namespace level the whole workload graph is never fetched: the button closes every box.
+  if (!namespaceFirst) state.collapsed = !state.collapsed;
   state.open = [];
   saveState();
+  if (namespaceFirst) await loadForView();
   render({ relayout: true });
 });
 

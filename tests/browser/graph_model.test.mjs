@@ -4,6 +4,7 @@ import { test } from "node:test";
 
 import {
   applyFilters,
+  composeGraph,
   edgeAllows,
   elementsFor,
   endpointText,
@@ -11,7 +12,9 @@ import {
   granularView,
   labelsMatch,
   mergePorts,
+  naturalCompare,
   nodeMarks,
+  packedLayout,
   nodeTitle,
   parseLabelFilter,
   parsePortFilter,
@@ -162,7 +165,8 @@ test("collapsed namespaces become single boxes with aggregated edges", () => {
     ["ns:shop", "shop\n2 workloads"],
   ]);
   const edges = elements.filter((e) => e.group === "edges").map((e) => [e.data.id, e.data.label, e.classes]);
-  assert.deepEqual(edges, [["e:ns:__outside__->ns:shop", "1 flow · All Connections", "open-all aggregate"]]);
+  // one flow between two boxes says what it allows; several are counted
+  assert.deepEqual(edges, [["e:ns:__outside__->ns:shop", "All Connections", "open-all"]]);
 
   const open = elementsFor(view, filtered, { ...state, open: ["shop"] }, { collapsed: true, exposed, podCounts: new Map([["shop/Deployment/web", 2]]) });
   const web = open.elements.find((e) => e.data.id === "shop/Deployment/web");
@@ -214,4 +218,63 @@ test("node marks name isolation, exposure, and unsupported or approximate edges 
     "isolated in · exposed · approximate");
   assert.equal(nodeMarks({ ...isolated, unsupported: ["AdminNetworkPolicy t"], approximate: ["r"] }, new Set()).text,
     "isolated in · unsupported");
+});
+
+// ---- namespace first ---------------------------------------------------------------------
+
+const nsNode = (id, pods) => ({ id, kind: "namespace", namespace: id, name: id, labels: {}, pod_count: pods, workload_count: 1 });
+const wl = (ns, name) => ({ id: `${ns}/Deployment/${name}`, kind: "workload", namespace: ns, name, labels: {}, pods: [`${ns}/${name}-0`] });
+const link = (source, target, text) => ({ source, target, all: false, ports: [tcp(80)], text });
+const namespaceGraph = {
+  level: "namespace",
+  nodes: [nsNode("a", 3), nsNode("b", 40), nsNode("c", 1)],
+  edges: [link("a", "b", "TCP 80"), link("b", "c", "TCP 81"), link("a", "a", "TCP 82")],
+};
+
+test("a namespace opens into its workloads in place of its node", () => {
+  assert.deepEqual(composeGraph(namespaceGraph, null).edges.map((e) => e.text), ["TCP 80", "TCP 81"], "A -> A is not drawn");
+  const slice = {
+    level: "workload",
+    namespaces: ["a"],
+    nodes: [wl("a", "x"), wl("a", "y"), nsNode("b", 40)],
+    edges: [link("a/Deployment/x", "b", "TCP 80"), link("a/Deployment/y", "a/Deployment/x", "TCP 82")],
+  };
+  const graph = composeGraph(namespaceGraph, slice);
+  assert.deepEqual(graph.nodes.map((n) => n.id), ["a/Deployment/x", "a/Deployment/y", "b", "c"]);
+  assert.deepEqual(
+    graph.edges.map((e) => [e.source, e.target]),
+    [["a/Deployment/x", "b"], ["a/Deployment/y", "a/Deployment/x"], ["b", "c"]],
+  );
+});
+
+test("names sort naturally", () => {
+  assert.deepEqual(["ns-10", "ns-2", "ns-1", "a"].sort(naturalCompare), ["a", "ns-1", "ns-2", "ns-10"]);
+});
+
+test("packed namespace boxes never overlap, open or closed", () => {
+  const nodes = [];
+  for (let i = 0; i < 100; i++) nodes.push(nsNode(`team-${i}`, (i * 37) % 300));
+  const base = { level: "namespace", nodes, edges: [] };
+  const members = [];
+  for (let i = 0; i < 60; i++) members.push(wl("team-7", `app-${i}`));
+  const slice = { level: "workload", namespaces: ["team-7"], nodes: members, edges: [] };
+  const state = { ...stateFromParams(new URLSearchParams("")), open: ["team-7"] };
+  const view = granularView(composeGraph(base, slice), null, state);
+  const { elements } = elementsFor(view, applyFilters(view, state, {}), state, { collapsed: true, exposed: new Set(), podCounts: new Map() });
+  const { positions, boxes } = packedLayout(elements);
+  const all = [...boxes.values()];
+  assert.equal(all.length, 100);
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const [p, q] = [all[i], all[j]];
+      assert.ok(p.x2 <= q.x1 || q.x2 <= p.x1 || p.y2 <= q.y1 || q.y2 <= p.y1, `boxes ${i} and ${j} overlap`);
+    }
+  }
+  const open = boxes.get("ns:team-7");
+  for (const member of members) {
+    const at = positions.get(member.id);
+    assert.ok(open.x1 < at.x && at.x < open.x2 && open.y1 < at.y && at.y < open.y2, `${member.id} is in its box`);
+  }
+  const spots = new Set(members.map((m) => `${positions.get(m.id).x},${positions.get(m.id).y}`));
+  assert.equal(spots.size, members.length, "no two workloads on one spot");
 });

@@ -221,27 +221,77 @@ def load_bench_generator() -> Any:
     return module
 
 
-def test_a_large_graph_starts_collapsed_and_expands_on_click(
+# The namespace boxes' bounding boxes (labels included) that intersect another's.
+OVERLAPS = """() => {
+  const boxes = window.netpolGraph.cy.nodes('.namespace').map(n => [n.id(), n.boundingBox()]);
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [[p, a], [q, b]] = [boxes[i], boxes[j]];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) hits.push(p + ' x ' + q);
+  }
+  return hits;
+}"""
+
+
+def test_a_large_graph_opens_at_namespace_level_and_expands_in_place(
     login: Callable[[], Any], live_server: Any, transactional_db: None
 ) -> None:
     files, summary = load_bench_generator().generate(pods=2000, namespaces=20, policies=100)
     assert summary["pods"] == 2000
     snapshot = services.create_snapshot(name="large", files=sorted(files.items()))
     finish_analyses()
+    assert snapshot.latest_analysis().result_part("summary")["counts"]["workloads"] > 150
 
     page = login()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url) if "/graph/?" in request.url else None)
     page.goto(f"{live_server.url}/snapshots/{snapshot.id}/graph/")
     wait_for_graph(page)
+    assert [url.split("?")[1] for url in fetched] == ["level=namespace"], "the workload graph is not fetched"
     collapsed = page.evaluate("() => window.netpolGraph.cy.nodes('.collapsed').map(n => n.id())")
     assert len(collapsed) == summary["namespaces"] + 1  # and the "outside cluster" box
     assert page.evaluate("() => window.netpolGraph.cy.nodes('.workload').length") == 0
-
     namespace = next(n for n in collapsed if n != "ns:__outside__")
+    label = page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).data('label')", namespace)
+    assert re.search(r"\n\d+ pods · \d+ workloads$", label), label
+    # Edges between boxes say what they allow, in the engine's words.
+    edge_labels = page.evaluate(
+        "() => window.netpolGraph.cy.edges()"
+        ".filter(e => ![e.source().id(), e.target().id()].includes('ns:__outside__')).map(e => e.data('label'))"
+    )
+    assert edge_labels and not any("flow" in text for text in edge_labels), edge_labels[:5]
+    assert page.evaluate(OVERLAPS) == []
+
+    name = namespace.removeprefix("ns:")
     click_element(page, namespace)
     page.wait_for_function("(id) => window.netpolGraph.cy.getElementById(id).isParent()", arg=namespace)
-    assert f"open={namespace.removeprefix('ns:')}" in page.url
-    inside = page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).children().length", namespace)
-    assert inside > 0
+    assert f"open={name}" in page.url
+    assert fetched[-1].endswith(f"level=workload&namespace={name}")
+    inside = page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).children().map(n => n.id())", namespace)
+    assert inside and all(node.startswith(f"{name}/") for node in inside)
+    assert page.evaluate(OVERLAPS) == []
+    # Its workloads do not pile up: no two share a spot.
+    spots = page.evaluate(
+        "(id) => window.netpolGraph.cy.getElementById(id).children().map(n => [n.position('x'), n.position('y')])",
+        namespace,
+    )
+    assert len({tuple(spot) for spot in spots}) == len(spots)
+
+    # A second namespace opens beside the first, still without overlap.
+    other = next(n for n in collapsed if n not in ("ns:__outside__", namespace))
+    click_element(page, other)
+    page.wait_for_function("(id) => window.netpolGraph.cy.getElementById(id).isParent()", arg=other)
+    assert page.evaluate(OVERLAPS) == []
+    assert page.evaluate("(id) => window.netpolGraph.cy.getElementById(id).isParent()", namespace)
+
+    # Pods, only of the open namespaces.
+    page.select_option("#f-level", "pod")
+    page.wait_for_function("() => window.netpolGraph.cy.nodes('.pod').length > 0")
+    opened = sorted([name, other.removeprefix("ns:")])
+    assert fetched[-1].endswith(f"level=pod&namespace={'%2C'.join(opened)}")
+    pods = page.evaluate("() => window.netpolGraph.cy.nodes('.pod').map(n => n.data('namespace'))")
+    assert set(pods) == set(opened)
+    assert page.evaluate(OVERLAPS) == []
 
 
 def test_exports_follow_the_level_and_png_downloads_the_drawing(

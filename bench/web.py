@@ -1,0 +1,162 @@
+"""Web benchmark: upload a generated cluster through the API and time the pages.
+
+    python bench/web.py                        # 5,000 pods / 50 namespaces / 800 policies
+    python bench/web.py --pods 2000 --namespaces 20 --policies 300
+    python bench/web.py --json web.json        # keep the figures
+
+A fresh SQLite database in a temporary directory, the site's own settings (DEBUG off) and
+Django's test client: each request goes through the whole middleware stack (sessions, CSRF,
+gzip, ...) but not a socket. The upload is a multipart POST to /api/snapshots/; the analysis
+runs as it does on the embedded default (a background thread of this process), and the script
+polls /api/analyses/ID/ until it is done. Then every page is fetched twice, the second time
+counted (caches warm, as for a person clicking around), with `Accept-Encoding: gzip`: the table
+gives the server time, the bytes sent and their uncompressed size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def setup_django(work: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+    os.environ["DEBUG"] = "False"
+    os.environ["NETPOL_ENV_FILE"] = "/dev/null"
+    os.environ["NETPOL_ANALYSIS_RUNNER"] = "thread"
+    os.environ["NETPOL_THROTTLE_USER"] = "100000/minute"
+    os.environ.pop("REDIS_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "netpol_site.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # lets the test client's "testserver" host in
+    call_command("migrate", verbosity=0)
+
+
+def measure(client: Any, url: str, **params: Any) -> dict[str, Any]:
+    client.get(url, params, HTTP_ACCEPT_ENCODING="gzip")  # warm
+    started = time.perf_counter()
+    response = client.get(url, params, HTTP_ACCEPT_ENCODING="gzip")
+    seconds = time.perf_counter() - started
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    raw = gzip.decompress(body) if response.get("Content-Encoding") == "gzip" else body
+    return {"status": response.status_code, "seconds": round(seconds, 3), "sent": len(body), "bytes": len(raw)}
+
+
+def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any]:
+    files, counts = load_generator().generate(pods=pods, namespaces=namespaces, policies=policies,
+                                              calico_policies=calico)
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from policies.models import Resource
+
+    user = User.objects.create_user("bench", "bench@example.org", "bench")
+    client = Client()
+    client.force_login(user)
+    uploads = [SimpleUploadedFile(name, text.encode(), content_type="application/yaml")
+               for name, text in sorted(files.items())]
+    started = time.perf_counter()
+    response = client.post("/api/snapshots/", {"name": "bench", "files": uploads})
+    upload_seconds = time.perf_counter() - started
+    assert response.status_code == 201, response.content[:500]
+    body = response.json()
+    snapshot_id, analysis_url = body["id"], body["analysis"]["url"]
+    while True:
+        analysis = client.get(analysis_url).json()
+        if analysis["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    analysis_seconds = time.perf_counter() - started
+    assert analysis["status"] == "done", analysis.get("error")
+
+    graph = json.loads(gzip.decompress(client.get(f"/api/snapshots/{snapshot_id}/graph/", {"level": "namespace"},
+                                                  HTTP_ACCEPT_ENCODING="gzip").content))
+    biggest = max((n for n in graph["nodes"] if n["kind"] == "namespace"), key=lambda n: n["pod_count"])["id"]
+    policy = Resource.objects.filter(snapshot_id=snapshot_id, kind="NetworkPolicy").order_by("id").first()
+    pod = Resource.objects.filter(snapshot_id=snapshot_id, kind="Pod", namespace=biggest).order_by("id").first()
+    pods = Resource.objects.filter(snapshot_id=snapshot_id, kind="Pod").order_by("id")
+    other = pods.exclude(namespace=biggest).first()
+    assert policy and pod and other
+    base = f"/snapshots/{snapshot_id}"
+    api = f"/api/snapshots/{snapshot_id}"
+    pages: list[tuple[str, str, dict[str, Any]]] = [
+        ("overview", f"{base}/", {}),
+        ("graph page", f"{base}/graph/", {}),
+        ("graph API, namespace level", f"{api}/graph/", {"level": "namespace"}),
+        (f"graph API, workloads of {biggest}", f"{api}/graph/", {"level": "workload", "namespace": biggest}),
+        (f"graph API, pods of {biggest}", f"{api}/graph/", {"level": "pod", "namespace": biggest}),
+        ("graph API, every workload", f"{api}/graph/", {"level": "workload"}),
+        ("matrix", f"{base}/matrix/", {}),
+        (f"matrix of {biggest}", f"{base}/matrix/", {"ns": biggest}),
+        ("flow check", f"{base}/flow/", {"src": f"{other.namespace}/{other.name}",
+                                          "dst": f"{pod.namespace}/{pod.name}", "protocol": "TCP", "port": 8080}),
+        ("policy page", f"{base}/policies/{policy.id}/", {}),
+        ("snapshot list", "/", {}),
+    ]
+    rows = []
+    for name, url, params in pages:
+        row = {"page": name, **measure(client, url, **params)}
+        rows.append(row)
+        print(f"  {name}: {row['status']} {row['seconds']:.3f} s, {row['sent']:,} bytes sent "
+              f"({row['bytes']:,} uncompressed)", flush=True)
+    return {"cluster": counts, "upload_seconds": round(upload_seconds, 3),
+            "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"), "pages": rows}
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = ["| page | status | server s | sent | uncompressed |", "|---|---|---|---|---|"]
+    for row in result["pages"]:
+        lines.append(f"| {row['page']} | {row['status']} | {row['seconds']:.3f} | {row['sent'] / 1024:,.0f} KiB "
+                     f"| {row['bytes'] / 1024:,.0f} KiB |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pods", type=int, default=5000)
+    parser.add_argument("--namespaces", type=int, default=50)
+    parser.add_argument("--policies", type=int, default=800)
+    parser.add_argument("--calico-policies", type=int, default=0)
+    parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="netpol-web-bench-") as work:
+        setup_django(Path(work))
+        print(f"{args.pods} pods, {args.namespaces} namespaces, {args.policies} policies", flush=True)
+        result = run(args.pods, args.namespaces, args.policies, args.calico_policies)
+    print(f"upload (201): {result['upload_seconds']:.2f} s; upload to finished analysis: "
+          f"{result['analysis_seconds']:.2f} s (engine {result['timings']})")
+    print(table(result))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The graph API's namespace views: `?level=namespace` and `?namespace=NS` on the workload and pod
+levels, checked against the full graphs they are read from."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from policies import engine
+from policies.engine import ConnectionSet
+from policies.models import Snapshot
+from policies.services.graph_slices import every_namespace_slice, namespace_slice
+
+
+def load_generator() -> Any:
+    path = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    spec = importlib.util.spec_from_file_location("bench_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def get(api: APIClient, snapshot: Snapshot, **params: str) -> dict[str, Any]:
+    response = api.get(f"/api/snapshots/{snapshot.id}/graph/", params)
+    assert response.status_code == 200, response.content
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_namespace_level_is_the_union_over_pod_pairs(api: APIClient, snapshot: Snapshot) -> None:
+    pods = get(api, snapshot, level="pod")
+    graph = get(api, snapshot, level="namespace")
+    assert graph["level"] == "namespace"
+
+    namespaces = {n["id"]: n for n in graph["nodes"] if n["kind"] == "namespace"}
+    pod_nodes = [n for n in pods["nodes"] if n["kind"] == "pod"]
+    assert set(namespaces) == {n["namespace"] for n in pod_nodes}
+    for name, node in namespaces.items():
+        assert node["pod_count"] == sum(1 for n in pod_nodes if n["namespace"] == name)
+        assert node["workload_count"] >= 1
+    externals = {n["id"] for n in pods["nodes"] if n["kind"] == "external"}
+    assert externals == {n["id"] for n in graph["nodes"] if n["kind"] == "external"}
+
+    group = {n["id"]: n["namespace"] or n["id"] for n in pods["nodes"]}
+    expected: dict[tuple[str, str], ConnectionSet] = defaultdict(ConnectionSet.none)
+    for edge in pods["edges"]:
+        key = (group[edge["source"]], group[edge["target"]])
+        expected[key] = expected[key] | ConnectionSet.from_dict(edge)
+    got = {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in graph["edges"]}
+    assert got == dict(expected)
+    assert ("prod", "prod") in got, "A -> A is listed"
+
+
+def test_one_namespace_keeps_its_workloads_and_folds_the_others(api: APIClient, snapshot: Snapshot) -> None:
+    full = get(api, snapshot, level="workload")
+    part = get(api, snapshot, level="workload", namespace="prod")
+
+    inside = {n["id"] for n in full["nodes"] if n["kind"] == "workload" and n["namespace"] == "prod"}
+    kinds = {n["id"]: n["kind"] for n in part["nodes"]}
+    assert {i for i, k in kinds.items() if k == "workload"} == inside
+    namespaces = {n["id"]: n for n in get(api, snapshot, level="namespace")["nodes"]}
+    folded = [n for n in part["nodes"] if n["kind"] == "namespace"]
+    assert folded and all(n == namespaces[n["id"]] for n in folded), "the namespace level's own nodes"
+    assert {n["id"] for n in folded} <= {"other"}
+    assert "prod" not in kinds
+
+    def drawn(node_id: str) -> str:
+        node = next(n for n in full["nodes"] if n["id"] == node_id)
+        return node_id if node_id in inside or node["kind"] == "external" else node["namespace"]
+
+    expected: dict[tuple[str, str], ConnectionSet] = defaultdict(ConnectionSet.none)
+    for edge in full["edges"]:
+        if edge["source"] in inside or edge["target"] in inside:
+            key = (drawn(edge["source"]), drawn(edge["target"]))
+            expected[key] = expected[key] | ConnectionSet.from_dict(edge)
+    got = {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in part["edges"]}
+    assert got == dict(expected)
+    assert got, "prod's workloads have edges"
+    assert all(e["source"] in kinds and e["target"] in kinds for e in part["edges"])
+
+
+def test_one_namespace_of_pods(api: APIClient, snapshot: Snapshot) -> None:
+    part = get(api, snapshot, level="pod", namespace="other")
+    pods = [n for n in part["nodes"] if n["kind"] == "pod"]
+    assert pods and all(n["namespace"] == "other" for n in pods)
+    assert any(e["source"] == "other/intruder" for e in part["edges"])
+
+
+@pytest.mark.parametrize("params", [{"level": "workload", "namespace": "nowhere"},
+                                    {"level": "namespace", "namespace": "prod"}])
+def test_a_bad_namespace_says_which_field(api: APIClient, snapshot: Snapshot, params: dict[str, str]) -> None:
+    response = api.get(f"/api/snapshots/{snapshot.id}/graph/", params)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("namespace:")
+
+
+def test_two_namespaces_keep_the_edges_between_their_workloads(api: APIClient, snapshot: Snapshot) -> None:
+    full = get(api, snapshot, level="workload")
+    both = get(api, snapshot, level="workload", namespace="prod, other")
+    assert both["namespaces"] == ["other", "prod"]
+    assert {n["id"] for n in both["nodes"]} == {n["id"] for n in full["nodes"]}, "nothing left to fold"
+    assert sorted((e["source"], e["target"], e["text"]) for e in both["edges"]) == sorted(
+        (e["source"], e["target"], e["text"]) for e in full["edges"] if e["source"] != e["target"])
+
+
+def test_graphs_are_compressed_for_clients_that_accept_gzip(api: APIClient, snapshot: Snapshot) -> None:
+    plain = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "pod"})
+    packed = api.get(f"/api/snapshots/{snapshot.id}/graph/", {"level": "pod"}, HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.content)) == plain.json()
+    assert len(packed.content) < len(plain.content)
+
+
+def test_the_stored_slices_are_the_slices_computed_on_demand(snapshot: Snapshot) -> None:
+    analysis = snapshot.analyses.get()
+    namespaces = analysis.graph("namespace")
+    for level in ("workload", "pod"):
+        graph = analysis.graph(level)
+        assert graph is not None and namespaces is not None
+        stored = every_namespace_slice(graph, namespaces)
+        assert set(stored) == {"prod", "other"}
+        for name, part in stored.items():
+            assert part == namespace_slice(graph, namespaces, (name,))
+            assert analysis.part(f"slice:{level}:{name}") == part
+
+
+def test_a_bench_cluster_slices_the_same_both_ways() -> None:
+    files, _ = load_generator().generate(pods=300, namespaces=8, policies=60)
+    cluster = engine.parse_files(sorted(files.items())).cluster
+    namespaces = engine.build_graph(cluster, level="namespace").to_dict()
+    graph = engine.build_graph(cluster, level="workload").to_dict()
+    stored = every_namespace_slice(graph, namespaces)
+    assert len(stored) == 8
+    for name, part in stored.items():
+        assert part == namespace_slice(graph, namespaces, (name,)), name
