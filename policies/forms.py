@@ -119,6 +119,9 @@ class ClusterForm(forms.Form):
     full) or netpol's own in-cluster service account."""
 
     name = forms.SlugField(max_length=100, help_text="Lower-case letters, digits, '-' and '_'.")
+    team = forms.CharField(
+        max_length=100, required=False, help_text="The team whose members see it; a member of one team may omit it."
+    )
     kubeconfig = forms.FileField(required=False, help_text="A kubeconfig file; netpol keeps it encrypted.")
     in_cluster = forms.BooleanField(
         required=False, label="Use netpol's in-cluster service account instead",

@@ -344,6 +344,8 @@ class ClusterConnection(models.Model):
     how often to sync it; the row also records how the last syncs went."""
 
     name = models.SlugField(max_length=100, unique=True)
+    # Only its members see the connection; the snapshots its syncs make belong to it too.
+    team = models.ForeignKey(Team, models.PROTECT, default=default_team_id, related_name="cluster_connections")
     # A Fernet token (policies.encryption); empty when the in-cluster service account is used.
     kubeconfig_encrypted = models.TextField(blank=True)
     in_cluster = models.BooleanField(default=False)

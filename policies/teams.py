@@ -53,9 +53,10 @@ def remove_member(*, team: Team, username: str) -> None:
         raise TeamError(f"{username!r} is not a member of team {team.name}", field="username")
 
 
-def team_for_upload(*, user: AbstractBaseUser | AnonymousUser, name: str | None) -> Team:
-    """The team a new snapshot or proposal of ``user`` belongs to: the named one (where the user is
-    an author or above), or their only team when they name none."""
+def team_for_upload(*, user: AbstractBaseUser | AnonymousUser, name: str | None, what: str = "snapshots") -> Team:
+    """The team a new snapshot, proposal or cluster connection (``what``, for the message) of
+    ``user`` belongs to: the named one (where the user is an author or above), or their only team
+    when they name none."""
     if name:
         team = access.teams_of(user).filter(name=name).first()
         if team is None:
@@ -71,5 +72,5 @@ def team_for_upload(*, user: AbstractBaseUser | AnonymousUser, name: str | None)
         else:
             raise TeamError('you are a member of several teams: say which one with "team"')
     if not access.has_role(user, team, Membership.Role.AUTHOR):
-        raise TeamError(f"only a team author or above may add snapshots to team {team.name}")
+        raise TeamError(f"only a team author or above may add {what} to team {team.name}")
     return team

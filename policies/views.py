@@ -402,25 +402,35 @@ def policy_detail(request: HttpRequest, snapshot_id: int, resource_id: int) -> H
 
 @login_required
 def cluster_list(request: HttpRequest) -> HttpResponse:
-    """The connections, and the form to add one (a kubeconfig upload or the in-cluster account)."""
+    """The connections of the user's teams, and the form to add one (a kubeconfig upload or the
+    in-cluster account) to a team where they are an author or above."""
     form = ClusterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            team = teams.team_for_upload(user=request.user, name=data["team"], what="clusters")
             connection = services.add_cluster(
                 name=data["name"],
                 kubeconfig=None if data["in_cluster"] else data["kubeconfig_text"],
                 context=data["context"],
                 interval_minutes=data["interval_minutes"],
                 user=request.user,
+                team=team,
             )
+        except teams.TeamError as exc:
+            form.add_error("team", str(exc))
         except services.InvalidConnection as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Cluster “{connection.name}” added; its first sync has started.")
             services.queue_sync(connection=connection, user=request.user)
             return redirect("policies:cluster", connection.name)
-    ctx = {"rows": pages.clusters.connection_rows(ClusterConnection.objects.all()), "form": form}
+    connections = access.visible_to(ClusterConnection.objects.select_related("team"), request.user)
+    ctx = {
+        "rows": pages.clusters.connection_rows(connections),
+        "form": form,
+        "upload_teams": pages.listing.upload_teams(request.user),
+    }
     return render(request, "policies/cluster_list.html", ctx, status=400 if form.errors else 200)
 
 
@@ -428,14 +438,14 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
 def cluster_detail(request: HttpRequest, name: str) -> HttpResponse:
     """One connection: how its syncs go (the last error, when it checked, the next try) and its
     history, each new snapshot with the flows it opened and closed."""
-    connection = get_object_or_404(ClusterConnection, name=name)
+    connection = access.get_visible_or_404(ClusterConnection, request.user, name=name)
     latest = connection.snapshots.order_by("-created", "-id").first()
     ctx = {
         "connection": connection,
         "status": pages.clusters.status(connection),
         "history": pages.clusters.history_rows(connection),
         "latest": latest,
-        "drift_choices": pages.clusters.drift_choices(),
+        "drift_choices": pages.clusters.drift_choices(access.visible_snapshots(request.user)),
     }
     return render(request, "policies/cluster_detail.html", ctx)
 
@@ -443,7 +453,8 @@ def cluster_detail(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def cluster_sync(request: HttpRequest, name: str) -> HttpResponse:
-    connection = get_object_or_404(ClusterConnection, name=name)
+    connection = access.get_visible_or_404(ClusterConnection, request.user, name=name)
+    access.require_role(request.user, connection.team, Membership.Role.AUTHOR, "sync clusters")
     services.queue_sync(connection=connection, user=request.user)
     messages.info(request, f"Sync of “{connection.name}” requested; its result shows below when it is done.")
     return redirect("policies:cluster", connection.name)
@@ -452,13 +463,14 @@ def cluster_sync(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def cluster_drift(request: HttpRequest, name: str) -> HttpResponse:
     """Drift: the compare page with the connection's latest snapshot after and an upload before."""
-    connection = get_object_or_404(ClusterConnection, name=name)
+    connection = access.get_visible_or_404(ClusterConnection, request.user, name=name)
     form = DriftForm(request.GET)
     latest = connection.snapshots.order_by("-created", "-id").first()
     if latest is None:
         messages.error(request, "Nothing to compare yet: the cluster has not been synced.")
         return redirect("policies:cluster", connection.name)
-    if not form.is_valid() or not Snapshot.objects.filter(id=form.cleaned_data["against"]).exists():
+    against = access.visible_snapshots(request.user)
+    if not form.is_valid() or not against.filter(id=form.cleaned_data["against"]).exists():
         messages.error(request, "Choose an uploaded snapshot to compare the cluster with.")
         return redirect("policies:cluster", connection.name)
     return redirect(f"{reverse('policies:compare', args=[latest.id])}?against={form.cleaned_data['against']}")

@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from policies.models import AuditEvent, ClusterConnection
+from policies import teams
+from policies.models import AuditEvent, ClusterConnection, ClusterSync, Membership, Team
 from tests.kube_cluster import allow_web_to_db, shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
 
@@ -118,3 +120,61 @@ def test_a_failed_sync_is_a_502_with_the_reason(api: APIClient, registered: dict
 
 def test_clusters_need_credentials(anonymous: APIClient) -> None:
     assert anonymous.get("/api/clusters/").status_code == 401
+
+
+# --- Teams: a connection belongs to one; only its members see it --------------------------------
+
+
+def client_for(username: str, *, team: str | None = None, role: str = Membership.Role.AUTHOR,
+               staff: bool = False) -> APIClient:
+    user = User.objects.create_user(username, f"{username}@example.org", "password", is_staff=staff)
+    if team is not None:
+        found = Team.objects.filter(name=team).first() or teams.create_team(name=team)
+        teams.add_member(team=found, username=username, role=role)
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_another_team_gets_404_on_every_cluster_url(registered: dict[str, Any]) -> None:
+    assert registered["team"] == Team.DEFAULT_NAME
+    dave = client_for("dave", team="blue")
+    listed = dave.get("/api/clusters/")
+    assert listed.status_code == 200 and listed.json()["count"] == 0
+    assert dave.get("/api/clusters/prod-eu/").status_code == 404
+    assert dave.get("/api/clusters/prod-eu/syncs/").status_code == 404
+    assert dave.post("/api/clusters/prod-eu/sync/").status_code == 404
+    assert not ClusterSync.objects.exists()
+
+    staff = client_for("root", staff=True)
+    assert [c["name"] for c in staff.get("/api/clusters/").json()["results"]] == ["prod-eu"]
+    assert staff.get("/api/clusters/prod-eu/syncs/").status_code == 200
+
+
+def test_a_viewer_sees_a_cluster_but_cannot_sync_it(registered: dict[str, Any]) -> None:
+    carol = client_for("carol", team=Team.DEFAULT_NAME, role=Membership.Role.VIEWER)
+    assert carol.get("/api/clusters/prod-eu/").status_code == 200
+    assert carol.get("/api/clusters/prod-eu/syncs/").json() == []
+    response = carol.post("/api/clusters/prod-eu/sync/")
+    assert response.status_code == 403
+    assert "only a team author or above may sync clusters in team default" in response.json()["detail"]
+    assert not ClusterSync.objects.exists()
+
+
+def test_registering_names_the_team_as_uploads_do(api: APIClient, alice: User) -> None:
+    teams.create_team(name="blue")
+    teams.add_member(team=Team.objects.get(name="blue"), username="alice", role=Membership.Role.AUTHOR)
+    unnamed = api.post("/api/clusters/", {"name": "a", "in_cluster": True}, format="json")
+    assert unnamed.status_code == 400 and "several teams" in unnamed.json()["team"][0]
+    named = api.post("/api/clusters/", {"name": "a", "in_cluster": True, "team": "blue"}, format="json")
+    assert named.status_code == 201 and named.json()["team"] == "blue"
+    assert ClusterConnection.objects.get(name="a").team.name == "blue"
+
+    carol = client_for("carol", team="blue", role=Membership.Role.VIEWER)
+    refused = carol.post("/api/clusters/", {"name": "b", "in_cluster": True}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["team"] == ["only a team author or above may add clusters to team blue"]
+    dave = client_for("dave", team="green")
+    outsider = dave.post("/api/clusters/", {"name": "c", "in_cluster": True, "team": "blue"}, format="json")
+    assert outsider.status_code == 400 and "not a member of a team named 'blue'" in outsider.json()["team"][0]
+    assert list(ClusterConnection.objects.values_list("name", flat=True)) == ["a"]

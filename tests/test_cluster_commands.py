@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from policies.models import ClusterConnection, Snapshot
+from policies import teams
+from policies.models import ClusterConnection, Snapshot, Team
 from tests.kube_cluster import shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, write_kubeconfig
 
@@ -86,6 +87,7 @@ def test_a_failed_sync_exits_1_with_the_reason(kubeconfig_file: Path, cluster: K
         (["add_cluster", "prod", "--kubeconfig", "/nonexistent/config"], "cannot read the kubeconfig"),
         (["add_cluster", "prod", "--kubeconfig", "KUBECONFIG", "--context", "us"], "no context 'us'"),
         (["sync_cluster", "nope"], "no cluster named 'nope'"),
+        (["add_cluster", "prod", "--in-cluster", "--team", "red"], "no team named 'red'"),
     ],
 )
 def test_bad_arguments_exit_2(kubeconfig_file: Path, args: list[str], message: str) -> None:
@@ -98,3 +100,23 @@ def test_bad_arguments_exit_2(kubeconfig_file: Path, args: list[str], message: s
 def test_in_cluster_registration(db: None) -> None:
     assert "in-cluster service account" in run("add_cluster", "self", "--in-cluster")
     assert ClusterConnection.objects.get(name="self").in_cluster
+
+
+def test_add_cluster_team_puts_it_and_its_snapshots_in_that_team(kubeconfig_file: Path) -> None:
+    Team.default()
+    blue = teams.create_team(name="blue")
+    added = run("add_cluster", "prod", "--kubeconfig", str(kubeconfig_file), "--team", "blue")
+    assert added.rstrip().endswith("team blue)")
+    connection = ClusterConnection.objects.get(name="prod")
+    assert connection.team == blue
+    run("sync_cluster", "prod")
+    assert Snapshot.objects.get().team == blue
+
+
+def test_add_cluster_without_team_takes_the_only_team_else_the_default(db: None) -> None:
+    only = teams.create_team(name="blue")
+    run("add_cluster", "first", "--in-cluster")
+    assert ClusterConnection.objects.get(name="first").team == only
+    teams.create_team(name="green")
+    run("add_cluster", "second", "--in-cluster")
+    assert ClusterConnection.objects.get(name="second").team.name == Team.DEFAULT_NAME

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from policies.models import ClusterConnection, Snapshot
+from policies import teams
+from policies.models import ClusterConnection, ClusterSync, Membership, Snapshot, Team
 from policies.services import clusters
 from tests.conftest import FILES
 from tests.kube_cluster import allow_web_to_db, shop_cluster
@@ -166,3 +167,75 @@ def test_the_admin_never_shows_the_kubeconfig(server: RunningAPI, admin_client: 
     page = admin_client.get(reverse("admin:policies_clusterconnection_change", args=[connection.id])).content.decode()
     assert "prod-eu" in page and server.url in page
     assert TOKEN not in page and connection.kubeconfig_encrypted[:40] not in page
+
+
+# --- Teams: a connection belongs to one; only its members see it --------------------------------
+
+
+def member(username: str, team: str, role: str = Membership.Role.AUTHOR) -> Client:
+    user = User.objects.create_user(username, f"{username}@example.org", "password")
+    found = Team.objects.filter(name=team).first() or teams.create_team(name=team)
+    teams.add_member(team=found, username=username, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_another_team_gets_404_on_every_cluster_page(
+    web: Client, server: RunningAPI, on_commit: Callable[..., Any], make_snapshot: Callable[..., Snapshot]
+) -> None:
+    add(web, server, on_commit)
+    connection = ClusterConnection.objects.get()
+    assert connection.team == Team.default() and connection.snapshots.get().team == Team.default()
+    upload = make_snapshot(FILES, name="from git")
+    dave = member("dave", "blue")
+
+    assert "prod-eu" not in dave.get(reverse("policies:cluster-list")).content.decode()
+    assert dave.get(reverse("policies:cluster", args=["prod-eu"])).status_code == 404
+    assert dave.get(reverse("policies:cluster-drift", args=["prod-eu"]), {"against": upload.id}).status_code == 404
+    with on_commit():
+        assert dave.post(reverse("policies:cluster-sync", args=["prod-eu"])).status_code == 404
+    assert ClusterSync.objects.count() == 1  # only the first sync, when alice added it
+
+
+def test_a_viewer_sees_a_cluster_but_cannot_sync_it(
+    web: Client, server: RunningAPI, on_commit: Callable[..., Any]
+) -> None:
+    add(web, server, on_commit)
+    carol = member("carol", Team.DEFAULT_NAME, Membership.Role.VIEWER)
+    assert carol.get(reverse("policies:cluster", args=["prod-eu"])).status_code == 200
+    with on_commit():
+        assert carol.post(reverse("policies:cluster-sync", args=["prod-eu"])).status_code == 403
+    assert ClusterSync.objects.count() == 1
+
+
+def test_drift_offers_only_the_teams_uploads(
+    web: Client, server: RunningAPI, on_commit: Callable[..., Any], make_snapshot: Callable[..., Snapshot]
+) -> None:
+    add(web, server, on_commit)
+    theirs = make_snapshot(FILES, name="blue's manifests", analyse=False)
+    theirs.team = teams.create_team(name="blue")
+    theirs.save()
+    assert "blue&#x27;s manifests" not in web.get(reverse("policies:cluster", args=["prod-eu"])).content.decode()
+    response = web.get(reverse("policies:cluster-drift", args=["prod-eu"]), {"against": theirs.id}, follow=True)
+    assert "Choose an uploaded snapshot to compare the cluster with." in response.content.decode()
+
+
+def test_adding_a_cluster_names_the_team_as_uploads_do(
+    web: Client, alice: User, server: RunningAPI, on_commit: Callable[..., Any]
+) -> None:
+    blue = teams.create_team(name="blue")
+    teams.add_member(team=blue, username="alice", role=Membership.Role.AUTHOR)
+    assert '<select name="team"' in web.get(reverse("policies:cluster-list")).content.decode()
+    refused = web.post(reverse("policies:cluster-list"), {"name": "self", "in_cluster": "on", "interval_minutes": 60})
+    assert refused.status_code == 400 and "several teams" in refused.content.decode()
+    with on_commit():
+        added = web.post(reverse("policies:cluster-list"),
+                         {"name": "self", "in_cluster": "on", "interval_minutes": 60, "team": "blue"})
+    assert added.status_code == 302 and ClusterConnection.objects.get(name="self").team == blue
+
+    carol = member("carol", "green", Membership.Role.VIEWER)
+    page = carol.post(reverse("policies:cluster-list"), {"name": "other", "in_cluster": "on", "interval_minutes": 60})
+    assert page.status_code == 400
+    assert "only a team author or above may add clusters to team green" in page.content.decode()
+    assert not ClusterConnection.objects.filter(name="other").exists()

@@ -12,10 +12,20 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import connection as db_connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from policies import tasks
-from policies.models import Analysis, AuditEvent, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
+from policies import tasks, teams
+from policies.models import (
+    Analysis,
+    AuditEvent,
+    ClusterConnection,
+    ClusterSync,
+    Resource,
+    Snapshot,
+    SnapshotFile,
+    Team,
+)
 from policies.services import clusters, history
 from tests.kube_cluster import allow_web_to_db, pod, shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig, refused_url
@@ -330,3 +340,29 @@ def test_the_embedded_scheduler_syncs_due_clusters_in_process(
     call_command("run_scheduler", "--rounds", "2", "--every", "0", stdout=out)
     assert out.getvalue() == ""  # not due again before its interval
     assert connection.syncs.count() == 1
+
+
+def test_synced_snapshots_belong_to_the_connections_team(server: RunningAPI, sync: Any) -> None:
+    blue = teams.create_team(name="blue")
+    connection = clusters.add_cluster(name="blue-eu", kubeconfig=kubeconfig(server.url), team=blue)
+    outcome = sync(connection)
+    assert outcome.created and outcome.snapshot.team == blue
+    assert Snapshot.objects.get().team == blue  # not the default team an upload naming none gets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_connections_migrate_into_the_default_team() -> None:
+    before = [("policies", "0009_analysis_part")]
+    executor = MigrationExecutor(db_connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    OldConnection = old_apps.get_model("policies", "ClusterConnection")
+    old = OldConnection.objects.create(name="before-teams", in_cluster=True)
+    executor = MigrationExecutor(db_connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("policies"))
+    moved = ClusterConnection.objects.get(id=old.id)
+    assert moved.team.name == Team.DEFAULT_NAME
+    with db_connection.cursor() as cursor:
+        columns = db_connection.introspection.get_table_description(cursor, ClusterConnection._meta.db_table)
+    assert [c.null_ok for c in columns if c.name == "team_id"] == [False]  # then made required

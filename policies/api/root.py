@@ -22,8 +22,10 @@ class APIRoot(APIRootView):
     - `GET /api/snapshots/{id}/diff/?against=OTHER_ID`: the flows a change opens and closes.
 
     Live clusters: register one (`POST /api/clusters/` with a kubeconfig, kept encrypted and never
-    returned, or `in_cluster: true`), sync it now (`POST /api/clusters/{name}/sync/`) and read its
-    history (`GET /api/clusters/{name}/syncs/`: each new snapshot's flows opened and closed).
+    returned, or `in_cluster: true`; `team` as for uploads), sync it now (`POST
+    /api/clusters/{name}/sync/`, author or above) and read its history (`GET
+    /api/clusters/{name}/syncs/`: each new snapshot's flows opened and closed). Only the members of
+    a connection's team see it.
 
     Team review: `POST /api/proposals/` (a change of a snapshot's policies, analysed in the
     background), `GET /api/proposals/{id}/` (its diff and expectation results), `POST

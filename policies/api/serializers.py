@@ -343,12 +343,14 @@ class ClusterConnectionSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail", lookup_field="name")
     source = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a field named like Field.source
     latest_snapshot = serializers.SerializerMethodField()
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = ClusterConnection
         fields = [
             "name",
             "url",
+            "team",
             "source",
             "in_cluster",
             "server",
@@ -378,6 +380,13 @@ class ClusterCreateSerializer(serializers.Serializer):
     """A new connection: a kubeconfig file (multipart) or text, or the in-cluster service account."""
 
     name = serializers.SlugField(max_length=100)
+    team = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The name of the team whose members see it; a member of exactly one team may omit it.",
+    )
     kubeconfig = serializers.FileField(required=False, help_text="A kubeconfig file; stored encrypted.")
     kubeconfig_text = serializers.CharField(required=False, trim_whitespace=False, help_text="Or its text.")
     in_cluster = serializers.BooleanField(default=False)

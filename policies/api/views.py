@@ -224,7 +224,10 @@ class ClusterViewSet(
     serializer_class = s.ClusterConnectionSerializer
     lookup_field = "name"
     lookup_value_regex = "[a-z0-9_-]+"
-    queryset = ClusterConnection.objects.all()
+
+    def get_queryset(self) -> QuerySet[ClusterConnection]:
+        """Only the connections of the user's teams: another team's is a 404."""
+        return access.visible_to(ClusterConnection.objects.select_related("team"), self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": s.ClusterCreateSerializer, "application/json": s.ClusterCreateSerializer},
@@ -235,12 +238,17 @@ class ClusterViewSet(
         given.is_valid(raise_exception=True)
         data = given.validated_data
         try:
+            team = teams.team_for_upload(user=request.user, name=data["team"], what="clusters")
+        except teams.TeamError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        try:
             connection = services.add_cluster(
                 name=data["name"],
                 kubeconfig=None if data["in_cluster"] else data["kubeconfig_text"],
                 context=data["context"],
                 interval_minutes=data["interval_minutes"],
                 user=request.user,
+                team=team,
             )
         except services.InvalidConnection as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
@@ -251,6 +259,7 @@ class ClusterViewSet(
         request=None,
         responses={
             200: s.SyncOutcomeSerializer,
+            403: OpenApiResponse(description="Only a team author or above may sync."),
             409: OpenApiResponse(description="Another sync of this cluster is running."),
             502: OpenApiResponse(description="The cluster could not be read; the reason is in detail."),
         },
@@ -259,6 +268,7 @@ class ClusterViewSet(
     def sync(self, request: Request, name: str | None = None) -> Response:
         """Sync now and wait for it: {"snapshot": id or null, "created": bool, "warnings": [...]}."""
         connection = self.get_object()
+        access.require_role(request.user, connection.team, Membership.Role.AUTHOR, "sync clusters")
         try:
             outcome = services.sync_cluster(connection=connection, user=request.user)
         except services.SyncFailed as exc:

@@ -123,6 +123,7 @@ def history_rows(connection: ClusterConnection) -> list[SyncRow]:
     return rows
 
 
-def drift_choices() -> list[Snapshot]:
-    """Snapshots a synced one may be compared with for drift: uploads (the manifests in git)."""
-    return list(Snapshot.objects.exclude(origin=Snapshot.Origin.CLUSTER).order_by("-created", "-id"))
+def drift_choices(snapshots: QuerySet[Snapshot]) -> list[Snapshot]:
+    """Of ``snapshots`` (those the user sees), the ones a synced one may be compared with for drift:
+    uploads (the manifests in git)."""
+    return list(snapshots.exclude(origin=Snapshot.Origin.CLUSTER).order_by("-created", "-id"))

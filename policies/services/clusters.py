@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from policies import audit, engine, kube, tasks
 from policies.encryption import DecryptionError, decrypt_text, encrypt_text
-from policies.models import ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
+from policies.models import ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile, Team
 from policies.services.analyses import start_analysis
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,11 @@ def add_cluster(
     context: str = "",
     interval_minutes: int = 60,
     user: User | AnonymousUser | None = None,
+    team: Team | None = None,
 ) -> ClusterConnection:
-    """Register a cluster: with a kubeconfig (stored encrypted) or, when it is None, the in-cluster
-    service account. Raises InvalidConnection with a clear message."""
+    """Register a cluster for ``team`` (the default team when None): with a kubeconfig (stored
+    encrypted) or, when it is None, the in-cluster service account. Raises InvalidConnection with
+    a clear message."""
     name = name.strip()
     if not NAME_PATTERN.match(name):
         raise InvalidConnection(f"name {name!r}: use lower-case letters, digits, '-' and '_' (at most 100)")
@@ -78,7 +80,8 @@ def add_cluster(
         raise InvalidConnection(f"a cluster named {name!r} already exists")
     if interval_minutes < 1:
         raise InvalidConnection("the sync interval must be at least 1 minute")
-    connection = ClusterConnection(name=name, context=context.strip(), interval_minutes=interval_minutes,
+    connection = ClusterConnection(name=name, team=team or Team.default(), context=context.strip(),
+                                   interval_minutes=interval_minutes,
                                    created_by=user if isinstance(user, User) else None)
     if kubeconfig is None:
         connection.in_cluster = True
@@ -90,8 +93,9 @@ def add_cluster(
         connection.server = summary["server"][:500]
         connection.user_name = summary["user"][:200]
     connection.save()
-    audit.record(user, "added a cluster connection", connection,
-                 {"source": connection.source, "server": connection.server, "context": connection.context})
+    details = {"source": connection.source, "server": connection.server, "context": connection.context,
+               "team": connection.team.name}
+    audit.record(user, "added a cluster connection", connection, details)
     return connection
 
 
@@ -201,6 +205,7 @@ def _store(
         name=f"{connection.name} at {timezone.now():%Y-%m-%d %H:%M} UTC",
         origin=Snapshot.Origin.CLUSTER,
         cluster=connection,
+        team_id=connection.team_id,
         content_hash=read.content_hash,
         warnings=read.warnings,
         created_by=user if isinstance(user, User) else None,

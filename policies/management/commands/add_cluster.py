@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from policies.models import Team
 from policies.services import clusters
 
 
@@ -18,8 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--context", default="", help="the kubeconfig context (default: its current context)")
         parser.add_argument("--interval", type=int, default=60, metavar="MINUTES",
                             help="minutes between periodic syncs (default 60)")
+        parser.add_argument("--team", default="", help="the team whose members see it (default: the only team, "
+                            "else the default team)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        team = _team(options["team"])
         kubeconfig = None
         if options["kubeconfig"]:
             path = Path(options["kubeconfig"])
@@ -30,10 +34,21 @@ class Command(BaseCommand):
         try:
             connection = clusters.add_cluster(
                 name=options["name"], kubeconfig=kubeconfig, context=options["context"],
-                interval_minutes=options["interval"],
+                interval_minutes=options["interval"], team=team,
             )
         except clusters.InvalidConnection as exc:
             raise CommandError(str(exc), returncode=2) from exc
         where = connection.server or connection.source
         self.stdout.write(f"added cluster {connection.name} ({where}, context {connection.context or '-'}, "
-                          f"every {connection.interval_minutes} min)")
+                          f"every {connection.interval_minutes} min, team {team.name})")
+
+
+def _team(name: str) -> Team:
+    """The named team; without a name the only team there is, else the default one."""
+    if name:
+        team = Team.objects.filter(name=name).first()
+        if team is None:
+            raise CommandError(f"no team named {name!r} (create it with create_team)", returncode=2)
+        return team
+    teams = list(Team.objects.all()[:2])
+    return teams[0] if len(teams) == 1 else Team.default()
