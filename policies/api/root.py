@@ -33,7 +33,8 @@ class APIRoot(APIRootView):
     expectations at `/api/expectations/`.
 
     The OpenAPI schema is at `/api/schema/`, readable at `/api/schema/swagger-ui/` and
-    `/api/schema/redoc/`. Authenticate with a session or HTTP basic auth.
+    `/api/schema/redoc/`. Authenticate with a session (the pages' login) or a token
+    (`Authorization: Token KEY`).
     """
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
