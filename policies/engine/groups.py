@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from policies.engine.addresses import AddressSpace, ExternalBlock
+from policies.engine.admin.addresses import admin_address_sets
 from policies.engine.admin.model import AdminPort
 from policies.engine.cluster import ContainerPort, IPAddress, IPBlock, Labels, Pod
 from policies.engine.connections import ConnectionSet
@@ -88,8 +89,6 @@ def address_sets(cluster: Cluster) -> list[IPBlock]:
         if more is not None:
             sets.extend(more())
     if cluster.admin_policies:
-        from policies.engine.admin.tables import admin_address_sets
-
         sets.extend(admin_address_sets(cluster))
     return sets
 

@@ -10,35 +10,16 @@ nothing here; the groups it could affect are marked unsupported (see ``domain_na
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
+from policies.engine.admin.addresses import host_block
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPeer, AdminPolicy, AdminPort, AdminRule
-from policies.engine.cluster import ContainerPort, IPAddress, IPBlock, IPNetwork
+from policies.engine.cluster import ContainerPort, IPBlock
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, PeerKey, Table
-from policies.engine.model import Cluster
 
-__all__ = ["admin_address_sets", "apply_admin_tiers", "domain_name_policies", "group_admin_policies", "rule_ports",
+__all__ = ["apply_admin_tiers", "domain_name_policies", "group_admin_policies", "rule_ports",
            "select_peer"]
-
-
-def admin_address_sets(cluster: Cluster) -> list[IPBlock]:
-    """Address sets admin peers tell apart: networks, and the addresses of nodes they select."""
-    sets: list[IPBlock] = []
-    for policy in cluster.admin_policies:
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
-                sets.extend(IPBlock(net) for net in peer.networks)
-                if peer.node_selector is not None:
-                    for node in cluster.nodes:
-                        if peer.node_selector.matches(node.labels):
-                            sets.extend(IPBlock(_host(ip)) for ip in node.ips)
-    return sets
-
-
-def _host(ip: IPAddress) -> IPNetwork:
-    return ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")
 
 
 def group_admin_policies(index: GroupIndex, group: EndpointGroup, direction: str, tier: str) -> list[AdminPolicy]:
@@ -81,7 +62,7 @@ def select_peer(index: GroupIndex, peer: AdminPeer) -> set[PeerKey]:
         names = {n.name for n in nodes}
         for node in nodes:
             for ip in node.ips:
-                keys.update(index.blocks_of_set(IPBlock(_host(ip))))
+                keys.update(index.blocks_of_set(IPBlock(host_block(ip))))
         keys.update(g.index for g in index.groups if g.host_network and g.nodes and g.nodes <= names)
         if not index.settings.ip_block_matches_pod_ips:
             keys -= {g.index for g in index.groups if not g.host_network}
