@@ -13,7 +13,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -187,6 +187,22 @@ def _alive(analysis: Analysis) -> bool:
 
 def _claim(analysis: Analysis) -> bool:
     """Mark the analysis running for this worker, unless another one changed it since it was read."""
+    for wait in CLAIM_LOCKED_WAITS:
+        try:
+            return _claim_once(analysis)
+        except OperationalError as exc:
+            # SQLite's shared-cache databases (the tests' in-memory one) answer "table is locked"
+            # at once instead of waiting; the update changed nothing, so it is safe to try again.
+            if "locked" not in str(exc):
+                raise
+            time.sleep(wait)
+    return _claim_once(analysis)
+
+
+CLAIM_LOCKED_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _claim_once(analysis: Analysis) -> bool:
     now = timezone.now()
     claimed = Analysis.objects.filter(
         id=analysis.id, status=analysis.status, attempts=analysis.attempts, heartbeat=analysis.heartbeat
