@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from policies import audit, engine, kube, tasks
 from policies.encryption import DecryptionError, decrypt_text, encrypt_text
-from policies.models import ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile, Team
+from policies.models import ClusterConnection, ClusterSync, Snapshot, Team
 from policies.services.analyses import start_analysis
+from policies.services.snapshots import store_contents
 
 logger = logging.getLogger(__name__)
 
@@ -210,28 +211,8 @@ def _store(
         warnings=read.warnings,
         created_by=user if isinstance(user, User) else None,
     )
-    stored = {
-        name: SnapshotFile.objects.create(snapshot=snapshot, name=name, text=text, position=i)
-        for i, (name, text) in enumerate(read.files)
-    }
-    Resource.objects.bulk_create(
-        (
-            Resource(
-                snapshot=snapshot,
-                file=stored.get(obj.source.file),
-                kind=obj.kind,
-                api_version=obj.api_version,
-                namespace=obj.namespace or "",
-                name=obj.name or "",
-                document=obj.source.document,
-                line=obj.source.line,
-                end_line=obj.source.end_line,
-                text=obj.text,
-                resource_version=read.resource_versions.get((obj.api_version, obj.kind, obj.namespace, obj.name), ""),
-            )
-            for obj in parsed.objects
-        ),
-        batch_size=1000,
+    store_contents(
+        snapshot=snapshot, files=read.files, objects=parsed.objects, resource_versions=read.resource_versions
     )
     start_analysis(snapshot=snapshot)
     return snapshot
