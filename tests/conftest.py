@@ -10,7 +10,7 @@ The manifests are drawn here once:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,8 @@ from rest_framework.test import APIClient
 
 from policies import services
 from policies.models import Analysis, Membership, Snapshot, Team
+from tests.kube_cluster import shop_cluster
+from tests.kubeapi import KubeAPI, RunningAPI
 
 NAMESPACES = """\
 apiVersion: v1
@@ -171,3 +173,16 @@ def snapshot(make_snapshot: Callable[..., Snapshot]) -> Snapshot:
 @pytest.fixture
 def analysis(snapshot: Snapshot) -> Analysis:
     return snapshot.analyses.get()
+
+
+@pytest.fixture
+def cluster() -> KubeAPI:
+    """A small shop cluster served by the test Kubernetes API (tests/kubeapi.py)."""
+    return shop_cluster()
+
+
+@pytest.fixture
+def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
+    running = RunningAPI(cluster)
+    yield running
+    running.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,22 +13,10 @@ from rest_framework.test import APIClient
 
 from policies import teams
 from policies.models import AuditEvent, ClusterConnection, ClusterSync, Membership, Team
-from tests.kube_cluster import allow_web_to_db, shop_cluster
+from tests.kube_cluster import allow_web_to_db
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,9 @@ from django.core.management.base import CommandError
 
 from policies import teams
 from policies.models import ClusterConnection, Snapshot, Team
-from tests.kube_cluster import shop_cluster
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, write_kubeconfig
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the sync commits, then its analysis runs
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,22 +15,10 @@ from policies import teams
 from policies.models import ClusterConnection, ClusterSync, Membership, Snapshot, Team
 from policies.services import clusters
 from tests.conftest import FILES
-from tests.kube_cluster import allow_web_to_db, shop_cluster
+from tests.kube_cluster import allow_web_to_db
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
@@ -27,22 +27,10 @@ from policies.models import (
     Team,
 )
 from policies.services import clusters, history
-from tests.kube_cluster import allow_web_to_db, pod, shop_cluster
+from tests.kube_cluster import allow_web_to_db, pod
 from tests.kubeapi import TOKEN, Fault, KubeAPI, RunningAPI, kubeconfig, refused_url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 @pytest.fixture

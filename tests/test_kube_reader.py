@@ -3,7 +3,6 @@ kubeconfig file: paging, discovery, 403/404 warnings, a slow answer, a broken co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,6 @@ import pytest
 from policies import engine, kube
 from tests.kube_cluster import allow_web_to_db, shop_cluster
 from tests.kubeapi import Fault, KubeAPI, RunningAPI, kubeconfig, refused_url, write_kubeconfig
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 def read(server: RunningAPI, tmp_path: Path, **options: object) -> kube.ClusterRead:

@@ -4,31 +4,18 @@ after a change and read the history; then compare the cluster with an upload (dr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policies import services
-from tests.kube_cluster import shop_cluster
 from tests.kubeapi import TOKEN, KubeAPI, RunningAPI, write_kubeconfig
 
 from .conftest import finish_analyses
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 def test_connect_a_cluster_read_its_history_and_its_drift(

@@ -15,22 +15,10 @@ from typing import Any
 import pytest
 
 from tests.integration.test_celery_worker import Stack, wait_for
-from tests.kube_cluster import allow_web_to_db, shop_cluster
+from tests.kube_cluster import allow_web_to_db
 from tests.kubeapi import KubeAPI, RunningAPI, kubeconfig
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-def cluster() -> KubeAPI:
-    return shop_cluster()
-
-
-@pytest.fixture
-def server(cluster: KubeAPI) -> Iterator[RunningAPI]:
-    running = RunningAPI(cluster)
-    yield running
-    running.close()
 
 
 @pytest.fixture
