@@ -30,6 +30,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from policies.engine.cluster import Source
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
+from policies.engine.yamlfast import DocumentReader, Unsupported
 
 # Nodes that aliases may add on top of what the file spells out, per file.
 ALIAS_NODE_BUDGET = 1_000_000
@@ -92,7 +93,8 @@ def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[Raw
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _FileLoader(name, text).load()
+        objects = _fast_load(name, text)
+        return objects if objects is not None else _FileLoader(name, text).load()
     finally:
         if was_enabled:
             gc.enable()
@@ -191,15 +193,181 @@ class _AliasBomb(Exception):
     pass
 
 
+# -- the fast reader's documents --------------------------------------------------------------------
+# Text the fast reader takes: no tab, no carriage return, no other line break than "\n", nothing
+# that libyaml's reader refuses (it then words the error) and no byte order mark.
+_ASCII_SAFE = bytes([10, *range(0x20, 0x7F)])
+_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_CONTENT_LINE = re.compile(r"^ *[^ #\n]", re.MULTILINE)
+
+
+def _fast_load(name: str, text: str) -> list[RawObject] | None:
+    """The file's objects read by the fast reader, each document it cannot read by the composer;
+    None when the whole file is for the composer (unusual text, or an error to report)."""
+    if text.isascii():
+        if text.encode("ascii").translate(None, _ASCII_SAFE):
+            return None
+    elif _UNSAFE.search(text):
+        return None
+    documents = _split_documents(text)
+    if documents is None:
+        return None
+    lines = text.split("\n")
+    out: list[RawObject] = []
+    for index, marker, start, stop in documents:
+        reader = DocumentReader(lines, start, stop)
+        if not reader.entries:
+            continue  # an empty document
+        try:
+            out.extend(_fast_objects(name, index, reader, lines))
+        except Unsupported:
+            first = marker if marker is not None else 0
+            chunk = "\n" * first + "\n".join(lines[first:stop]) + ("\n" if stop < len(lines) else "")
+            try:
+                out.extend(_FileLoader(name, chunk, first_document=index).load())
+            except PolicyError:
+                return None  # read the whole file again so that the error is worded as always
+    return out
+
+
+def _split_documents(text: str) -> list[tuple[int, int | None, int, int]] | None:
+    """(document index, line of its ``---`` or None, first line, end line) of each document, 0-based;
+    None when the file has markup the fast path leaves to the composer (``...``, directives,
+    content on a ``---`` line)."""
+    for prefix in ("...", "%"):
+        for start in _line_starts(text, prefix):
+            if prefix == "%" or text[start + 3 : start + 4] in ("", " ", "\n"):
+                return None
+    markers: list[int] = []
+    line, pos = 0, 0
+    for start in _line_starts(text, "---"):
+        end = text.find("\n", start)
+        tail = text[start + 3 : end if end >= 0 else len(text)]
+        if tail and tail[0] != " ":
+            continue  # "---foo" is text, not a marker
+        if tail.strip(" ")[:1] not in ("", "#"):
+            return None  # content after the marker
+        line += text.count("\n", pos, start)
+        pos = start
+        markers.append(line)
+    n_lines = line + text.count("\n", pos) + (not text.endswith("\n"))  # a final newline ends a line
+    documents: list[tuple[int, int | None, int, int]] = []
+    bounds = markers + [n_lines]
+    head = text[: _first_line_start(text, "---")] if markers else text
+    if _CONTENT_LINE.search(head):
+        documents.append((0, None, 0, bounds[0]))  # content before any "---": an implicit document
+    for i, marker in enumerate(markers):
+        documents.append((len(documents), marker, marker + 1, bounds[i + 1]))
+    return documents
+
+
+def _line_starts(text: str, prefix: str) -> Iterator[int]:
+    """Offsets of the lines that start with ``prefix`` (substring search: a regex anchored at line
+    starts would try every position of a large file)."""
+    if text.startswith(prefix):
+        yield 0
+    needle = "\n" + prefix
+    pos = text.find(needle)
+    while pos >= 0:
+        yield pos + 1
+        pos = text.find(needle, pos + 1)
+
+
+def _first_line_start(text: str, prefix: str) -> int:
+    for start in _line_starts(text, prefix):
+        end = text.find("\n", start)
+        tail = text[start + 3 : end if end >= 0 else len(text)]
+        if not tail or tail[0] == " ":
+            return start
+    return len(text)
+
+
+def _fast_objects(name: str, index: int, reader: DocumentReader, lines: list[str]) -> list[RawObject]:
+    """The objects of one document that the fast reader has read (the composer's rules for kind,
+    apiVersion and Lists, see _FileLoader._objects); Unsupported for anything the composer's
+    loader would refuse."""
+    data, field_lines, first, last, col = reader.read()
+    items = reader.root_items
+    data, kind, api_version = _fast_identity(data, "", "")
+    if items is not None and kind.endswith("List"):
+        if not items.listed:
+            if items.value is None or items.value == []:
+                return []
+            raise Unsupported  # not a list: an error
+        item_kind = kind[: -len("List")]
+        if not item_kind:
+            api_version = ""
+        out = []
+        for i, item in enumerate(items.value):
+            item_data, item_kind_, item_api = _fast_identity(item.data, item_kind, api_version)
+            if item_kind_.endswith("List") and "items" in item_data:
+                raise Unsupported  # a List in a List
+            item_lines = item.lines
+            item_lines[END] = item.last + 1
+            source = Source(name, index, item.first + 1, item.last + 1, f"items[{i}]")
+            text = _object_text(lines, item.first, item.last, item.column)
+            out.append(RawObject(item_kind_, item_api, item_data, source, item_lines, text))
+        return out
+    if items is not None:
+        field_lines["items"] = items.line + 1
+        if items.listed:
+            value = []
+            for i, item in enumerate(items.value):
+                path = f"items[{i}]"
+                field_lines[path] = item.first + 1
+                for key, number in item.lines.items():
+                    field_lines[f"{path}.{key}" if key[0] != "[" else path + key] = number
+                field_lines[path + END] = item.last + 1
+                value.append(item.data)
+            field_lines["items" + END] = items.last + 1
+        else:
+            value = items.value
+        data["items"] = value
+        last = max(last, items.last)
+    field_lines[END] = last + 1
+    source = Source(name, index, first + 1, last + 1, "")
+    return [RawObject(kind, api_version, data, source, field_lines, _object_text(lines, first, last, col))]
+
+
+def _fast_identity(data: dict[str, Any], kind: str, api_version: str) -> tuple[dict[str, Any], str, str]:
+    """Kind and apiVersion as _FileLoader._objects settles them; Unsupported where it fails."""
+    own_kind = data.get("kind")
+    if own_kind is None:
+        if not kind:
+            raise Unsupported
+        data = {"kind": kind, **{k: v for k, v in data.items() if k != "kind"}}
+    elif not isinstance(own_kind, str) or not own_kind:
+        raise Unsupported
+    api = data.get("apiVersion")
+    if api is None and api_version:
+        data = {"apiVersion": api_version, **{k: v for k, v in data.items() if k != "apiVersion"}}
+    elif api is not None and not isinstance(api, str):
+        raise Unsupported
+    return data, data["kind"], data.get("apiVersion") or ""
+
+
+def _object_text(src_lines: list[str], first: int, last: int, col: int) -> str:
+    """An object's own lines, without what precedes it on its first line (a list item's dash); a
+    block mapping's lines are all indented at least to its first key, except comments."""
+    chunk = src_lines[first : last + 1]
+    if not chunk:
+        return ""
+    if col == 0:
+        return "\n".join(chunk) + "\n"
+    chunk[0] = " " * col + chunk[0][col:]
+    chunk = [ln[col:] if not ln[:col].strip() else ln.lstrip() for ln in chunk]
+    return "\n".join(chunk) + "\n"
+
+
 class _FileLoader:
     """Compose a file's documents and turn them into RawObjects."""
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, first_document: int = 0) -> None:
         self.name = name
         self.text = text
         self.src_lines = text.splitlines()
         self.n_lines = len(self.src_lines)
-        self.document = 0
+        self.document = first_document
         self.expanded = 0  # nodes visited again through an alias
         self.alias_depth = 0
         self.depth = 0
@@ -323,16 +491,14 @@ class _FileLoader:
         if not chunk:
             return ""
         col = node.start_mark.column
-        # Blank out what precedes the object on its first line ("- " of a list item, "[" of JSON).
+        if not node.flow_style:
+            return _object_text(self.src_lines, first, last, col)
+        # Blank out what precedes the object on its first line ("[" of JSON).
         chunk[0] = " " * col + chunk[0][col:]
-        if node.flow_style:
-            end = node.end_mark
-            if end.line == last:
-                chunk[-1] = chunk[-1][: end.column]
-            return textwrap.dedent("\n".join(chunk)) + "\n"
-        # A block mapping: every line is indented at least to its first key, except comments.
-        chunk = [ln[col:] if not ln[:col].strip() else ln.lstrip() for ln in chunk]
-        return "\n".join(chunk) + "\n"
+        end = node.end_mark
+        if end.line == last:
+            chunk[-1] = chunk[-1][: end.column]
+        return textwrap.dedent("\n".join(chunk)) + "\n"
 
     # -- nodes to plain data --------------------------------------------------------------------
 
