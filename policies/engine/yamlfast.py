@@ -159,21 +159,25 @@ class DocumentReader:
     # -- collections ------------------------------------------------------------------------------
 
     def _mapping(self, col: int, path: str, lines: dict[str, int], root: bool = False) -> tuple[dict[str, Any], int]:
+        # The hot loop of the reader: the entry index is a local (self.k is synced around calls),
+        # and the usual lines (a plain key, then a plain or quoted value or a block below) inline.
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise Unsupported
         entries = self.entries
         n = len(entries)
         out: dict[str, Any] = {}
-        last = entries[self.k][0]
+        k = self.k
+        last = entries[k][0]
         resolvers = _RESOLVERS.get
-        while self.k < n:
-            ln, ind, content = entries[self.k]
+        value: Any
+        while k < n:
+            ln, ind, content = entries[k]
             if ind != col:
                 if ind < col:
                     break
                 raise Unsupported  # a continuation line or bad indentation
-            self.k += 1
+            k += 1
             sep = content.find(": ")
             if 0 < sep < MAX_KEY and content[0] not in _KEY_SLOW and "#" not in content and content[sep - 1] != " ":
                 key = content[:sep]  # the usual line: a plain key, no comment
@@ -189,11 +193,27 @@ class DocumentReader:
                 raise Unsupported  # duplicate key: the composer words the error
             field = f"{path}.{key}" if path else key
             if root and key == "items":
+                self.k = k
                 self._root_items(ln, col, rest, lines)
+                k = self.k
                 continue  # a root's items are not part of its own last line (see yamlload)
             lines[field] = ln + 1
             if not rest:
-                value, value_last = self._nested(ln, col, field, lines)
+                # A block below the key (a list may sit at the key's own indentation), or null.
+                value, value_last = None, ln
+                if k < n:
+                    _, below, first = entries[k]
+                    if first[0] == "-" and (len(first) == 1 or first[1] == " "):
+                        if below >= col:
+                            self.k = k
+                            value, value_last = self._sequence(below, field, lines)
+                            k = self.k
+                            lines[field + END] = value_last + 1
+                    elif below > col:
+                        self.k = k
+                        value, value_last = self._mapping(below, field, lines)
+                        k = self.k
+                        lines[field + END] = value_last + 1
                 if value_last > last:
                     last = value_last
             elif rest[0] == '"' and rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
@@ -201,7 +221,9 @@ class DocumentReader:
                 if ln > last:
                     last = ln
             elif rest[0] in _INDICATORS or "#" in rest or ": " in rest or rest[-1] == ":":
+                self.k = k
                 value, value_last = self._scalar(rest, ln, col, field, lines)
+                k = self.k
                 if value_last > last:
                     last = value_last
             else:
@@ -209,6 +231,7 @@ class DocumentReader:
                 if ln > last:
                     last = ln
             out[key] = value
+        self.k = k
         self.depth -= 1
         return out, last
 

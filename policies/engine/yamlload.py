@@ -75,7 +75,9 @@ _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
 _LONG_BLOCK_PREFIX = 1000
 _TAG_CACHE_SIZE = 200_000
-_LONG_BLOCK_PREFIX_RE = re.compile(rf"^[ \t?:-]{{{_LONG_BLOCK_PREFIX},}}", re.MULTILINE)
+# A line that starts with that many indentation or block indicator characters (a newline first: a
+# literal prefix is searched fast, where a line-start anchor would try every position).
+_LONG_BLOCK_PREFIX_RE = re.compile(rf"\n[ \t?:-]{{{_LONG_BLOCK_PREFIX},}}")
 
 
 def end_line_of(obj: RawObject, path: str) -> int:
@@ -165,7 +167,8 @@ def _check_depth(name: str, text: str) -> None:
     """Refuse absurd nesting before the (recursive, C) composer sees it: it would overflow the stack."""
     # Each level needs an opening bracket or one more column of block indentation, so this bounds it.
     brackets = text.count("[") + text.count("{")
-    if brackets + _LONG_BLOCK_PREFIX < SCAN_DEPTH and not _LONG_BLOCK_PREFIX_RE.search(text):
+    long_prefix = _LONG_BLOCK_PREFIX_RE.match("\n" + text[:_LONG_BLOCK_PREFIX]) or _LONG_BLOCK_PREFIX_RE.search(text)
+    if brackets + _LONG_BLOCK_PREFIX < SCAN_DEPTH and not long_prefix:
         return
     depth = 0
     try:
