@@ -24,31 +24,98 @@ Layout: ``cluster`` (the cluster's objects), ``model`` (``Cluster``), ``k8s/``, 
 
 from __future__ import annotations
 
-from policies.engine.calico.index import calico_index
-from policies.engine.connections import ConnectionSet, canonical_protocol
-from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
-from policies.engine.errors import PolicyError, UnsupportedError
-from policies.engine.evaluate import FlowResult, evaluate
-from policies.engine.expectations import (
-    CheckReport,
-    check_cluster,
-    compare_reports,
-    parse_expectation,
-    parse_expectations,
-)
-from policies.engine.explain import Explanation, explain
-from policies.engine.findings import Finding
-from policies.engine.flows import make_flow
-from policies.engine.groups import address_sets
-from policies.engine.lint import lint
-from policies.engine.model import Cluster
-from policies.engine.options import Settings
-from policies.engine.output import FORMATS, render
-from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
-from policies.engine.reachability import Graph, build_graph
-from policies.engine.selection import selected_pods
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.engine.calico.index import calico_index
+    from policies.engine.connections import ConnectionSet, canonical_protocol
+    from policies.engine.diff import Diff, diff, diff_clusters, diff_dicts
+    from policies.engine.errors import PolicyError, UnsupportedError
+    from policies.engine.evaluate import FlowResult, evaluate
+    from policies.engine.expectations import (
+        CheckReport,
+        check_cluster,
+        compare_reports,
+        parse_expectation,
+        parse_expectations,
+    )
+    from policies.engine.explain import Explanation, explain
+    from policies.engine.findings import Finding
+    from policies.engine.flows import make_flow
+    from policies.engine.groups import address_sets
+    from policies.engine.lint import lint
+    from policies.engine.model import Cluster
+    from policies.engine.options import Settings
+    from policies.engine.output import FORMATS, render
+    from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
+    from policies.engine.reachability import Graph, build_graph
+    from policies.engine.selection import selected_pods
 
 ENGINE_VERSION = "0.1.0"
+
+# Each name is imported from its module when first used, so that a command imports only what it
+# needs (`netpol reach` never loads the Calico index, expectations or diff code).
+_EXPORTS: dict[str, str] = {
+    "calico_index": "calico.index",
+    "ConnectionSet": "connections",
+    "canonical_protocol": "connections",
+    "Diff": "diff",
+    "diff": "diff",
+    "diff_clusters": "diff",
+    "diff_dicts": "diff",
+    "PolicyError": "errors",
+    "UnsupportedError": "errors",
+    "FlowResult": "evaluate",
+    "evaluate": "evaluate",
+    "CheckReport": "expectations",
+    "check_cluster": "expectations",
+    "compare_reports": "expectations",
+    "parse_expectation": "expectations",
+    "parse_expectations": "expectations",
+    "Explanation": "explain",
+    "explain": "explain",
+    "Finding": "findings",
+    "make_flow": "flows",
+    "address_sets": "groups",
+    "lint": "lint",
+    "Cluster": "model",
+    "Settings": "options",
+    "FORMATS": "output",
+    "render": "output",
+    "ManifestObject": "parse",
+    "ParseResult": "parse",
+    "load_paths": "parse",
+    "parse_files": "parse",
+    "Graph": "reachability",
+    "build_graph": "reachability",
+    "selected_pods": "selection",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+class _Engine(types.ModuleType):
+    """The package keeps its exported functions where a submodule has the same name (``diff``,
+    ``explain``, ``lint``, ``evaluate``): importing the submodule would otherwise bind the module
+    to the package's attribute, and ``from policies.engine import lint`` would give the module."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS and _EXPORTS[name] == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Engine
 
 __all__ = [
     "ENGINE_VERSION",

@@ -200,7 +200,8 @@ class _AliasBomb(Exception):
 # Text the fast reader takes: no tab, no carriage return, no other line break than "\n", nothing
 # that libyaml's reader refuses (it then words the error) and no byte order mark.
 _ASCII_SAFE = bytes([10, *range(0x20, 0x7F)])
-_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Compiled when first needed: a class over most of Unicode takes 20 ms to compile.
+_UNSAFE_PATTERN = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 _CONTENT_LINE = re.compile(r"^ *[^ #\n]", re.MULTILINE)
 
 
@@ -210,7 +211,7 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
     if text.isascii():
         if text.encode("ascii").translate(None, _ASCII_SAFE):
             return None
-    elif _UNSAFE.search(text):
+    elif re.search(_UNSAFE_PATTERN, text):
         return None
     documents = _split_documents(text)
     if documents is None:
