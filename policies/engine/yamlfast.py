@@ -117,9 +117,12 @@ def _unescape(match: re.Match[str]) -> str:
 class DocumentReader:
     """Reads one document: ``lines`` is the file's lines, the document is ``lines[start:stop]``."""
 
-    def __init__(self, lines: list[str], start: int, stop: int) -> None:
+    def __init__(self, lines: list[str], start: int, stop: int, record: bool = True) -> None:
         self.lines = lines
         self.stop = stop
+        # Whether to record the line of every field (without, the lines map holds less: see
+        # yamlload, which then reads the document again when some line is asked for).
+        self.record = record
         # (line index, indentation, content without trailing spaces) of each line that holds more
         # than blanks or a comment.
         entries: list[tuple[int, int, str]] = []
@@ -170,6 +173,7 @@ class DocumentReader:
         k = self.k
         last = entries[k][0]
         resolvers = _RESOLVERS.get
+        record = self.record
         value: Any
         while k < n:
             ln, ind, content = entries[k]
@@ -191,13 +195,14 @@ class DocumentReader:
                 key, rest = _split_key(content)
             if key in out:
                 raise Unsupported  # duplicate key: the composer words the error
-            field = f"{path}.{key}" if path else key
+            field = (f"{path}.{key}" if path else key) if record else ""
             if root and key == "items":
                 self.k = k
                 self._root_items(ln, col, rest, lines)
                 k = self.k
                 continue  # a root's items are not part of its own last line (see yamlload)
-            lines[field] = ln + 1
+            if record:
+                lines[field] = ln + 1
             if not rest:
                 # A block below the key (a list may sit at the key's own indentation), or null.
                 value, value_last = None, ln
@@ -208,12 +213,14 @@ class DocumentReader:
                             self.k = k
                             value, value_last = self._sequence(below, field, lines)
                             k = self.k
-                            lines[field + END] = value_last + 1
+                            if record:
+                                lines[field + END] = value_last + 1
                     elif below > col:
                         self.k = k
                         value, value_last = self._mapping(below, field, lines)
                         k = self.k
-                        lines[field + END] = value_last + 1
+                        if record:
+                            lines[field + END] = value_last + 1
                 if value_last > last:
                     last = value_last
             elif rest[0] == '"' and rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
@@ -282,8 +289,9 @@ class DocumentReader:
                 if ind > col:
                     raise Unsupported
                 break
-            item = f"{path}[{len(out)}]"
-            lines[item] = ln + 1
+            item = f"{path}[{len(out)}]" if self.record else ""
+            if self.record:
+                lines[item] = ln + 1
             value, item_last = self._item(ln, col, content, item, lines)
             out.append(value)
             if item_last > last:
@@ -299,7 +307,8 @@ class DocumentReader:
         if _is_key_line(rest):
             self.entries[self.k] = (ln, item_col, rest)
             value, last = self._mapping(item_col, path, lines)
-            lines[path + END] = last + 1
+            if self.record:
+                lines[path + END] = last + 1
             return value, last
         self.k += 1
         return self._scalar(rest, ln, col, path, lines)

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 import yaml
@@ -196,6 +196,28 @@ class _AliasBomb(Exception):
     pass
 
 
+# Kinds whose parsers keep the lines of their fields (rules, ports and peers that explanations
+# point at): their documents are read with every line at once. Other objects (pods, workloads,
+# namespaces and every kind the engine skips) use lines only to word an error or a warning, and get
+# them when one asks.
+EAGER_LINE_KINDS = frozenset(
+    {
+        "NetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+        "ClusterNetworkPolicy",
+        "GlobalNetworkPolicy",
+        "GlobalNetworkSet",
+        "HostEndpoint",
+        "NetworkSet",
+        "Profile",
+        "StagedGlobalNetworkPolicy",
+        "StagedKubernetesNetworkPolicy",
+        "StagedNetworkPolicy",
+        "Tier",
+    }
+)
+
 # -- the fast reader's documents --------------------------------------------------------------------
 # Text the fast reader takes: no tab, no carriage return, no other line break than "\n", nothing
 # that libyaml's reader refuses (it then words the error) and no byte order mark.
@@ -219,11 +241,19 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
     lines = text.split("\n")
     out: list[RawObject] = []
     for index, marker, start, stop in documents:
-        reader = DocumentReader(lines, start, stop)
+        reader = DocumentReader(lines, start, stop, record=False)
         if not reader.entries:
             continue  # an empty document
         try:
-            out.extend(_fast_objects(name, index, reader, lines))
+            objects = _fast_objects(name, index, reader, lines)
+            if any(o.kind in EAGER_LINE_KINDS for o in objects):
+                out.extend(_fast_objects(name, index, DocumentReader(lines, start, stop), lines))
+            else:
+                later = _DocumentLines(name, index, lines, start, stop)
+                out.extend(
+                    RawObject(o.kind, o.api_version, o.data, o.source, _LazyLines(later, i), o.text)
+                    for i, o in enumerate(objects)
+                )
         except Unsupported:
             first = marker if marker is not None else 0
             chunk = "\n" * first + "\n".join(lines[first:stop]) + ("\n" if stop < len(lines) else "")
@@ -232,6 +262,42 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
             except PolicyError:
                 return None  # read the whole file again so that the error is worded as always
     return out
+
+
+class _DocumentLines:
+    """The line maps of one document's objects, read again when first asked for."""
+
+    def __init__(self, name: str, index: int, lines: list[str], start: int, stop: int) -> None:
+        self.args = (name, index, lines, start, stop)
+        self.maps: list[Mapping[str, int]] | None = None
+
+    def get(self, item: int) -> Mapping[str, int]:
+        if self.maps is None:
+            name, index, lines, start, stop = self.args
+            self.maps = [o.lines for o in _fast_objects(name, index, DocumentReader(lines, start, stop), lines)]
+        return self.maps[item]
+
+
+class _LazyLines(Mapping[str, int]):
+    """An object's field -> line map, made when first read (an error or a warning names a field)."""
+
+    __slots__ = ("document", "item")
+
+    def __init__(self, document: _DocumentLines, item: int) -> None:
+        self.document = document
+        self.item = item
+
+    def __getitem__(self, key: str) -> int:
+        return self.document.get(self.item)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.document.get(self.item)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.document.get(self.item))
+
+    def __len__(self) -> int:
+        return len(self.document.get(self.item))
 
 
 def _split_documents(text: str) -> list[tuple[int, int | None, int, int]] | None:

@@ -304,3 +304,20 @@ def test_a_document_the_fast_reader_leaves_keeps_its_index_and_lines() -> None:
         ("C", 2, 8, 0),
     ]
     assert objects[1].data["other"] == {"a": 1}
+
+
+def test_every_policy_kind_is_read_with_its_lines_at_once() -> None:
+    from policies.engine.parse import ADMIN_KINDS, CALICO_KINDS
+
+    assert {"NetworkPolicy"} | ADMIN_KINDS | CALICO_KINDS <= yamlload.EAGER_LINE_KINDS
+
+
+def test_other_objects_get_their_lines_when_asked() -> None:
+    text = "kind: Pod\nmetadata:\n  name: a\n---\nkind: NetworkPolicy\nspec:\n  podSelector: {}\n"
+    pod, policy = yamlload.load_text("f.yaml", text)
+    assert isinstance(policy.lines, dict)
+    assert not isinstance(pod.lines, dict)
+    assert pod.line_of("metadata.name") == 3 and dict(pod.lines) == {
+        "kind": 1, "metadata": 2, "metadata.name": 3, "metadata#end": 3, "#end": 3,
+    }  # fmt: skip
+    assert policy.lines["spec.podSelector#end"] == 7
