@@ -28,6 +28,8 @@ class RawObject:
     @property
     def metadata(self) -> Mapping[str, Any]:
         meta = self.data.get("metadata")
+        if type(meta) is dict:  # the usual case, without the slower check against the ABC
+            return meta
         return meta if isinstance(meta, Mapping) else {}
 
     @property

@@ -728,9 +728,9 @@ def _join(path: str, key: str) -> str:
 
 def at(path: str, key: str | int) -> str:
     """``spec`` + ``ingress`` -> ``spec.ingress``; ``spec.ingress`` + 0 -> ``spec.ingress[0]``."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return _join(path, key)
+    if key.__class__ is str:
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key}]"
 
 
 def get_mapping(obj: RawObject, value: Any, path: str) -> dict[str, Any]:
