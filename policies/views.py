@@ -128,7 +128,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
-    ctx.update(pages.overview.overview(snapshot, analysis))
+    ctx.update(pages.overview.overview(snapshot, analysis, request.GET))
     ctx.update(
         {
             "analysis": analysis,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from policies.models import Snapshot
-from policies.pages.words import OUTSIDE, endpoint_text, first_port, node_label, plural, ports_text
+from policies.pages.words import OUTSIDE, endpoint_text, first_port, natural_key, node_label, plural, ports_text
 
 MATRIX_MAX_SIDE = 60  # a workload matrix larger than this many rows or columns is cut, and says so
 
@@ -33,11 +32,6 @@ class Matrix:
 
 def _group(node: dict[str, Any]) -> str:
     return node.get("namespace") or OUTSIDE
-
-
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key reading runs of digits as numbers: "ns-2" before "ns-10"."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def _group_order(group: str) -> tuple[bool, tuple[tuple[int, int | str], ...]]:

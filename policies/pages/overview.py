@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+from django.urls import reverse
 
 from policies import services
 from policies.models import Analysis, Resource, Snapshot
 from policies.pages.state import counts, policy_resources
-from policies.pages.words import node_label
+from policies.pages.words import natural_key, node_label
 
 SEVERITY_ORDER = ("error", "warning", "info")
+
+
+LIST_PAGE_SIZE = 30  # items of a headline list per page
+
+
+@dataclass
+class HeadlineItem:
+    """One workload of a headline list: its name, where the graph shows it, and the flow check."""
+
+    name: str
+    graph_url: str
+    flow_url: str
+
+
+@dataclass
+class NamespaceGroup:
+    """The items of one namespace on the page shown, and how many the namespace has in the list."""
+
+    namespace: str
+    total: int
+    items: list[HeadlineItem]
+
+    @property
+    def partial(self) -> bool:
+        """Whether some of the namespace's items are on another page."""
+        return len(self.items) < self.total
 
 
 @dataclass
@@ -18,7 +50,18 @@ class Headline:
     key: str  # the graph's ?only= value
     question: str
     ids: list[str]
-    nodes: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # every item's "namespace/name", in the list's order
+    namespaces: int = 0  # how many namespaces the list spans
+    groups: list[NamespaceGroup] = field(default_factory=list)  # the page shown, by namespace
+    page: int = 1
+    pages: int = 1
+    first: int = 0  # the page's first and last item, counted from 1 (0: the list is empty)
+    last: int = 0
+    page_urls: dict[str, str] = field(default_factory=dict)  # "first", "previous", "next", "last"
+
+    @property
+    def param(self) -> str:
+        return page_param(self.key)
 
 
 # (the graph's ?only= value, the engine summary's list, the question in words: one, many)
@@ -44,8 +87,14 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
     return {key: list(summary.get(field_name, [])) for key, field_name, _, _ in HEADLINES}
 
 
-def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
-    """The overview page: counts, headline answers, the team's expectations, lint findings by severity."""
+def page_param(key: str) -> str:
+    """The query parameter that holds a headline list's page ("exposed-page")."""
+    return f"{key}-page"
+
+
+def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | None = None) -> dict[str, Any]:
+    """The overview page: counts, headline answers, the team's expectations, lint findings by severity.
+    ``query`` is the request's: each headline list shows the page its ``KEY-page`` parameter names."""
     done = analysis is not None and analysis.status == Analysis.Status.DONE
     keys = ("summary", "lint", "notes", "expectations")
     result = {key: analysis.result_part(key) for key in keys} if done and analysis else {}
@@ -54,9 +103,10 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
     evaluator = ""
     if done and analysis is not None:
         names, evaluator = _names_and_evaluator(analysis)
+        links = _Links(snapshot, query)
         for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
-            headlines.append(Headline(key, one if len(ids) == 1 else many, ids, [names.get(i, i) for i in ids]))
+            headlines.append(_headline(key, one if len(ids) == 1 else many, ids, names, links))
     lint: dict[str, list[dict[str, Any]]] = {}
     for finding in result.get("lint") or []:
         lint.setdefault(finding.get("severity", "info"), []).append(finding)
@@ -71,6 +121,90 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "evaluator": evaluator,
         "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
     }
+
+
+class _Links:
+    """The URLs a headline list links to: its items on the graph and in the flow check, and its
+    other pages (which keep the other lists' pages)."""
+
+    def __init__(self, snapshot: Snapshot, query: QueryDict | None) -> None:
+        self.graph = reverse("policies:graph", args=[snapshot.id])
+        self.flow = reverse("policies:flow", args=[snapshot.id])
+        self.query = query.copy() if query is not None else QueryDict(mutable=True)
+
+    def requested_page(self, key: str) -> int:
+        text = self.query.get(page_param(key), "")
+        return int(text) if text.isdigit() else 1
+
+    def page(self, key: str, number: int) -> str:
+        query = self.query.copy()
+        if number > 1:
+            query[page_param(key)] = str(number)
+        else:
+            query.pop(page_param(key), None)
+        encoded = query.urlencode()
+        return f"?{encoded}#list-{key}" if encoded else f"#list-{key}"
+
+    def item(self, key: str, node_id: str, namespace: str) -> tuple[str, str]:
+        """The graph with the node selected (its namespace opened), and the flow check of the
+        question the list answers about it."""
+        graph = f"{self.graph}?{urlencode({'open': namespace, 'sel': node_id})}" if namespace else (
+            f"{self.graph}?{urlencode({'sel': node_id})}"
+        )
+        end = "src" if key == "internet" else "dst"
+        return graph, f"{self.flow}?{urlencode({end: node_id})}"
+
+
+def _namespace_of(node_id: str, name: str) -> str:
+    """A workload's namespace: the first part of its id when its name starts with it
+    ("shop/Deployment/web" named "shop/web"); "" for an endpoint outside every namespace."""
+    first, slash, _ = node_id.partition("/")
+    return first if slash and name.startswith(f"{first}/") else ""
+
+
+def _headline(key: str, question: str, ids: list[str], names: dict[str, str], links: _Links) -> Headline:
+    """A headline list, sorted by namespace then name (digits as numbers), cut to the page asked for
+    and grouped by namespace."""
+    entries = []
+    for node_id in ids:
+        name = names.get(node_id, node_id)
+        namespace = _namespace_of(node_id, name)
+        entries.append((_namespace_order(namespace), natural_key(name), namespace, name, node_id))
+    entries.sort()
+    per_namespace = Counter(namespace for _, _, namespace, _, _ in entries)
+    pages = max(1, math.ceil(len(entries) / LIST_PAGE_SIZE))
+    page = min(max(1, links.requested_page(key)), pages)
+    start = (page - 1) * LIST_PAGE_SIZE
+    shown = entries[start : start + LIST_PAGE_SIZE]
+    groups: list[NamespaceGroup] = []
+    for _, _, namespace, name, node_id in shown:
+        if not groups or groups[-1].namespace != namespace:
+            groups.append(NamespaceGroup(namespace, per_namespace[namespace], []))
+        graph_url, flow_url = links.item(key, node_id, namespace)
+        groups[-1].items.append(HeadlineItem(name, graph_url, flow_url))
+    page_urls: dict[str, str] = {}
+    if page > 1:
+        page_urls.update(first=links.page(key, 1), previous=links.page(key, page - 1))
+    if page < pages:
+        page_urls.update(next=links.page(key, page + 1), last=links.page(key, pages))
+    return Headline(
+        key,
+        question,
+        ids,
+        nodes=[name for _, _, _, name, _ in entries],
+        namespaces=len(per_namespace),
+        groups=groups,
+        page=page,
+        pages=pages,
+        first=start + 1 if shown else 0,
+        last=start + len(shown),
+        page_urls=page_urls,
+    )
+
+
+def _namespace_order(namespace: str) -> tuple[bool, tuple[tuple[int, int | str], ...]]:
+    """Namespaces in natural order; the endpoints outside every namespace last."""
+    return (namespace == "", natural_key(namespace))
 
 
 def _names_and_evaluator(analysis: Analysis) -> tuple[dict[str, str], str]:
