@@ -109,9 +109,15 @@ def workload_matrix(snapshot: Snapshot, graph: dict[str, Any], source_ns: str, t
             text = ports_text(edge)
             title = f"{node_label(src)} → {node_label(dst)}: {text}"
             cells.append(Cell(text, openness, f"{flow}?{urlencode(params)}", title))
-        rows.append((node_label(src), f"{graph_url}?{urlencode({'sel': src['id']})}", cells))
-    columns = [(node_label(n), f"{graph_url}?{urlencode({'sel': n['id']})}") for n in targets]
+        rows.append((node_label(src), _graph_link(graph_url, src), cells))
+    columns = [(node_label(n), _graph_link(graph_url, n)) for n in targets]
     return Matrix(rows, columns, cut)
+
+
+def _graph_link(graph_url: str, node: dict[str, Any]) -> str:
+    """The graph with the node selected and its namespace open (a large graph starts collapsed)."""
+    params = {"open": node["namespace"], "sel": node["id"]} if node.get("namespace") else {"sel": node["id"]}
+    return f"{graph_url}?{urlencode(params)}"
 
 
 def matrix_groups(counts: dict[str, Any]) -> list[str]:
