@@ -134,7 +134,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "analysis": analysis,
             "analysis_state": pages.state.analysis_state(analysis),
             "files": snapshot.files.all(),
-            "policies": pages.overview.policy_rows(snapshot),
+            "policies": pages.overview.policy_page(snapshot, request.GET),
         }
     )
     ctx["compare_others"], ctx["compare_default"] = pages.compare.compare_choices(snapshot)

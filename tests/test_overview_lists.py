@@ -127,3 +127,37 @@ def test_a_page_number_out_of_range_shows_the_nearest_page(
     response = web.get(reverse("policies:snapshot", args=[spread.id]), {"not-isolated-page": asked})
     assert response.status_code == 200
     assert not_isolated(response).page == (3 if asked == "99" else 1)
+
+
+def unused_policy(n: int) -> str:
+    """A policy in ns-1 that selects no pod (a lint finding)."""
+    return (
+        f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p-{n}\n  namespace: ns-1\n"
+        f"spec:\n  podSelector:\n    matchLabels:\n    app: nobody-{n}\n  policyTypes: [Ingress]\n"
+    ).replace("matchLabels:\n    app", "matchLabels:\n      app")
+
+
+def test_the_findings_and_the_policy_list_are_paginated_too(
+    web: Client, make_snapshot: Callable[..., Snapshot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = make_snapshot(
+        [*cluster_files(), ("policies.yaml", "---\n".join(unused_policy(n) for n in range(1, 6)))], name="unused"
+    )
+    monkeypatch.setattr(overview, "FINDINGS_PAGE_SIZE", 2)
+    monkeypatch.setattr(overview, "POLICIES_PAGE_SIZE", 2)
+    url = reverse("policies:snapshot", args=[snapshot.id])
+    response = web.get(url, {"policies-page": "3", "findings-page": "2"})
+    policies = response.context["policies"]
+    assert (policies.total, policies.number, policies.count) == (5, 3, 3)
+    assert [row.resource.name for row in policies.items] == ["p-5"]
+    findings = response.context["findings"]
+    assert findings.total == response.context["lint_count"] >= 5 and findings.number == 2
+    assert len(findings.items) == 2
+    # The page's findings by severity, each severity with its count in all.
+    assert sum(len(shown) for _, shown, _ in response.context["lint_groups"]) == 2
+    assert all(total >= len(shown) for _, shown, total in response.context["lint_groups"])
+    html = response.content.decode()
+    assert 'aria-label="Pages of the policies"' in html and 'aria-label="Pages of the findings"' in html
+    # Moving the findings keeps the policies on their page.
+    assert parse_qs(urlsplit(findings.urls["first"]).query) == {"policies-page": ["3"]}
+    assert findings.urls["first"].endswith("#list-findings") and 'id="list-findings"' in html

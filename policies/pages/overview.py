@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from django.urls import reverse
 
 from policies import services
 from policies.models import Analysis, Resource, Snapshot
+from policies.pages.paging import Page, cut
 from policies.pages.state import counts, policy_resources
 from policies.pages.words import natural_key, node_label
 
@@ -20,6 +20,8 @@ SEVERITY_ORDER = ("error", "warning", "info")
 
 
 LIST_PAGE_SIZE = 30  # items of a headline list per page
+FINDINGS_PAGE_SIZE = 50
+POLICIES_PAGE_SIZE = 100
 
 
 @dataclass
@@ -59,10 +61,6 @@ class Headline:
     last: int = 0
     page_urls: dict[str, str] = field(default_factory=dict)  # "first", "previous", "next", "last"
 
-    @property
-    def param(self) -> str:
-        return page_param(self.key)
-
 
 # (the graph's ?only= value, the engine summary's list, the question in words: one, many)
 HEADLINES = (
@@ -87,11 +85,6 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
     return {key: list(summary.get(field_name, [])) for key, field_name, _, _ in HEADLINES}
 
 
-def page_param(key: str) -> str:
-    """The query parameter that holds a headline list's page ("exposed-page")."""
-    return f"{key}-page"
-
-
 def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | None = None) -> dict[str, Any]:
     """The overview page: counts, headline answers, the team's expectations, lint findings by severity.
     ``query`` is the request's: each headline list shows the page its ``KEY-page`` parameter names."""
@@ -103,47 +96,47 @@ def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | N
     evaluator = ""
     if done and analysis is not None:
         names, evaluator = _names_and_evaluator(analysis)
-        links = _Links(snapshot, query)
+        links = _Links(snapshot)
         for key, field_name, one, many in HEADLINES:
             ids = list(summary.get(field_name, []))
-            headlines.append(_headline(key, one if len(ids) == 1 else many, ids, names, links))
-    lint: dict[str, list[dict[str, Any]]] = {}
-    for finding in result.get("lint") or []:
-        lint.setdefault(finding.get("severity", "info"), []).append(finding)
-    lint_groups = [(sev, lint[sev]) for sev in SEVERITY_ORDER if sev in lint]
-    lint_groups += [(sev, items) for sev, items in sorted(lint.items()) if sev not in SEVERITY_ORDER]
+            headlines.append(_headline(key, one if len(ids) == 1 else many, ids, names, links, query))
+    findings, lint_groups = _findings(result.get("lint") or [], query)
     return {
         "counts": counts(snapshot, analysis),
         "headlines": headlines,
         "lint_groups": lint_groups,
-        "lint_count": sum(len(items) for _, items in lint_groups),
+        "lint_count": findings.total,
+        "findings": findings,
         "notes": result.get("notes") or [],
         "evaluator": evaluator,
         "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
     }
 
 
-class _Links:
-    """The URLs a headline list links to: its items on the graph and in the flow check, and its
-    other pages (which keep the other lists' pages)."""
+def _findings(
+    lint: list[dict[str, Any]], query: QueryDict | None
+) -> tuple[Page[dict[str, Any]], list[tuple[str, list[dict[str, Any]], int]]]:
+    """The lint findings, errors first, cut to the page asked for; that page's findings by severity,
+    each with how many the severity has in all."""
+    order = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
+    ordered = sorted(lint, key=lambda f: (order.get(f.get("severity", "info"), len(order)), f.get("severity", "info")))
+    per_severity = Counter(f.get("severity", "info") for f in ordered)
+    page = cut(ordered, "findings", query, FINDINGS_PAGE_SIZE)
+    groups: list[tuple[str, list[dict[str, Any]], int]] = []
+    for finding in page.items:
+        severity = finding.get("severity", "info")
+        if not groups or groups[-1][0] != severity:
+            groups.append((severity, [], per_severity[severity]))
+        groups[-1][1].append(finding)
+    return page, groups
 
-    def __init__(self, snapshot: Snapshot, query: QueryDict | None) -> None:
+
+class _Links:
+    """Where a headline list's items lead: the graph and the flow check."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
         self.graph = reverse("policies:graph", args=[snapshot.id])
         self.flow = reverse("policies:flow", args=[snapshot.id])
-        self.query = query.copy() if query is not None else QueryDict(mutable=True)
-
-    def requested_page(self, key: str) -> int:
-        text = self.query.get(page_param(key), "")
-        return int(text) if text.isdigit() else 1
-
-    def page(self, key: str, number: int) -> str:
-        query = self.query.copy()
-        if number > 1:
-            query[page_param(key)] = str(number)
-        else:
-            query.pop(page_param(key), None)
-        encoded = query.urlencode()
-        return f"?{encoded}#list-{key}" if encoded else f"#list-{key}"
 
     def item(self, key: str, node_id: str, namespace: str) -> tuple[str, str]:
         """The graph with the node selected (its namespace opened), and the flow check of the
@@ -162,7 +155,9 @@ def _namespace_of(node_id: str, name: str) -> str:
     return first if slash and name.startswith(f"{first}/") else ""
 
 
-def _headline(key: str, question: str, ids: list[str], names: dict[str, str], links: _Links) -> Headline:
+def _headline(
+    key: str, question: str, ids: list[str], names: dict[str, str], links: _Links, query: QueryDict | None
+) -> Headline:
     """A headline list, sorted by namespace then name (digits as numbers), cut to the page asked for
     and grouped by namespace."""
     entries = []
@@ -172,21 +167,13 @@ def _headline(key: str, question: str, ids: list[str], names: dict[str, str], li
         entries.append((_namespace_order(namespace), natural_key(name), namespace, name, node_id))
     entries.sort()
     per_namespace = Counter(namespace for _, _, namespace, _, _ in entries)
-    pages = max(1, math.ceil(len(entries) / LIST_PAGE_SIZE))
-    page = min(max(1, links.requested_page(key)), pages)
-    start = (page - 1) * LIST_PAGE_SIZE
-    shown = entries[start : start + LIST_PAGE_SIZE]
+    page = cut(entries, key, query, LIST_PAGE_SIZE)
     groups: list[NamespaceGroup] = []
-    for _, _, namespace, name, node_id in shown:
+    for _, _, namespace, name, node_id in page.items:
         if not groups or groups[-1].namespace != namespace:
             groups.append(NamespaceGroup(namespace, per_namespace[namespace], []))
         graph_url, flow_url = links.item(key, node_id, namespace)
         groups[-1].items.append(HeadlineItem(name, graph_url, flow_url))
-    page_urls: dict[str, str] = {}
-    if page > 1:
-        page_urls.update(first=links.page(key, 1), previous=links.page(key, page - 1))
-    if page < pages:
-        page_urls.update(next=links.page(key, page + 1), last=links.page(key, pages))
     return Headline(
         key,
         question,
@@ -194,11 +181,11 @@ def _headline(key: str, question: str, ids: list[str], names: dict[str, str], li
         nodes=[name for _, _, _, name, _ in entries],
         namespaces=len(per_namespace),
         groups=groups,
-        page=page,
-        pages=pages,
-        first=start + 1 if shown else 0,
-        last=start + len(shown),
-        page_urls=page_urls,
+        page=page.number,
+        pages=page.count,
+        first=page.first,
+        last=page.last,
+        page_urls=page.urls,
     )
 
 
@@ -224,6 +211,11 @@ class PolicyRow:
     resource: Resource
     placement: services.Placement | None
     admin: services.AdminSummary | None = None  # an admin network policy's tier, priority and pods
+
+
+def policy_page(snapshot: Snapshot, query: QueryDict | None = None) -> Page[PolicyRow]:
+    """The page of the policy list the query asks for ("policies-page")."""
+    return cut(policy_rows(snapshot), "policies", query, POLICIES_PAGE_SIZE)
 
 
 def policy_rows(snapshot: Snapshot) -> list[PolicyRow]:
