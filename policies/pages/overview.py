@@ -17,9 +17,8 @@ from policies.pages.state import counts, policy_resources
 from policies.pages.words import natural_key, node_label
 
 SEVERITY_ORDER = ("error", "warning", "info")
-
-
-LIST_PAGE_SIZE = 30  # items of a headline list per page
+# Items per page of each list (policies.pages.paging): a headline list, the findings, the policies.
+LIST_PAGE_SIZE = 30
 FINDINGS_PAGE_SIZE = 50
 POLICIES_PAGE_SIZE = 100
 
@@ -87,7 +86,8 @@ def headline_ids(summary: dict[str, Any]) -> dict[str, list[str]]:
 
 def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | None = None) -> dict[str, Any]:
     """The overview page: counts, headline answers, the team's expectations, lint findings by severity.
-    ``query`` is the request's: each headline list shows the page its ``KEY-page`` parameter names."""
+    ``query`` is the request's: each list shows the page its ``KEY-page`` parameter names (a headline
+    list's key, "findings")."""
     done = analysis is not None and analysis.status == Analysis.Status.DONE
     keys = ("summary", "lint", "notes", "expectations")
     result = {key: analysis.result_part(key) for key in keys} if done and analysis else {}
