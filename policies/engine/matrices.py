@@ -1,7 +1,7 @@
 """Direction matrices: what every group allows to and from every peer, as bit masks over port atoms.
 
 One direction of all groups is a group x peer matrix whose cells are masks over the port atoms
-(``atoms.PortAtoms``), held as ``words`` 64-bit words in the last axis. The group graph is then one
+(``atoms.PortAtoms``), held as ``words`` unsigned integers in the last axis. The group graph is then one
 bitwise AND of the egress matrix and the transposed ingress matrix (SEMANTICS.md 2: a pod-to-pod
 connection needs the source's egress and the destination's ingress), with no loop over group pairs.
 A group that no policy isolates has a full row: an open namespace costs a row fill, not pair work.
@@ -13,7 +13,7 @@ once per distinct verdict signature), which ``from_tables`` turns into the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,17 +24,30 @@ from policies.engine.groups import GroupIndex, Table
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    Masks = NDArray[np.uint64]
+    Masks = NDArray[np.unsignedinteger[Any]]
 
-__all__ = ["DirectionMatrices", "GroupGraph", "combine", "from_tables", "words"]
+__all__ = ["DirectionMatrices", "GroupGraph", "combine", "egress_matrix", "from_tables", "mask_dtype", "to_ints",
+           "words"]
+
+
+def mask_dtype(atoms: PortAtoms) -> np.dtype[Any]:
+    return np.dtype(f"uint{atoms.width}")
+
+
+def egress_matrix(atoms: PortAtoms, groups: int, peers: int) -> Masks:
+    """An empty egress matrix: the first rows of a peers x peers array, which ``combine`` then
+    turns into the group graph in place (no second copy of the largest array)."""
+    buffer = np.zeros((peers, peers, atoms.words), dtype=mask_dtype(atoms))
+    return buffer[:groups]
 
 
 def words(atoms: PortAtoms, masks: list[int]) -> Masks:
     """Masks as an array of shape (len(masks), atoms.words)."""
-    out = np.zeros((len(masks), atoms.words), dtype=np.uint64)
+    out = np.zeros((len(masks), atoms.words), dtype=mask_dtype(atoms))
+    low = (1 << atoms.width) - 1
     for w in range(atoms.words):
-        shift = 64 * w
-        out[:, w] = [(m >> shift) & 0xFFFF_FFFF_FFFF_FFFF for m in masks]
+        shift = atoms.width * w
+        out[:, w] = [(m >> shift) & low for m in masks]
     return out
 
 
@@ -44,7 +57,7 @@ def to_ints(atoms: PortAtoms, cells: Masks) -> list[int]:
         return [int(v) for v in cells[:, 0].tolist()]
     out = [0] * len(cells)
     for w in range(atoms.words):
-        shift = 64 * w
+        shift = atoms.width * w
         for i, v in enumerate(cells[:, w].tolist()):
             out[i] |= int(v) << shift
     return out
@@ -64,6 +77,11 @@ class DirectionMatrices:
     # Egress to a hostNetwork group on the pod's own node under node_egress_exempt: what admin
     # policies still decide there, (group, host group) -> mask (absent: everything is allowed).
     node_exempt: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def release(self) -> None:
+        """Drop the matrices (the group graph holds what it needs); flags and policies stay."""
+        empty = np.zeros((0, 0, self.atoms.words), dtype=mask_dtype(self.atoms))
+        self.egress = self.ingress = empty
 
     def full(self) -> Masks:
         full: Masks = words(self.atoms, [self.atoms.full])[0]
@@ -91,8 +109,7 @@ def from_tables(index: GroupIndex, egress: list[Table], ingress: list[Table]) ->
         masks.append(atoms.mask(c))
     table_words = words(atoms, masks)
 
-    def fill(tables: list[Table]) -> Masks:
-        out = np.empty((n, peers, atoms.words), dtype=np.uint64)
+    def fill(tables: list[Table], out: Masks) -> Masks:
         out[:] = table_words[[slot[id(t.default)] for t in tables]][:, None, :]
         rows: list[int] = []
         cols: list[int] = []
@@ -108,7 +125,9 @@ def from_tables(index: GroupIndex, egress: list[Table], ingress: list[Table]) ->
 
     exempt = {(g, k): atoms.mask(c) for g, t in enumerate(egress) for k, c in t.node_exempt.items()}
     return DirectionMatrices(
-        atoms, fill(egress), fill(ingress), [t.isolated for t in egress], [t.isolated for t in ingress],
+        atoms, fill(egress, egress_matrix(atoms, n, peers)),
+        fill(ingress, np.empty((n, peers, atoms.words), dtype=mask_dtype(atoms))),
+        [t.isolated for t in egress], [t.isolated for t in ingress],
         [t.policies for t in egress], [t.policies for t in ingress], exempt)
 
 
@@ -144,8 +163,11 @@ def combine(index: GroupIndex, dm: DirectionMatrices, evaluator: str) -> GroupGr
     if hosts:
         egress[hosts] = full
         ingress[hosts] = full
-    cells = np.zeros((peers, peers, atoms.words), dtype=np.uint64)
-    cells[:n, :] = egress
+    if egress.base is not None and egress.base.shape == (peers, peers, atoms.words):
+        cells = egress.base  # the egress rows were filled in place (``egress_matrix``)
+    else:
+        cells = np.zeros((peers, peers, atoms.words), dtype=mask_dtype(atoms))
+        cells[:n, :] = egress
     cells[:n, :n] &= ingress[:, :n].transpose(1, 0, 2)
     cells[n:, :n] = ingress[:, n:].transpose(1, 0, 2)
     special: dict[tuple[int, int], tuple[int, int]] = {}
@@ -173,5 +195,6 @@ def combine(index: GroupIndex, dm: DirectionMatrices, evaluator: str) -> GroupGr
                 special[(g.index, h)] = (conn, same)
     for a, b in special:
         cells[a, b] = 0
+    dm.release()
     return GroupGraph(atoms, cells, special)
 

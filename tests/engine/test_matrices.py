@@ -123,9 +123,24 @@ def test_more_atoms_than_one_word() -> None:
     from policies.engine.k8s.model import NetworkPolicy, PortSpec, Rule
     from policies.engine.k8s.selector import LabelSelector
 
-    many = tuple(PortSpec("TCP", 1000 + 3 * i) for i in range(70))
-    wide = NetworkPolicy("x", "wide", LabelSelector(()), frozenset({"Ingress"}), (Rule((), many),), ())
+    rules = tuple(Rule((), (PortSpec("TCP", 1000 + 3 * i),)) for i in range(70))  # 70 distinct sets: over 64 atoms
+    wide = NetworkPolicy("x", "wide", LabelSelector(()), frozenset({"Ingress"}), rules, ())
     cluster = replace(cluster, policies=(*cluster.policies, wide))
     index = GroupIndex(cluster, Settings())
     assert k8s_matrices(index).atoms.words > 1
     assert _same_graph(cluster, Settings()) > 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_vector_selection_equals_group_by_group_selection(seed: int) -> None:
+    from policies.engine.k8s.vectors import GroupVectors
+
+    cluster = random_cluster(seed, noise=True, size=(10, 30), policies=(4, 10))
+    index = GroupIndex(cluster, Settings())
+    vectors = GroupVectors(index)
+    for np_ in cluster.policies:
+        assert vectors.policy_rows(np_.namespace, np_.pod_selector) == [
+            g.index for g in index.by_namespace.get(np_.namespace, ()) if np_.pod_selector.matches(g.labels)]
+        for rule in (*np_.ingress, *np_.egress):
+            for peer in rule.peers:
+                assert vectors.peer(peer, np_.namespace).tolist() == sorted(index.select_k8s_peer(peer, np_.namespace))

@@ -11,14 +11,14 @@ connections that no earlier rule took: Accept and Deny record them, Pass only ta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPolicy, AdminRule
 from policies.engine.admin.tables import rule_ports, select_peer
 from policies.engine.k8s.matrices import MatrixContext
-from policies.engine.matrices import DirectionMatrices, to_ints
+from policies.engine.matrices import DirectionMatrices, mask_dtype, to_ints
 
 if TYPE_CHECKING:
     from policies.engine.matrices import Masks
@@ -42,10 +42,10 @@ def _subjects(ctx: MatrixContext, policy: AdminPolicy) -> list[int]:
 class _Tier:
     """Per cell: what the tier accepted, denied and took (accepted, denied or passed)."""
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.accept = np.zeros(shape, dtype=np.uint64)
-        self.deny = np.zeros(shape, dtype=np.uint64)
-        self.taken = np.zeros(shape, dtype=np.uint64)
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self.accept = np.zeros(shape, dtype=dtype)
+        self.deny = np.zeros(shape, dtype=dtype)
+        self.taken = np.zeros(shape, dtype=dtype)
 
     def rule(self, ctx: MatrixContext, direction: str, rows: list[int], position: dict[int, int],
              rule: AdminRule) -> None:
@@ -98,11 +98,11 @@ def fold_admin_tiers(ctx: MatrixContext, dm: DirectionMatrices) -> None:
                 names.setdefault(r, set()).add(f"{p.kind}/{p.name}")
         affected = sorted(names)
         position = {g: i for i, g in enumerate(affected)}
-        top = _Tier((len(affected), ctx.peers, ctx.atoms.words))
+        top = _Tier((len(affected), ctx.peers, ctx.atoms.words), mask_dtype(ctx.atoms))
         for p, rows in admin:
             for rule in p.rules(direction):
                 top.rule(ctx, direction, rows, position, rule)
-        base = _Tier(top.accept.shape)
+        base = _Tier(top.accept.shape, mask_dtype(ctx.atoms))
         for p, rows in baseline:
             open_rows = [r for r in rows if not isolated[r]]
             for rule in p.rules(direction):
