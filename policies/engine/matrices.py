@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     Masks = NDArray[np.unsignedinteger[Any]]
 
-__all__ = ["DirectionMatrices", "GroupGraph", "combine", "egress_matrix", "from_tables", "mask_dtype", "to_ints",
-           "words"]
+__all__ = ["DirectionMatrices", "GroupGraph", "combine", "egress_matrix", "from_tables", "mask_dtype", "nonempty",
+           "to_ints", "words"]
 
 
 def mask_dtype(atoms: PortAtoms) -> np.dtype[Any]:
@@ -48,6 +48,16 @@ def words(atoms: PortAtoms, masks: list[int]) -> Masks:
     for w in range(atoms.words):
         shift = atoms.width * w
         out[:, w] = [(m >> shift) & low for m in masks]
+    return out
+
+
+def nonempty(cells: Masks) -> NDArray[np.bool_]:
+    """Which cells hold a connection: the words ORed, then compared (faster than ``any`` over the
+    short last axis)."""
+    acc = cells[..., 0].copy()
+    for w in range(1, cells.shape[-1]):
+        acc |= cells[..., w]
+    out: NDArray[np.bool_] = acc != 0
     return out
 
 
@@ -141,11 +151,8 @@ class GroupGraph:
     cells: Masks  # (peers, peers, words)
     special: dict[tuple[int, int], tuple[int, int]]
 
-    def nonzero(self) -> Masks:
-        return np.asarray(self.cells.any(axis=2))
-
     def edge_count(self) -> int:
-        return int(np.count_nonzero(self.cells.any(axis=2))) + len(self.special)
+        return int(np.count_nonzero(nonempty(self.cells))) + len(self.special)
 
 
 def combine(index: GroupIndex, dm: DirectionMatrices, evaluator: str) -> GroupGraph:

@@ -28,7 +28,15 @@ from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import NONE, GroupIndex
 from policies.engine.k8s.matrices import k8s_matrices
-from policies.engine.matrices import DirectionMatrices, GroupGraph, combine, from_tables, to_ints, words
+from policies.engine.matrices import (
+    DirectionMatrices,
+    GroupGraph,
+    combine,
+    from_tables,
+    nonempty,
+    to_ints,
+    words,
+)
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
@@ -111,7 +119,7 @@ class Graph:
         self.level = level
         self._dm = directions
         self._g = group_graph
-        self._group_edges = group_graph.edge_count()
+        self._group_edges: int | None = None
         self.nodes: list[GraphNode] = []
         # peer key -> level node ids, each with the nodes of its pods in that group
         self._members: dict[int, dict[str, set[str]]] = defaultdict(dict)
@@ -218,7 +226,7 @@ class Graph:
                     row[c0 + i] = 0  # a pod (or workload) to itself is not listed
                 for v, mask in special.get(u, {}).items():
                     row[int(np.searchsorted(present, v))] |= words(atoms, [mask])[0]
-                nz = np.flatnonzero(row.any(axis=1))
+                nz = np.flatnonzero(nonempty(row))
                 if len(nz):
                     yield order[u], [order[int(present[j])] for j in nz], to_ints(atoms, row[nz])
 
@@ -275,9 +283,14 @@ class Graph:
             "groups": self.index.n_groups,
             "blocks": len(self.index.blocks),
             "nodes": len(self.nodes),
-            "group_edges": self._group_edges,
+            "group_edges": self._group_edge_count(),
             "edges": sum(len(r) for r in self.adjacency().values()),
         }
+
+    def _group_edge_count(self) -> int:
+        if self._group_edges is None:
+            self._group_edges = self._g.edge_count()
+        return self._group_edges
 
     def summary(self) -> dict[str, Any]:
         """Counts and the headline answers of the overview page."""

@@ -37,8 +37,13 @@ def rule_atoms(index: GroupIndex, reps: list[tuple[ContainerPort, ...]]) -> Port
     from policies.engine.admin.tables import rule_ports
 
     sets: list[ConnectionSet] = [ConnectionSet.all()]
+    seen: set[tuple[object, ...]] = set()
     for np_ in index.cluster.policies:
         for rule in (*np_.ingress, *np_.egress):
+            key = _ports_key(rule.ports)
+            if key in seen:
+                continue
+            seen.add(key)
             sets.append(index.resolve_ports(rule.ports, None))
             if _named(rule.ports):
                 sets.extend(index.resolve_ports(rule.ports, rep) for rep in reps)
@@ -73,7 +78,8 @@ class MatrixContext:
         self.pod_columns = np.array([g.index for g in index.groups if not g.host_network], dtype=np.intp)
         self.vectors = GroupVectors(index)
         self._keys: dict[int, np.ndarray] = {}
-        self._columns: dict[int, Masks] = {}
+        self._columns: dict[tuple[object, ...], Masks] = {}
+        self._port_masks: dict[tuple[object, ...], int] = {}
         self._keep: list[object] = []
 
     def keys(self, selected: frozenset[PeerKey] | set[PeerKey]) -> np.ndarray:
@@ -95,14 +101,23 @@ class MatrixContext:
             out[int(self.port_class[r])].append(r)
         return out
 
+    def ports_mask(self, ports: tuple[PortSpec, ...], port_class: int | None) -> int:
+        """A rule's ``ports`` resolved on a class of container ports (None: not a pod), as a mask."""
+        key = (_ports_key(ports), port_class if _named(ports) else None)
+        found = self._port_masks.get(key)
+        if found is None:
+            dst = self.reps[port_class] if port_class is not None else None
+            found = self._port_masks[key] = self.atoms.mask(self.index.resolve_ports(ports, dst))
+        return found
+
     def named_column(self, ports: tuple[PortSpec, ...]) -> Masks:
         """A NetworkPolicy rule's ``ports`` with named ports, resolved on each destination."""
-        found = self._columns.get(id(ports))
+        key = _ports_key(ports)
+        found = self._columns.get(key)
         if found is None:
-            resolve, mask = self.index.resolve_ports, self.atoms.mask
-            found = self.destination_masks(mask(resolve(ports, None)), [mask(resolve(ports, rep)) for rep in self.reps])
-            self._columns[id(ports)] = found
-            self._keep.append(ports)
+            found = self.destination_masks(self.ports_mask(ports, None),
+                                           [self.ports_mask(ports, c) for c in range(len(self.reps))])
+            self._columns[key] = found
         return found
 
     def destination_masks(self, base: int, per_class: list[int]) -> Masks:
@@ -119,17 +134,21 @@ def _named(ports: tuple[PortSpec, ...]) -> bool:
     return any(isinstance(p.port, str) for p in ports)
 
 
+def _ports_key(ports: tuple[PortSpec, ...]) -> tuple[object, ...]:
+    """A rule's ``ports`` by value (the same list on many rules, or many lines, resolves once)."""
+    return tuple((p.protocol, p.port, p.end_port) for p in ports)
+
+
 def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_class: int | None) -> Masks:
     """What one policy allows its selected groups (of one port class, for ingress named ports)
     toward every peer: the union of its rules, a (peers, words) vector."""
-    index, atoms = ctx.index, ctx.atoms
+    atoms = ctx.atoms
     vector = np.zeros((ctx.peers, atoms.words), dtype=mask_dtype(atoms))
     for rule in np_.rules(direction):
         selections = [ctx.vectors.peer(peer, np_.namespace) for peer in rule.peers]
         if direction == "Ingress":
             # named ports resolve on the destination: the selected group itself
-            dst = ctx.reps[port_class] if port_class is not None else None
-            mask = atoms.mask(index.resolve_ports(rule.ports, dst))
+            mask = ctx.ports_mask(rule.ports, port_class)
             if not mask:
                 continue
             value = ctx.mask_words([mask])[0]
@@ -138,7 +157,7 @@ def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_
             for cols in selections:
                 vector[cols] |= value
             continue
-        base = atoms.mask(index.resolve_ports(rule.ports, None))
+        base = ctx.ports_mask(rule.ports, None)
         if _named(rule.ports):
             column = ctx.named_column(rule.ports)
             if not rule.peers:
@@ -155,7 +174,10 @@ def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_
 
 
 def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool], list[tuple[str, ...]]]:
-    """One direction's matrix under NetworkPolicy alone, with isolation and policy ids per group."""
+    """One direction's matrix under NetworkPolicy alone, with isolation and policy ids per group.
+
+    Groups selected by the same policies (and, for ingress named ports, of the same port class)
+    have the same row: it is computed once per such signature."""
     atoms = ctx.atoms
     if direction == "Egress":
         matrix = egress_matrix(atoms, ctx.n, ctx.peers)
@@ -163,24 +185,28 @@ def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool]
         matrix = np.zeros((ctx.n, ctx.peers, atoms.words), dtype=mask_dtype(atoms))
     isolated = [False] * ctx.n
     policies: list[list[str]] = [[] for _ in range(ctx.n)]
-    for np_ in ctx.index.cluster.policies:
-        if direction not in np_.policy_types:
-            continue
+    signature: list[list[tuple[int, int | None]]] = [[] for _ in range(ctx.n)]
+    chosen = [np_ for np_ in ctx.index.cluster.policies if direction in np_.policy_types]
+    for i, np_ in enumerate(chosen):
         rows = ctx.vectors.policy_rows(np_.namespace, np_.pod_selector)
-        if not rows:
-            continue
+        named = direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress)
         for r in rows:
             isolated[r] = True
             policies[r].append(np_.id)
-        parts: list[tuple[int | None, list[int]]]
-        if direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress):
-            parts = list(ctx.rows_by_class(rows).items())
-        else:
-            parts = [(None, rows)]
-        for port_class, part in parts:
-            vector = _policy_vector(ctx, np_, direction, port_class)
-            if vector.any():
-                matrix[part] |= vector
+            signature[r].append((i, int(ctx.port_class[r]) if named else None))
+    by_signature: dict[tuple[tuple[int, int | None], ...], list[int]] = defaultdict(list)
+    for r in range(ctx.n):
+        if isolated[r]:
+            by_signature[tuple(signature[r])].append(r)
+    vectors: dict[tuple[int, int | None], Masks] = {}
+    for sig, rows in by_signature.items():
+        row = np.zeros((ctx.peers, atoms.words), dtype=mask_dtype(atoms))
+        for item in sig:
+            vector = vectors.get(item)
+            if vector is None:
+                vector = vectors[item] = _policy_vector(ctx, chosen[item[0]], direction, item[1])
+            row |= vector
+        matrix[rows] = row
     open_rows = [i for i in range(ctx.n) if not isolated[i]]
     if open_rows:
         matrix[open_rows] = ctx.full
