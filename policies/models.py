@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ class Team(models.Model):
     created = models.DateTimeField(default=timezone.now)
     # Goes up by one on every change of the team's expectations: a stored result of them says
     # which version it checked, so that pages never show the results of an outdated set.
-    expectations_version = models.PositiveIntegerField(default=0)
+    expectations_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["name"]
@@ -42,7 +42,18 @@ class Team(models.Model):
 
 
 def default_team_id() -> int:
-    return Team.default().id
+    """The default team's id, the team made when there is none. Migrations call this while the table
+    may lack later columns: it reads and writes only the id, the name and the creation time."""
+    teams = Team.objects.filter(name=Team.DEFAULT_NAME).values_list("id", flat=True)
+    team_id: int | None = teams.first()
+    if team_id is None:
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(Team._meta.db_table)} ({quote('name')}, {quote('created')}) "  # noqa: S608
+                           "VALUES (%s, %s)", [Team.DEFAULT_NAME, timezone.now()])
+        team_id = teams.first()
+    assert team_id is not None
+    return team_id
 
 
 class Membership(models.Model):

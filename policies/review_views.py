@@ -88,7 +88,7 @@ def team_expectations(request: HttpRequest, team_name: str) -> HttpResponse:
             if delete:
                 removed = TeamExpectation.objects.get(team=team, name=delete)
                 audit.record(request.user, "deleted an expectation", removed, {"team": team.name})
-                removed.delete()
+                services.delete_expectation(item=removed)
             else:
                 for item in services.import_expectations(team=team, text=request.POST.get("text", ""),
                                                          user=request.user):
