@@ -72,6 +72,7 @@ from policies.services.placements import (
 )
 from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
 from policies.services.proposals import (
+    REVISABLE,
     add_review,
     create_proposal,
     expectations_status,
@@ -122,6 +123,7 @@ __all__ = [
     "recheck_expectations",
     "resume_recheck",
     "revise_proposal",
+    "REVISABLE",
     "stored_version",
     "wait_for_rechecks",
     "import_expectations",
