@@ -62,6 +62,10 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         lint.setdefault(finding.get("severity", "info"), []).append(finding)
     lint_groups = [(sev, lint[sev]) for sev in SEVERITY_ORDER if sev in lint]
     lint_groups += [(sev, items) for sev, items in sorted(lint.items()) if sev not in SEVERITY_ORDER]
+    # The team's expectations changed since this analysis checked them: the results of the new set
+    # come from a re-check in the background; the outdated ones are not shown meanwhile.
+    rechecking = done and analysis is not None and (
+        services.stored_version(analysis) != snapshot.team.expectations_version)
     return {
         "counts": counts(snapshot, analysis),
         "headlines": headlines,
@@ -69,7 +73,9 @@ def overview(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any]:
         "lint_count": sum(len(items) for _, items in lint_groups),
         "notes": result.get("notes") or [],
         "evaluator": evaluator,
-        "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
+        # the team's, checked by this analysis; None: it has none, or they are being checked again
+        "expectations": None if rechecking else result.get("expectations"),
+        "expectations_rechecking": rechecking,
     }
 
 
