@@ -51,12 +51,17 @@ def _change(form: ProposalForm | RevisionForm) -> tuple[str, list[str]]:
     return manifests, delete
 
 
+def _revision(request: HttpRequest) -> int | None:
+    """The ?revision= asked for; None when absent or not a revision number."""
+    text = request.GET.get("revision", "")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
 @login_required
 def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = access.get_visible_or_404(
         Proposal.objects.select_related("team", "author", "base", "proposed"), request.user, id=proposal_id)
-    revision = request.GET.get("revision", "")
-    page = pages.proposal.proposal_page(proposal, request.user, revision=int(revision) if revision.isdigit() else None)
+    page = pages.proposal.proposal_page(proposal, request.user, revision=_revision(request))
     if page.expectations_state == "rechecking":
         services.resume_recheck(team=proposal.team)
     revise_form = RevisionForm(initial={"manifests": proposal.manifests, "delete": "\n".join(proposal.deleted)})
@@ -170,8 +175,7 @@ def proposal_graph(request: HttpRequest, proposal_id: int) -> HttpResponse:
     (drawn by change-graph.js from /api/proposals/{id}/graph/)."""
     proposal = access.get_visible_or_404(Proposal.objects.select_related("team", "base"), request.user,
                                          id=proposal_id)
-    revision = request.GET.get("revision", "")
-    number = int(revision) if revision.isdigit() else proposal.revision
+    number = _revision(request) or proposal.revision
     shown = get_object_or_404(proposal.revisions.select_related("proposed"), number=number)
     level = request.GET.get("level", "")
     config = {

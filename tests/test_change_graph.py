@@ -109,6 +109,7 @@ def test_an_earlier_revision_keeps_its_graph(api: APIClient, alice: User, snapsh
     ({"level": "pod"}, "detail", "level must be one of workload, namespace"),
     ({"only": "all"}, "only", 'only takes "changed"'),
     ({"revision": "x"}, "revision", "a revision number"),
+    ({"revision": "9" * 30}, "revision", "a revision number"),
     ({"revision": "7"}, "detail", "has no revision 7"),
 ])
 def test_bad_graph_queries_are_400(api: APIClient, snapshot: Snapshot, query: dict[str, str], field: str,

@@ -120,7 +120,7 @@ class ReviewCreateSerializer(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
     flow = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     override = serializers.BooleanField(required=False, default=False)
-    revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+    revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=10**9,
                                         help_text="the revision the reviewer read: 409 when it is no longer current")
 
 
@@ -188,8 +188,8 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         proposed graph has none. 409 until the revision's analysis is ready."""
         proposal = self.get_object()
         revision = request.query_params.get("revision", "")
-        if revision and not revision.isdigit():
-            raise ValidationError({"revision": [f"a revision number, not {revision!r}"]})
+        if revision and not (revision.isdigit() and len(revision) <= 9):
+            raise ValidationError({"revision": [f"a revision number, not {revision[:20]!r}"]})
         only = request.query_params.get("only", "")
         if only not in ("", "changed"):
             raise ValidationError({"only": [f'only takes "changed", not {only!r}']})
