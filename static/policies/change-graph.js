@@ -50,9 +50,15 @@ function nodeLabel(node) {
 }
 
 function elements(data) {
+  // Each node as wide as its label (about 6.5px a character at the 11px font), at least 60px.
   const nodes = data.nodes.map((node) => ({
     group: "nodes",
-    data: { id: node.id, label: nodeLabel(node), change: node.change },
+    data: {
+      id: node.id,
+      label: nodeLabel(node),
+      change: node.change,
+      w: Math.max(60, Math.round(nodeLabel(node).length * 6.5) + 18),
+    },
     classes: `${node.kind} node-${node.change}`,
   }));
   const edges = data.edges.map((edge) => ({
@@ -89,9 +95,8 @@ function styles() {
         "border-width": 1.5,
         "border-color": cssVar("--border"),
         shape: "round-rectangle",
-        width: "label",
+        width: "data(w)",
         height: 26,
-        padding: "8px",
       },
     },
     { selector: "node.external", style: { shape: "cut-rectangle", "border-style": "dashed" } },
@@ -175,7 +180,7 @@ function layout() {
 
 function draw() {
   if (!cy) {
-    cy = window.cytoscape({ container, style: styles(), minZoom: 0.05, maxZoom: 3, boxSelectionEnabled: false });
+    cy = window.cytoscape({ container, style: styles(), minZoom: 0.05, maxZoom: 1.6, boxSelectionEnabled: false });
     cy.on("tap", "edge", (event) => showEdge(event.target));
     cy.on("tap", "node", (event) => showNode(event.target));
     // The words of an edge also as the tooltip of the drawing.

@@ -167,6 +167,8 @@ def test_request_changes_revise_see_the_graph_of_the_change_recheck_approve(
     assert (closed["classes"], closed["label"], closed["line"]) == (["change-closed"], "closed: TCP 5432", "dashed")
     expect(page.locator("#change-legend")).to_contain_text("closed: …")
     expect(page.locator("#change-list li")).to_have_text(["closed: prod/Pod/web → prod/Pod/db (closed: TCP 5432)"])
+    seen = page.evaluate("() => window.netpolChangeGraph.cy.nodes().map(n => n.visible() && n.width() > 60)")
+    assert seen == [True] * 4  # every node drawn, as wide as its name
     page.screenshot(path=str(screenshot_path("proposal-graph.png")), full_page=True)
     # The first revision's graph: the opened edge, solid, with its words.
     page.goto(f"{live_server.url}/proposals/{proposal.id}/graph/?revision=1")
