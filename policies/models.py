@@ -556,6 +556,10 @@ class Proposal(models.Model):
         return self.expectations_version == self.team.expectations_version
 
 
+# One name in the OpenAPI schema for the status a proposal and its revisions share.
+PROPOSAL_STATUS_CHOICES = Proposal.Status
+
+
 class ProposalRevision(models.Model):
     """One version of a proposal's change: revision 1 is the proposal as first submitted, each
     later one the author's answer to a review. Its results stay as they were computed."""
