@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"ProposalStatusEnum": "policies.models.PROPOSAL_STATUS_CHOICES"},
 }
 
 # Celery. Without REDIS_URL tasks run in-process (eager) so that one command starts a

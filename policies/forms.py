@@ -181,6 +181,18 @@ class ProposalForm(forms.Form):
     )
 
 
+class RevisionForm(forms.Form):
+    """The next revision of a proposal: its whole change again against the same base, as on ProposalForm."""
+
+    manifests = ProposalForm.base_fields["manifests"]
+    files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
+        required=False, help_text="Or YAML files of policies added or replaced."
+    )
+    delete = ProposalForm.base_fields["delete"]
+    body = forms.CharField(required=False, max_length=20000, label="What changed (for the reviewers)",
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[
         ("comment", "Comment"), ("approve", "Approve"), ("request_changes", "Request changes"),
@@ -189,3 +201,4 @@ class ReviewForm(forms.Form):
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20000)
     flow = forms.CharField(required=False, max_length=500)
     override = forms.BooleanField(required=False)
+    revision = forms.IntegerField(required=False, min_value=1)  # the revision the reviewer read

@@ -37,3 +37,11 @@ def send_proposal_webhook(review_id: int) -> None:
     from policies import services
 
     services.send_proposal_webhook(review_id=review_id)
+
+
+# A re-check that dies is harmless to run again: results already at the current version are skipped.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def recheck_expectations(team_id: int) -> None:
+    from policies.services import rechecks
+
+    rechecks.recheck_expectations(team_id=team_id)

@@ -129,6 +129,8 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
     ctx.update(pages.overview.overview(snapshot, analysis, request.GET))
+    if ctx["expectations_rechecking"]:
+        services.resume_recheck(team=snapshot.team)
     ctx.update(
         {
             "analysis": analysis,
