@@ -305,11 +305,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # Analyses never lost or stuck (policies/worker.py): a running analysis writes a heartbeat every
-# NETPOL_HEARTBEAT_INTERVAL seconds; every worker sweeps every NETPOL_SWEEP_INTERVAL seconds (and
-# when it starts): a running analysis without a heartbeat for NETPOL_HEARTBEAT_STALE seconds (its
-# worker was killed) is queued again, or failed after NETPOL_MAX_ATTEMPTS starts; a queued analysis
-# whose message was never sent (broker down) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a
-# Redis restart may have lost it) is sent again. A duplicate message is harmless: the first
+# NETPOL_HEARTBEAT_INTERVAL seconds; every worker, Celery beat and, on the embedded default, the
+# web process sweep every NETPOL_SWEEP_INTERVAL seconds (and when they start): a running analysis
+# without a heartbeat for NETPOL_HEARTBEAT_STALE seconds (its worker was killed) is queued again,
+# or failed after NETPOL_MAX_ATTEMPTS starts; a queued analysis whose message was never sent
+# (broker down) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a Redis restart may have lost it)
+# is sent again. A duplicate message is harmless: the first
 # delivery claims the analysis.
 NETPOL_HEARTBEAT_INTERVAL = float(os.getenv("NETPOL_HEARTBEAT_INTERVAL", "10"))
 NETPOL_HEARTBEAT_STALE = float(os.getenv("NETPOL_HEARTBEAT_STALE", "60"))
@@ -322,6 +323,8 @@ NETPOL_MAX_ATTEMPTS = env_int("NETPOL_MAX_ATTEMPTS", "3")
 NETPOL_SCHEDULER_SECONDS = float(os.getenv("NETPOL_SCHEDULER_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": NETPOL_SCHEDULER_SECONDS},
+    # The sweep for lost or stuck analyses (policies/worker.py), also run by every worker.
+    "sweep-analyses": {"task": "policies.tasks.sweep_analyses", "schedule": NETPOL_SWEEP_INTERVAL},
 }
 
 # Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
-from policies import services
+from policies import services, worker
 from policies.models import Analysis, Membership, Snapshot, Team
 from tests.kube_cluster import shop_cluster
 from tests.kubeapi import KubeAPI, RunningAPI
@@ -117,6 +117,14 @@ def _quick_password_hashing() -> Iterator[None]:
     make one or two); logging in with a password works as with the real hasher."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_sweep_left_running() -> Iterator[None]:
+    """A test that picks the thread runner starts the web process's sweep with its first request;
+    it stops with the test."""
+    yield
+    worker.stop_sweeping()
 
 
 @pytest.fixture(autouse=True)
