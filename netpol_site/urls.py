@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 # Under /api/ a URL that no route matches is answered in JSON too.
-handler404 = "policies.api.pagination.not_found"
+handler404 = "policies.api.not_found.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

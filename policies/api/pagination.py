@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -30,9 +28,3 @@ class PageNumbers(PageNumberPagination):
                 parameter["schema"] = {**parameter["schema"], "minimum": 1}
         return parameters
 
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The site's 404: JSON under /api/ (a URL no route matches, e.g. a malformed pod id), else the page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)
