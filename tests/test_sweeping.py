@@ -9,12 +9,14 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
 from netpol_site.celery import app
 from policies import services, tasks, worker
 from policies.models import Analysis, Snapshot
+from policies.services import analyses
 from tests.conftest import FILES
 
 
@@ -73,3 +75,24 @@ def test_a_worker_sweeps_from_ready_to_shutdown(db: None, settings: Any) -> None
         worker.stop_sweeping()  # worker_shutdown
     assert not worker.sweeping()
     sweep.assert_called_once_with()
+
+
+def test_a_heartbeat_the_database_refuses_once_keeps_beating(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared SQLite file is locked now and then: a heartbeat that died with it would make a
+    live run look stopped to the sweep."""
+    settings.NETPOL_HEARTBEAT_INTERVAL = 0.01
+    beats: list[dict[str, Any]] = []
+
+    class Rows:
+        def update(self, **fields: Any) -> int:
+            beats.append(fields)
+            if len(beats) == 1:
+                raise OperationalError("database table is locked")
+            return 1
+
+    monkeypatch.setattr(analyses.Analysis.objects, "filter", lambda **_: Rows())
+    with analyses._heartbeat(1):
+        deadline = time.monotonic() + 30
+        while len(beats) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(beats) >= 3
