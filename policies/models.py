@@ -620,3 +620,28 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_name or 'system'} {self.decision} on proposal {self.proposal_id}"
+
+
+class UploadDraft(models.Model):
+    """The files of an upload that failed, kept on the server for the next try: the page names them
+    and sends back only ``token``. One per user at a time, for NETPOL_UPLOAD_DRAFT_MINUTES."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"upload draft of user {self.user_id}"
+
+
+class UploadDraftFile(models.Model):
+    draft = models.ForeignKey(UploadDraft, models.CASCADE, related_name="files")
+    name = models.CharField(max_length=500)
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

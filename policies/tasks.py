@@ -25,6 +25,14 @@ def sync_due_clusters() -> None:
     clusters.start_due_syncs()
 
 
+# Sent by Celery beat every NETPOL_SWEEP_INTERVAL seconds (workers also sweep on their own).
+@shared_task(ignore_result=True)
+def sweep_analyses() -> None:
+    from policies import services
+
+    services.sweep()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_proposal(proposal_id: int) -> None:
     from policies import services

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from policies import access, audit, services
+from policies.api import fields
 from policies.models import Membership, Proposal, ProposalRevision, Review, Snapshot, TeamExpectation
 
 
@@ -64,13 +65,13 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class RevisionCreateSerializer(serializers.Serializer):
-    manifests = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+    manifests = fields.Text(required=False, allow_blank=True, default="", trim_whitespace=False,
                                       help_text="YAML of the policies added or replaced, against the proposal's base")
-    delete = serializers.ListField(child=serializers.CharField(max_length=600), required=False, default=list,
+    delete = serializers.ListField(child=fields.Text(max_length=600), required=False, default=list,
                                    help_text="NAMESPACE/NAME (or NAME) of the base's policies to delete")
     proposed = serializers.IntegerField(required=False, allow_null=True, default=None,
                                         help_text="a snapshot to compare with the base instead of edits")
-    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000,
+    body = fields.Text(required=False, allow_blank=True, default="", max_length=20000,
                                  help_text="what the revision changes, for the reviewers")
 
 
@@ -109,16 +110,16 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 class ProposalCreateSerializer(serializers.Serializer):
     base = serializers.IntegerField()
-    title = serializers.CharField(max_length=200)
-    manifests = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
-    delete = serializers.ListField(child=serializers.CharField(max_length=600), required=False, default=list)
+    title = fields.Text(max_length=200)
+    manifests = fields.Text(required=False, allow_blank=True, default="", trim_whitespace=False)
+    delete = serializers.ListField(child=fields.Text(max_length=600), required=False, default=list)
     proposed = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class ReviewCreateSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Review.Decision.choices)
-    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
-    flow = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    body = fields.Text(required=False, allow_blank=True, default="", max_length=20000)
+    flow = fields.Text(required=False, allow_blank=True, default="", max_length=500)
     override = serializers.BooleanField(required=False, default=False)
     revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=10**9,
                                         help_text="the revision the reviewer read: 409 when it is no longer current")
@@ -158,7 +159,10 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(ProposalSerializer(proposal, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReviewCreateSerializer, responses={201: ReviewSerializer})
+    @extend_schema(
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer, 409: OpenApiResponse(description="The proposal's state does not allow it.")},
+    )
     @action(detail=True, methods=["post"])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
         """Comment, approve, request changes, close, reopen or mark applied."""
@@ -228,10 +232,15 @@ class ExpectationSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "team", "name", "spec", "created"]
         read_only_fields = fields
 
-    def to_representation(self, instance: TeamExpectation) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        data.update(data.pop("spec"))  # the entry's fields (from, to, ports, expect) at the top
-        return data
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The entry's fields (from, to, expect; ports and description when given) at the top."""
+        declared = super().get_fields()
+        del declared["spec"]
+        for key in ("from", "to", "expect"):
+            declared[key] = serializers.JSONField(source=f"spec.{key}", read_only=True)
+        for key in ("ports", "description"):  # absent when the entry has none (not read-only: not required)
+            declared[key] = serializers.JSONField(source=f"spec.{key}", required=False)
+        return declared
 
 
 class ExpectationViewSet(viewsets.ModelViewSet):

@@ -6,7 +6,8 @@ its message); asking for results of an analysis that has not finished raises
 ``AnalysisNotReady`` (409).
 
 - ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
-- ``snapshots``: storing an upload; ``demo``: the demo snapshots;
+- ``snapshots``: storing an upload; ``drafts``: the files of a failed upload page, kept for the
+  next try; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
@@ -52,6 +53,7 @@ from policies.services.clusters import (
     sync_cluster,
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
+from policies.services.drafts import KeptFile, drop_draft, keep_files, kept_files
 from policies.services.errors import AnalysisNotReady, InvalidTransition, QueueUnavailable
 from policies.services.expectations import (
     check_team_expectations,
@@ -105,6 +107,10 @@ __all__ = [
     "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
+    "KeptFile",
+    "drop_draft",
+    "keep_files",
+    "kept_files",
     "EVALUATORS",
     "GRAPH_LEVELS",
     "connections_text",

@@ -13,7 +13,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -243,9 +243,12 @@ def _heartbeat(analysis_id: int) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(settings.NETPOL_HEARTBEAT_INTERVAL):
-                Analysis.objects.filter(id=analysis_id, status=Analysis.Status.RUNNING).update(
-                    heartbeat=timezone.now()
-                )
+                try:
+                    Analysis.objects.filter(id=analysis_id, status=Analysis.Status.RUNNING).update(
+                        heartbeat=timezone.now()
+                    )
+                except DatabaseError as exc:  # a locked or lost database: the next beat tries again
+                    logger.warning("analysis %s: heartbeat not written (%s)", analysis_id, exc)
         finally:
             connection.close()  # this thread's own connection
 
