@@ -2,16 +2,17 @@
 
 It reads the common subset of YAML 1.1 line by line: block mappings and sequences (also a
 sequence at its key's indentation, as kubectl writes them), plain scalars on one line, single-
-and double-quoted scalars on one line, literal block scalars (``|``, ``|-``, ``|+``), the empty
-flow collections ``{}`` and ``[]``, and comments. Plain scalars are typed by PyYAML's own
-resolver and constructors (YAML 1.1 as Kubernetes reads it: ``yes`` is true, ``0755`` is octal,
-``1e3`` is a string), so the values are exactly what libyaml's loader gives.
+and double-quoted scalars on one line, literal block scalars (``|``, ``|-``, ``|+``), flow
+collections on one line (``{}``, ``[a, "b"]``, ``{name: a}``) and comments. Plain scalars are typed
+by PyYAML's own resolver and constructors (YAML 1.1 as Kubernetes reads it: ``yes`` is true,
+``0755`` is octal, ``1e3`` is a string), so the values are exactly what libyaml's loader gives.
 
-Anything else (anchors and aliases, tags, merge keys, flow collections with content, folded or
-multi-line scalars, tabs, duplicate keys, anything that is an error) raises ``Unsupported`` and the
-caller reads that document with the full libyaml composer, which also words the errors. The
-result of a document is the same as the composer's: the data, the line of every field and the
-last line of every mapping and list (``yamlload`` describes the map).
+Anything else (anchors and aliases, tags, merge keys, flow collections over several lines or
+with ``:`` or ``#`` in a plain scalar, folded or multi-line scalars, tabs, duplicate keys,
+anything that is an error) raises ``Unsupported`` and the caller reads that document with the full
+libyaml composer, which also words the errors. The result of a document is the same as the
+composer's: the data, the line of every field and the last line of every mapping and list
+(``yamlload`` describes the map); ``tests/engine/test_yamlfast.py`` compares the two.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ flattened into their items; an item without ``kind`` / ``apiVersion`` takes them
 as the API server's list types imply (``PodList.items`` holds Pods).
 https://kubernetes.io/docs/reference/using-api/api-concepts/#collections
 
+Block-style files (what kubectl and most tools write) are read by ``yamlfast``; any document it
+does not read, and any file with an error, by libyaml's composer with marks. Both give the same
+objects.
+
 Every object comes with a map from field path (``spec.ingress[0].from[1]``) to its 1-based line,
 and, for mappings and lists, ``<path>#end`` to the line where that value ends (see
 ``end_line_of``), so that kind parsers can point at the exact spot of an error.
