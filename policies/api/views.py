@@ -20,6 +20,7 @@ from rest_framework.views import set_rollback
 
 from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
+from policies.api.pagination import NOT_PAGED, refuse_pages
 from policies.models import Analysis, ClusterConnection, Membership, Proposal, Resource, Snapshot
 
 
@@ -57,15 +58,6 @@ def engine_dict_response(description: str) -> OpenApiResponse:
 
 
 NOT_READY = OpenApiResponse(OpenApiTypes.OBJECT, description="The snapshot's analysis has not finished.")
-NOT_PAGED = OpenApiResponse(OpenApiTypes.OBJECT, description="`?page=` given: this list is one page.")
-
-
-def refuse_pages(request: Request) -> None:
-    """A list answered whole says so when asked for a page, instead of ignoring the question."""
-    if "page" in request.query_params:
-        raise ValidationError({"page": ["This list is not paged: it comes whole; leave out ?page=."]})
-
-
 class SnapshotViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
