@@ -75,9 +75,10 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    from policies.models import Resource
+    from policies.models import Membership, Resource, Team
 
     user = User.objects.create_user("bench", "bench@example.org", "bench")
+    Membership.objects.create(team=Team.default(), user=user, role=Membership.Role.AUTHOR)
     client = Client()
     client.force_login(user)
     uploads = [SimpleUploadedFile(name, text.encode(), content_type="application/yaml")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from policies import engine
+from policies import engine, services
 from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
@@ -131,6 +131,9 @@ def test_the_stored_slices_are_the_slices_computed_on_demand(snapshot: Snapshot)
         assert set(stored) == {"prod", "other"}
         for name, part in stored.items():
             assert part == namespace_slice(graph, namespaces, (name,))
+            if level == "pod":  # stored on the first request
+                assert analysis.part(f"slice:pod:{name}") is None
+                assert services.get_graph(snapshot=snapshot, level="pod", namespace=name) == part
             assert analysis.part(f"slice:{level}:{name}") == part
 
 

@@ -10,6 +10,7 @@ from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
+from policies.services.stored_graphs import graph_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -54,12 +55,16 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
         return _whole_graph(snapshot, analysis, level)
 
     def compute() -> dict[str, Any] | str:
-        if len(names) == 1:
-            stored: dict[str, Any] | None = analysis.part(f"slice:{level}:{names[0]}")
+        key = f"slice:{level}:{names[0]}" if len(names) == 1 else ""
+        if key:
+            stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        graph = _whole_graph(snapshot, analysis, level)
-        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+        graph = _graph_touching(snapshot, analysis, level, names)
+        part = namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+        if key and isinstance(part, dict):
+            analysis.store_part(key, part)  # computed on the first request, read by the next ones
+        return part
 
     part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
     if isinstance(part, str):
@@ -70,10 +75,31 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
     graph = analysis.graph(level)
     if graph is None:
-        # Not stored because it was too large: compute it now.
-        parsed = load_manifests(snapshot=snapshot)
-        graph = engine.build_graph(parsed.cluster, level=level).to_dict()
+        graph = _graph_touching(snapshot, analysis, level, None)
     return graph
+
+
+def _graph_touching(
+    snapshot: Snapshot, analysis: Analysis, level: str, namespaces: tuple[str, ...] | None
+) -> dict[str, Any]:
+    """The graph at ``level`` with every node, and every edge or (with ``namespaces``) only the
+    edges into or out of those namespaces' nodes: from the whole stored graph, else from the
+    nodes and compact edges a large pod graph is stored as, else computed again (analyses stored
+    before the compact edges)."""
+    graph = analysis.graph(level)
+    if graph is not None:
+        return graph
+    compact = analysis.part(f"edges:{level}")
+    nodes = analysis.graph_nodes(level)
+    if compact is not None and nodes is not None:
+        touching = None
+        if namespaces is not None:
+            wanted = set(namespaces)
+            touching = {n["id"] for n in nodes if n["kind"] != "external" and n["namespace"] in wanted}
+        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact, touching)
+    parsed = load_manifests(snapshot=snapshot)
+    whole: dict[str, Any] = engine.build_graph(parsed.cluster, level=level).to_dict()
+    return whole
 
 
 def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:

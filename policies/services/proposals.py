@@ -33,6 +33,7 @@ from policies.services.answers import diff_snapshots, get_graph
 from policies.services.errors import InvalidTransition
 from policies.services.expectations import check_team_expectations, compare_checks
 from policies.services.manifests import load_manifests, parse_manifests
+from policies.services.objects import ensure_objects
 from policies.services.snapshots import create_snapshot
 
 __all__ = ["add_review", "create_proposal", "run_proposal"]
@@ -84,6 +85,7 @@ def create_proposal(
         if not manifests.strip() and not delete:
             raise engine.PolicyError('a proposal changes something: give "manifests", "delete" or "proposed"',
                                      file="manifests")
+        ensure_objects(snapshot=base)  # an upload's objects are stored by its analysis: maybe not yet
         proposed = create_snapshot(name=f"{base.name} + {title}"[:200], files=_proposed_files(base, manifests, delete),
                                    origin=Snapshot.Origin.PROPOSAL, user=user if isinstance(user, User) else None,
                                    team=base.team)
