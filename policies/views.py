@@ -133,6 +133,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         {
             "analysis": analysis,
             "analysis_state": pages.state.analysis_state(analysis),
+            "input_error": pages.listing.input_error(snapshot, analysis),
             "files": snapshot.files.all(),
             "policies": pages.overview.policy_rows(snapshot),
         }

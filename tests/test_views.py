@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from policies import services
 from policies.models import Analysis, Resource, Snapshot, SnapshotFile
 
 from .conftest import BAD_POLICY, FILES, NAMESPACES, PODS, POLICY
@@ -123,28 +124,51 @@ def test_uploading_files_and_pasted_text_stores_a_snapshot(web: Client) -> None:
     snapshot = Snapshot.objects.get(name="mine")
     assert response.status_code == 302
     assert response["Location"] == reverse("policies:snapshot", args=[snapshot.id])
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)  # it reads and stores the objects
     assert sorted(snapshot.files.values_list("name", flat=True)) == ["namespaces.yaml", "pasted.yaml", "pods.yaml"]
     assert snapshot.resources.filter(kind="NetworkPolicy").count() == 1
 
 
+# A syntax error: refused at once, before anything is stored.
+BROKEN_POLICY = POLICY.replace("      app: db", "      app: db: x")
+
+
 def test_upload_error_shows_file_line_and_field_keeps_the_text_and_stores_nothing(web: Client) -> None:
-    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BAD_POLICY
+    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BROKEN_POLICY
     response = web.post(reverse("policies:upload"), {"name": "broken", "manifests": pasted})
 
     assert response.status_code == 400
     html = response.content.decode()
-    bad_line = pasted.splitlines().index("          port: 99999") + 1
-    assert f"pasted.yaml, line {bad_line}" in html
-    assert "field <code>spec.ingress[0].ports[0].port</code>" in html
+    bad_line = pasted.splitlines().index("      app: db: x") + 1
+    assert re.search(rf"pasted.yaml, line {bad_line} \(document 6\)</span>:\s*YAML syntax error", html)
     # The offending line is shown, marked, with its number.
-    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*port: 99999</code>', html)
+    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*app: db: x</code>', html)
     # What the user typed is still in the textarea.
-    assert "port: 99999" in response.context["form"]["manifests"].value()
-    assert "          port: 99999\n" in html
+    assert "app: db: x" in response.context["form"]["manifests"].value()
     assert not Snapshot.objects.exists()
     assert not SnapshotFile.objects.exists()
     assert not Resource.objects.exists()
     assert not Analysis.objects.exists()
+
+
+def test_an_invalid_field_fails_the_analysis_and_the_snapshot_page_shows_file_line_and_field(web: Client) -> None:
+    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BAD_POLICY
+    response = web.post(reverse("policies:upload"), {"name": "broken", "manifests": pasted})
+
+    # Valid YAML: stored at once, read by the analysis.
+    snapshot = Snapshot.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("policies:snapshot", args=[snapshot.id])
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)
+
+    html = web.get(reverse("policies:snapshot", args=[snapshot.id])).content.decode()
+    bad_line = pasted.splitlines().index("          port: 99999") + 1
+    assert '<span class="badge failed"' in html
+    assert "the files are stored, no object of them is" in html
+    assert (f"pasted.yaml, line {bad_line} (document 6)</span>, NetworkPolicy prod/db-same-namespace, "
+            "field <code>spec.ingress[0].ports[0].port</code>") in html
+    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*port: 99999</code>', html)
+    assert not Resource.objects.exists()
 
 
 def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) -> None:
@@ -153,13 +177,13 @@ def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) ->
         {
             "files": [
                 SimpleUploadedFile("pods.yaml", PODS.encode()),
-                SimpleUploadedFile("policy.yaml", BAD_POLICY.encode()),
+                SimpleUploadedFile("policy.yaml", BROKEN_POLICY.encode()),
             ]
         },
     )
     assert response.status_code == 400
     html = response.content.decode()
-    bad_line = BAD_POLICY.splitlines().index("          port: 99999") + 1
+    bad_line = BROKEN_POLICY.splitlines().index("      app: db: x") + 1
     assert f"policy.yaml, line {bad_line}" in html
     form = response.context["form"]
     kept = json.loads(form["kept"].value())

@@ -28,6 +28,7 @@ from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
 from policies.services.objects import store_parsed
 from policies.services.stored_graphs import compact_edges, graph_dict
+from policies.services.unlocked import when_unlocked
 
 __all__ = [
     "ANALYSIS_RUNNERS",
@@ -193,19 +194,7 @@ def _alive(analysis: Analysis) -> bool:
 
 def _claim(analysis: Analysis) -> bool:
     """Mark the analysis running for this worker, unless another one changed it since it was read."""
-    for wait in CLAIM_LOCKED_WAITS:
-        try:
-            return _claim_once(analysis)
-        except OperationalError as exc:
-            # SQLite's shared-cache databases (the tests' in-memory one) answer "table is locked"
-            # at once instead of waiting; the update changed nothing, so it is safe to try again.
-            if "locked" not in str(exc):
-                raise
-            time.sleep(wait)
-    return _claim_once(analysis)
-
-
-CLAIM_LOCKED_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
+    return when_unlocked(lambda: _claim_once(analysis))
 
 
 def _claim_once(analysis: Analysis) -> bool:
@@ -260,7 +249,8 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     parsed = load_manifests(snapshot=analysis.snapshot)  # parsed once: the upload's parse when it is at hand
     if not analysis.snapshot.objects_stored:
         progress.phase(0.05, 0.05, "storing the objects")
-        store_parsed(snapshot=analysis.snapshot, parsed=parsed)  # an upload's: read here, not in its request
+        # An upload's objects: read here, not in its request.
+        when_unlocked(lambda: store_parsed(snapshot=analysis.snapshot, parsed=parsed))
     parsed_at = time.perf_counter()
 
     report = progress.phase(0.05, 0.45, "computing the workload graph")

@@ -59,12 +59,17 @@ def store_parsed(*, snapshot: Snapshot, parsed: engine.ParseResult) -> bool:
     """Store the objects of an upload read by its analysis, unless they are stored already (an
     analysis run again, or two at once); True when this call stored them."""
     with transaction.atomic():
-        claimed = Snapshot.objects.filter(id=snapshot.id, objects_stored=False).update(objects_stored=True)
-        if claimed:
+        if Snapshot.objects.filter(id=snapshot.id, objects_stored=True).exists():
+            stored = False
+        else:
             Resource.objects.filter(snapshot_id=snapshot.id).delete()  # none, unless a run was cut off
             store_objects(snapshot=snapshot, objects=parsed.objects)
+            # Last, so that the snapshot's row is written (locked) only for a moment.
+            stored = bool(Snapshot.objects.filter(id=snapshot.id, objects_stored=False).update(objects_stored=True))
+            if not stored:
+                transaction.set_rollback(True)  # another run stored them meanwhile: keep theirs
     snapshot.objects_stored = True
-    return bool(claimed)
+    return stored
 
 
 def ensure_objects(*, snapshot: Snapshot) -> None:
