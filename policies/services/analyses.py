@@ -299,7 +299,8 @@ def _parts(
     pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a larger one
     keeps its nodes and its edges in the compact form (stored_graphs), from which a namespace's pod
     slice is computed on its first request and then kept (answers.get_graph)."""
-    graphs = {"workload": graph_dict(workload), "namespace": graph_dict(namespace)}
+    policies = workload.policy_entries()  # the same at every level
+    graphs = {"workload": graph_dict(workload, policies), "namespace": graph_dict(namespace, policies)}
     parts: dict[str, Any] = {}
     # One namespace's workloads, for the graph page's namespace-first view.
     for name, part in every_namespace_slice(graphs["workload"], graphs["namespace"]).items():
@@ -311,12 +312,12 @@ def _parts(
     compact, edges_size = compact_edges(pod)
     pod_size = edges_size + len(json.dumps(pod_nodes))
     if pod_size <= settings.NETPOL_MAX_STORED_GRAPH_BYTES:
-        graphs["pod"] = graph_dict(pod)
+        graphs["pod"] = graph_dict(pod, policies)
     else:
         logger.info("analysis %s: pod graph of about %s bytes stored as its nodes and compact edges",
                     analysis.id, pod_size)
         parts["edges:pod"] = compact
-        parts["header:pod"] = {"evaluator": pod.evaluator, "level": pod.level, "policies": pod.policy_entries()}
+        parts["header:pod"] = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
     parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
     # What the overview shows of the workload graph: each node's name, without the graph.
     parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}

@@ -27,33 +27,46 @@ CompactEdges = dict[str, Any]  # {"ids": [node id, ...], "conns": [conn dict, ..
 _EDGE_OVERHEAD = len('{"source":"","target":"",},')  # the JSON of one edge besides its ids and connections
 
 
-def _conn_dicts() -> Callable[[engine.ConnectionSet], dict[str, Any]]:
-    """conn -> conn.to_dict(), computed once per distinct connection set."""
-    memo: dict[engine.ConnectionSet, dict[str, Any]] = {}
+class _Conns:
+    """Each distinct connection set of a graph once: its index and its dict. A graph hands out the
+    same few ConnectionSet objects for most of its edges, so they are looked up by identity first
+    (hashing a set's tuples a million times costs seconds), then by value."""
 
-    def get(conn: engine.ConnectionSet) -> dict[str, Any]:
-        found = memo.get(conn)
+    def __init__(self) -> None:
+        self.by_id: dict[int, int] = {}
+        self.by_value: dict[engine.ConnectionSet, int] = {}
+        self.dicts: list[dict[str, Any]] = []
+        self.sizes: list[int] = []  # each dict's JSON length
+        self._kept: list[engine.ConnectionSet] = []  # alive, so that no id is reused
+
+    def index(self, conn: engine.ConnectionSet) -> int:
+        found = self.by_id.get(id(conn))
         if found is None:
-            found = memo[conn] = conn.to_dict()
+            found = self.by_value.get(conn)
+            if found is None:
+                found = self.by_value[conn] = len(self.dicts)
+                self.dicts.append(conn.to_dict())
+                self.sizes.append(len(json.dumps(self.dicts[-1])))
+            self.by_id[id(conn)] = found
+            self._kept.append(conn)
         return found
 
-    return get
 
-
-def graph_dict(graph: engine.Graph) -> Graph:
-    """``graph.to_dict()``, equal to it, each distinct connection set's dict computed once."""
-    conn_dict = _conn_dicts()
+def graph_dict(graph: engine.Graph, policies: list[dict[str, Any]] | None = None) -> Graph:
+    """``graph.to_dict()``, equal to it, each distinct connection set's dict computed once;
+    ``policies``: the graph's ``policy_entries()`` when they are at hand (the same at every level)."""
+    conns = _Conns()
+    dicts = conns.dicts
     adjacency = graph.adjacency()
-    edges = [
-        {"source": u, "target": v, **conn_dict(row[v])}
-        for u in sorted(adjacency)
-        for row in (adjacency[u],)
-        for v in sorted(row)
-    ]
+    edges = []
+    for u in sorted(adjacency):
+        row = adjacency[u]
+        for v in sorted(row):
+            edges.append({"source": u, "target": v, **dicts[conns.index(row[v])]})
     return {
         "evaluator": graph.evaluator,
         "level": graph.level,
-        "policies": graph.policy_entries(),
+        "policies": graph.policy_entries() if policies is None else policies,
         "nodes": [n.to_dict() for n in graph.nodes],
         "edges": edges,
     }
@@ -63,28 +76,26 @@ def compact_edges(graph: engine.Graph) -> tuple[CompactEdges, int]:
     """The graph's edges as indexes, and the size in bytes of the edges' JSON in ``graph_dict``."""
     ids = [n.id for n in graph.nodes]
     index = {node_id: i for i, node_id in enumerate(ids)}
-    conn_index: dict[engine.ConnectionSet, int] = {}
-    conns: list[dict[str, Any]] = []
-    conn_sizes: list[int] = []
+    lengths = [len(node_id) for node_id in ids]
+    conns = _Conns()
+    by_id, conn_index, sizes = conns.by_id, conns.index, conns.sizes
     rows: list[list[int]] = []
     size = 0
     adjacency = graph.adjacency()
     for u in sorted(adjacency):
         adjacent = adjacency[u]
         row = [index[u]]
-        targets = sorted(adjacent)
-        for v in targets:
+        for v in sorted(adjacent):
             conn = adjacent[v]
-            c = conn_index.get(conn)
+            c = by_id.get(id(conn))  # the usual case, inlined: a connection set seen before
             if c is None:
-                c = conn_index[conn] = len(conns)
-                conns.append(conn.to_dict())
-                conn_sizes.append(len(json.dumps(conns[-1])))
-            row += (index[v], c)
-            size += len(v) + conn_sizes[c]
-        size += (len(u) + _EDGE_OVERHEAD) * len(targets)
+                c = conn_index(conn)
+            t = index[v]
+            row += (t, c)
+            size += lengths[t] + sizes[c]
+        size += (len(u) + _EDGE_OVERHEAD) * (len(row) // 2)
         rows.append(row)
-    return {"ids": ids, "conns": conns, "rows": rows}, size
+    return {"ids": ids, "conns": conns.dicts, "rows": rows}, size
 
 
 def edges_of(compact: CompactEdges, touching: Collection[str] | None = None) -> list[Graph]:
