@@ -224,7 +224,8 @@ class Analysis(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     published = models.DateTimeField(null=True, blank=True)  # its task message was last sent
     heartbeat = models.DateTimeField(null=True, blank=True)  # written by the worker running it
-    timings = models.JSONField(default=dict, blank=True)  # seconds: parse, graph, lint, parts, total; store
+    # Seconds: parse, graph, lint, parts, total, cpu (the worker thread's); store, store_cpu (writing the parts).
+    timings = models.JSONField(default=dict, blank=True)
     engine_version = models.CharField(max_length=50, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -356,6 +357,12 @@ class AnalysisPart(models.Model):
     data = models.JSONField(null=True)
     blob = models.BinaryField(null=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["analysis", "key"], name="analysispart_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of analysis {self.analysis_id}"
+
     @classmethod
     def encode(cls, analysis: Analysis, key: str, value: Any) -> AnalysisPart:
         text = json.dumps(value, separators=(",", ":"))
@@ -372,12 +379,6 @@ class AnalysisPart(models.Model):
     @property
     def value(self) -> Any:
         return self.decode(self.data, self.blob)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["analysis", "key"], name="analysispart_unique_key")]
-
-    def __str__(self) -> str:
-        return f"{self.key} of analysis {self.analysis_id}"
 
 
 class ClusterConnection(models.Model):

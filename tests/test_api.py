@@ -336,7 +336,7 @@ def test_analysis_detail_gives_status_progress_and_results(api: APIClient, analy
     assert body["status"] == "done"
     assert body["progress"] == 1.0
     assert body["snapshot"] == analysis.snapshot_id
-    assert set(body["timings"]) == {"parse", "graph", "lint", "parts", "total", "store"}
+    assert set(body["timings"]) == {"parse", "graph", "lint", "parts", "total", "cpu", "store", "store_cpu"}
     assert body["summary"]["counts"]
     assert body["pod_graph_stored"] is True
     assert "result" not in body  # graphs come from the graph endpoint

@@ -81,7 +81,8 @@ def test_invalid_manifests_fail_the_analysis_and_store_no_object(manifests: dict
     assert analysis.status == Analysis.Status.FAILED
     assert analysis.error.startswith("bad.yaml:")
     assert analysis.error_detail is not None
-    assert (analysis.error_detail["file"], analysis.error_detail["path"]) == ("bad.yaml", "spec.ingress[0].ports[0].port")
+    detail = analysis.error_detail
+    assert (detail["file"], detail["path"]) == ("bad.yaml", "spec.ingress[0].ports[0].port")
     assert SnapshotFile.objects.count() == 2
     assert Resource.objects.count() == 0
     snapshot.refresh_from_db()
@@ -156,7 +157,7 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert analysis.progress == 1.0
     assert analysis.attempts == 1
     assert analysis.engine_version == engine.ENGINE_VERSION
-    assert set(analysis.timings) == {"parse", "graph", "lint", "parts", "total", "store"}
+    assert set(analysis.timings) == {"parse", "graph", "lint", "parts", "total", "cpu", "store", "store_cpu"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
     assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations"}
@@ -296,7 +297,9 @@ def test_progress_writes_are_throttled(make_snapshot: MakeSnapshot, settings: An
                                                   "computing the namespace graph"}
 
 
-def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(make_snapshot: MakeSnapshot, settings: Any) -> None:
+def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(
+    make_snapshot: MakeSnapshot, settings: Any
+) -> None:
     settings.NETPOL_MAX_STORED_GRAPH_BYTES = 10
     snapshot = make_snapshot()
     analysis = snapshot.analyses.get()

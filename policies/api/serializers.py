@@ -234,6 +234,7 @@ class PolicySerializer(ResourceSerializer):
             *ResourceSerializer.Meta.fields,
             "selected_pods",
             "policy_kind",
+            "policy_key",
             "tier",
             "tier_order",
             "order",

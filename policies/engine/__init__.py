@@ -43,8 +43,8 @@ from policies.engine.expectations import (
 from policies.engine.explain import Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
-from policies.engine.keys import object_policy_key, policy_key
 from policies.engine.groups import address_sets
+from policies.engine.keys import object_policy_key, policy_key
 from policies.engine.lint import lint
 from policies.engine.model import Cluster
 from policies.engine.options import Settings

@@ -15,7 +15,7 @@ set, and a graph has only a few hundred distinct ones, so:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from policies import engine
