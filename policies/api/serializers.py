@@ -212,6 +212,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "line",
             "end_line",
             "text",
+            "policy_key",  # a policy's key, as traces and diffs name it ("" for other kinds)
         ]
         read_only_fields = fields
 
@@ -234,7 +235,6 @@ class PolicySerializer(ResourceSerializer):
             *ResourceSerializer.Meta.fields,
             "selected_pods",
             "policy_kind",
-            "policy_key",
             "tier",
             "tier_order",
             "order",
