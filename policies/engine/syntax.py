@@ -17,6 +17,7 @@ read, by the analysis; aliases are not followed here, so their expansion budget 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -32,11 +33,65 @@ _NULL_VALUES = frozenset({"", "~", "null", "Null", "NULL"})
 _MERGE_KEY = "<<"
 
 
-def check_syntax(name: str, text: str, *, max_bytes: int | None = None) -> int:
-    """Refuse ``text`` (the file ``name``) when it breaks a rule above, raising PolicyError; return
-    how many documents hold an object. ``max_bytes``: the size limit (None: any size)."""
+def check_syntax(name: str, text: str, *, max_bytes: int | None = None) -> None:
+    """Refuse ``text`` (the file ``name``) when it breaks a rule above, raising PolicyError.
+    ``max_bytes``: the size limit (None: any size)."""
     check_size(name, text, max_bytes)
-    return _Scan(name).run(text)
+    if not _plainly_fine(text):
+        _Scan(name).run(text)  # exact, and names where a fault is
+
+
+# A document marker at the start of a line ends any block scalar: splitting there is exact.
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)(.*)$", re.MULTILINE)
+# A document that is plainly a block mapping: its first line that is not blank or a comment
+# starts at column 0 with a plain key.
+_FIRST_KEY = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*[A-Za-z_][\w.-]*:(?:[ \t]|\r?\n|\Z)")
+_TOP_KIND = re.compile(r"^kind:[ \t]*[^\s#]", re.MULTILINE)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _plainly_fine(text: str) -> bool:
+    """A quick yes for the usual file (block mappings with a top-level kind, nothing deep), in a
+    fraction of the event walk's time: libyaml's parser in C alone, then the text. No only means
+    "walk the events": a file in flow style (JSON), with directives, lists or tags at document
+    level, or deep nesting is checked there, as is any file that libyaml refuses."""
+    loader = _Loader(text)
+    if not hasattr(loader, "raw_parse"):  # PyYAML without libyaml
+        loader.dispose()
+        return False
+    try:
+        loader.raw_parse()  # the whole syntax, in C, without building events
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    if text.lstrip().startswith("%"):
+        return False
+    # Each level of nesting needs an opening bracket or one more column of block indentation
+    # (a "- ", "? " or ": " counts as indentation), so this bounds the depth from above.
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(text):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    indent = MAX_DEPTH - deepest - 1
+    if indent <= 0 or re.search(rf"^[ \t?:-]{{{indent},}}", text, re.MULTILINE):
+        return False
+    start = 0
+    for marker in _DOCUMENT_MARKER.finditer(text):
+        rest = marker.group(1).strip()
+        if rest and not rest.startswith("#"):
+            return False  # content on the marker's line ("--- {a: 1}", "--- !tag")
+        if not _plain_object(text[start : marker.start()]):
+            return False
+        start = marker.end()
+    return _plain_object(text[start:])
+
+
+def _plain_object(document: str) -> bool:
+    """An empty document, or a block mapping with a top-level ``kind``."""
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in document.splitlines()):
+        return True
+    return bool(_FIRST_KEY.match(document)) and bool(_TOP_KIND.search(document))
 
 
 class _Scan:

@@ -10,7 +10,7 @@ from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
-from policies.services.stored_graphs import graph_from_compact
+from policies.services.stored_graphs import graph_from_compact, slice_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -60,8 +60,14 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        graph = _graph_touching(snapshot, analysis, level, names)
-        part = namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+        namespaces = _whole_graph(snapshot, analysis, "namespace")
+        compact = analysis.part(f"edges:{level}") if analysis.graph(level) is None else None
+        nodes = analysis.graph_nodes(level) if compact is not None else None
+        if compact is not None and nodes is not None:
+            header = analysis.part(f"header:{level}") or {}
+            part = slice_from_compact(header, nodes, compact, namespaces, names)
+        else:
+            part = namespace_slice(_graph_touching(snapshot, analysis, level, names), namespaces, names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
