@@ -5,11 +5,14 @@ Views, the API and tasks call these keyword-only functions through this front
 its message); asking for results of an analysis that has not finished raises
 ``AnalysisNotReady`` (409).
 
-- ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
-- ``snapshots``: storing an upload; ``demo``: the demo snapshots;
+- ``manifests``: uploaded files decoded, checked at once (syntax) and parsed (once per snapshot, cached);
+- ``snapshots``: storing an upload; ``objects``: a snapshot's objects as Resource rows (an
+  upload's are stored by its analysis); ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
+  ``stored_graphs`` and ``graph_slices``: the graphs as an analysis stores them, and a
+  namespace's slice of them;
 - ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
 - ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 - ``expectations``: a team's reachability assertions; ``proposals``: changes under review and
