@@ -67,7 +67,7 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             header = analysis.part(f"header:{level}") or {}
             part = slice_from_compact(header, nodes, compact, namespaces, names)
         else:
-            part = namespace_slice(_graph_touching(snapshot, analysis, level, names), namespaces, names)
+            part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
@@ -79,30 +79,15 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
 
 
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
-    graph = analysis.graph(level)
-    if graph is None:
-        graph = _graph_touching(snapshot, analysis, level, None)
-    return graph
-
-
-def _graph_touching(
-    snapshot: Snapshot, analysis: Analysis, level: str, namespaces: tuple[str, ...] | None
-) -> dict[str, Any]:
-    """The graph at ``level`` with every node, and every edge or (with ``namespaces``) only the
-    edges into or out of those namespaces' nodes: from the whole stored graph, else from the
-    nodes and compact edges a large pod graph is stored as, else computed again (analyses stored
-    before the compact edges)."""
+    """The graph at ``level``: stored whole, else read back from the nodes and compact edges a large
+    pod graph is stored as, else computed again (analyses stored before the compact edges)."""
     graph = analysis.graph(level)
     if graph is not None:
         return graph
     compact = analysis.part(f"edges:{level}")
     nodes = analysis.graph_nodes(level)
     if compact is not None and nodes is not None:
-        touching = None
-        if namespaces is not None:
-            wanted = set(namespaces)
-            touching = {n["id"] for n in nodes if n["kind"] != "external" and n["namespace"] in wanted}
-        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact, touching)
+        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact)
     parsed = load_manifests(snapshot=snapshot)
     whole: dict[str, Any] = engine.build_graph(parsed.cluster, level=level).to_dict()
     return whole

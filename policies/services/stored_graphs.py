@@ -8,15 +8,14 @@ set, and a graph has only a few hundred distinct ones, so:
 - ``graph_dict`` is ``Graph.to_dict()`` with each distinct connection set written once;
 - ``compact_edges`` keeps a graph's edges as node indexes and connection indexes (``edges:pod``,
   a few megabytes once compressed) and says how large the JSON graph would be;
-- ``edges_of`` reads them back as the JSON form's edges, all of them or only those that touch
-  some nodes; ``slice_from_compact`` computes a namespace's slice from them (on its first
-  request: the analysis does not store every namespace's pod slice).
+- ``edges_of`` / ``graph_from_compact`` read them back as the JSON form, and
+  ``slice_from_compact`` computes a namespace's slice from them (on its first request: the
+  analysis does not store every namespace's pod slice).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from typing import Any
 
 from policies import engine
@@ -99,27 +98,20 @@ def compact_edges(graph: engine.Graph) -> tuple[CompactEdges, int]:
     return {"ids": ids, "conns": conns.dicts, "rows": rows}, size
 
 
-def edges_of(compact: CompactEdges, touching: Collection[str] | None = None) -> list[Graph]:
-    """The edges in the JSON form (sorted by source, then target), or only those with an end
-    among the node ids ``touching``."""
+def edges_of(compact: CompactEdges) -> list[Graph]:
+    """The edges in the JSON form, sorted by source, then target."""
     ids, conns = compact["ids"], compact["conns"]
-    wanted = None if touching is None else {i for i, node_id in enumerate(ids) if node_id in touching}
-    edges = []
-    for row in compact["rows"]:
-        source = row[0]
-        source_in = wanted is None or source in wanted
-        for k in range(1, len(row), 2):
-            target = row[k]
-            if source_in or target in wanted:  # type: ignore[operator]  # wanted is None: source_in
-                edges.append({"source": ids[source], "target": ids[target], **conns[row[k + 1]]})
-    return edges
+    return [
+        {"source": ids[row[0]], "target": ids[row[k]], **conns[row[k + 1]]}
+        for row in compact["rows"]
+        for k in range(1, len(row), 2)
+    ]
 
 
-def graph_from_compact(header: Graph, nodes: list[Graph], compact: CompactEdges,
-                       touching: Collection[str] | None = None) -> Graph:
+def graph_from_compact(header: Graph, nodes: list[Graph], compact: CompactEdges) -> Graph:
     """A graph in the JSON form from its stored header (evaluator, level, policies), nodes and
-    compact edges; with ``touching``, only the edges that touch those nodes."""
-    return {**header, "nodes": nodes, "edges": edges_of(compact, touching)}
+    compact edges."""
+    return {**header, "nodes": nodes, "edges": edges_of(compact)}
 
 
 def slice_from_compact(
