@@ -465,3 +465,16 @@ def test_the_matrix_reads_the_analysis_parts_not_the_workload_graph(
     assert "TCP 5432" in before[0] or "nothing" in before[0].lower() or "No Connections" in before[0]
     monkeypatch.setattr(Analysis, "graph", lambda self, level: pytest.fail("the matrix read a whole graph"))
     assert (table({"from": "other", "to": "prod"}), table({})) == before
+
+
+def test_the_graph_page_of_an_upload_not_read_yet_guesses_its_size_from_the_files(
+    web: Client, settings: Any
+) -> None:
+    response = web.post(reverse("policies:upload"), {"name": "mine", "manifests": NAMESPACES + "---\n" + PODS})
+    snapshot = Snapshot.objects.get()
+    assert response.status_code == 302 and not snapshot.objects_stored
+    size = len(NAMESPACES + "---\n" + PODS)
+    for above, expected in ((size // 1000 - 1, True), (size // 1000, False)):
+        settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE = above
+        page = web.get(reverse("policies:graph", args=[snapshot.id]))
+        assert page.context["config"]["namespace_first"] is expected
