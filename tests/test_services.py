@@ -464,3 +464,20 @@ def test_the_size_limit_is_the_uploads_not_the_engines(manifests: dict[str, Any]
     # A stored snapshot (or a cluster import) is read whatever the setting says now.
     snapshot = services.create_snapshot(name="big", files=files, origin=Snapshot.Origin.CLUSTER)
     assert services.load_manifests(snapshot=snapshot).cluster.namespaces
+
+
+def test_a_proposal_on_an_upload_not_read_yet_reads_its_objects_first(
+    make_snapshot: MakeSnapshot, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    base = make_snapshot(analyse=False)
+    assert not base.objects_stored
+
+    with mock.patch.object(tasks.compute_proposal, "delay_on_commit"):
+        proposal = services.create_proposal(base=base, title="drop the policy", user=alice,
+                                            delete=["prod/db-same-namespace"])
+
+    base.refresh_from_db()
+    assert base.objects_stored
+    assert base.resources.filter(kind="NetworkPolicy").count() == 1
+    assert not proposal.proposed.resources.filter(kind="NetworkPolicy").exists()
+    assert [c["change"] for c in proposal.policy_changes] == ["removed"]
