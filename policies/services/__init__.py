@@ -7,16 +7,19 @@ its message); asking for results of an analysis that has not finished raises
 
 - ``manifests``: uploaded files decoded, checked at once (syntax) and parsed (once per snapshot, cached);
 - ``snapshots``: storing an upload; ``objects``: a snapshot's objects as Resource rows (an
-  upload's are stored by its analysis); ``demo``: the demo snapshots;
+  upload's are stored by its analysis); ``drafts``: the files of a failed upload page, kept for
+  the next try; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
+  ``change_graphs``: a proposal's graph with the edges its change opens and closes;
   ``stored_graphs`` and ``graph_slices``: the graphs as an analysis stores them, and a
   namespace's slice of them;
 - ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
 - ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
-- ``expectations``: a team's reachability assertions; ``proposals``: changes under review and
-  their analysis; ``webhooks``: the signed event sent when a proposal changes state.
+- ``expectations``: a team's reachability assertions; ``rechecks``: their stored results checked
+  again when they change; ``proposals``: changes under review, their revisions and their analysis;
+  ``webhooks``: the signed event sent when a proposal changes state.
 """
 
 from policies.engine import PolicyError
@@ -41,6 +44,7 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.change_graphs import CHANGE_GRAPH_LEVELS, change_graph, proposal_graph
 from policies.services.clusters import (
     InvalidConnection,
     SyncFailed,
@@ -52,10 +56,12 @@ from policies.services.clusters import (
     sync_cluster,
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
+from policies.services.drafts import KeptFile, drop_draft, keep_files, kept_files
 from policies.services.errors import AnalysisNotReady, InvalidTransition, QueueUnavailable
 from policies.services.expectations import (
     check_team_expectations,
     compare_checks,
+    delete_expectation,
     import_expectations,
     save_expectation,
 )
@@ -70,7 +76,21 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
-from policies.services.proposals import add_review, create_proposal, run_proposal
+from policies.services.proposals import (
+    REVISABLE,
+    add_review,
+    create_proposal,
+    expectations_status,
+    revise_proposal,
+    run_proposal,
+)
+from policies.services.rechecks import (
+    expectations_state,
+    recheck_expectations,
+    resume_recheck,
+    stored_version,
+    wait_for_rechecks,
+)
 from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 from policies.services.webhooks import send_proposal_webhook
@@ -90,6 +110,10 @@ __all__ = [
     "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
+    "KeptFile",
+    "drop_draft",
+    "keep_files",
+    "kept_files",
     "EVALUATORS",
     "GRAPH_LEVELS",
     "connections_text",
@@ -99,6 +123,18 @@ __all__ = [
     "check_team_expectations",
     "compare_checks",
     "create_proposal",
+    "CHANGE_GRAPH_LEVELS",
+    "change_graph",
+    "proposal_graph",
+    "delete_expectation",
+    "expectations_state",
+    "expectations_status",
+    "recheck_expectations",
+    "resume_recheck",
+    "revise_proposal",
+    "REVISABLE",
+    "stored_version",
+    "wait_for_rechecks",
     "import_expectations",
     "run_proposal",
     "save_expectation",

@@ -36,7 +36,7 @@ def fill_policy_keys(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("policies", "0011_cluster_connection_team_required")]
+    dependencies = [("policies", "0013_upload_draft")]
 
     operations = [
         migrations.AddField(
