@@ -112,7 +112,11 @@ class SnapshotSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_resource_count(self, snapshot: Snapshot) -> int:
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_resource_count(self, snapshot: Snapshot) -> int | None:
+        """The objects read from the files; null until an upload's analysis has read them."""
+        if not snapshot.objects_stored:
+            return None
         count = getattr(snapshot, "resource_count", None)  # annotated by the viewset's queryset
         return count if count is not None else snapshot.resources.count()
 
@@ -214,6 +218,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "line",
             "end_line",
             "text",
+            "policy_key",  # a policy's key, as traces and diffs name it ("" for other kinds)
         ]
         read_only_fields = fields
 

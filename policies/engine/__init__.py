@@ -12,6 +12,10 @@ this package. Public API:
 - ``lint``: findings about policies;
 - ``parse_expectations`` / ``check_cluster`` / ``compare_reports``: a team's reachability
   assertions read, checked on a cluster, and compared before and after a change;
+- ``check_syntax``: the fast first look at a file (syntax, nesting, objects with a kind) that
+  the web upload does before it answers;
+- ``policy_key`` / ``object_policy_key``: the one key of a policy (``Kind/namespace/name``) that
+  traces, graphs, diffs and stored objects share;
 - ``PolicyError``: every bad input, naming file, document, line and field;
 - ``calico_index``: Calico's tiers and ordered policies for a cluster;
 - ``address_sets``, ``selected_pods``, ``canonical_protocol``: helpers for the pages and the CLI.
@@ -40,6 +44,7 @@ from policies.engine.explain import Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
 from policies.engine.groups import address_sets
+from policies.engine.keys import object_policy_key, policy_key
 from policies.engine.lint import lint
 from policies.engine.model import Cluster
 from policies.engine.options import Settings
@@ -47,6 +52,7 @@ from policies.engine.output import FORMATS, render
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.reachability import Graph, build_graph
 from policies.engine.selection import selected_pods
+from policies.engine.syntax import check_syntax
 
 ENGINE_VERSION = "0.1.0"
 
@@ -70,6 +76,7 @@ __all__ = [
     "build_graph",
     "calico_index",
     "canonical_protocol",
+    "check_syntax",
     "check_cluster",
     "compare_reports",
     "diff",
@@ -80,9 +87,11 @@ __all__ = [
     "lint",
     "load_paths",
     "make_flow",
+    "object_policy_key",
     "parse_expectation",
     "parse_expectations",
     "parse_files",
+    "policy_key",
     "render",
     "selected_pods",
 ]

@@ -10,6 +10,7 @@ from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
+from policies.services.stored_graphs import graph_from_compact, slice_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -54,12 +55,22 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
         return _whole_graph(snapshot, analysis, level)
 
     def compute() -> dict[str, Any] | str:
-        if len(names) == 1:
-            stored: dict[str, Any] | None = analysis.part(f"slice:{level}:{names[0]}")
+        key = f"slice:{level}:{names[0]}" if len(names) == 1 else ""
+        if key:
+            stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        graph = _whole_graph(snapshot, analysis, level)
-        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+        namespaces = _whole_graph(snapshot, analysis, "namespace")
+        compact = analysis.part(f"edges:{level}") if analysis.graph(level) is None else None
+        nodes = analysis.graph_nodes(level) if compact is not None else None
+        if compact is not None and nodes is not None:
+            header = analysis.part(f"header:{level}") or {}
+            part = slice_from_compact(header, nodes, compact, namespaces, names)
+        else:
+            part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
+        if key and isinstance(part, dict):
+            analysis.store_part(key, part)  # computed on the first request, read by the next ones
+        return part
 
     part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
     if isinstance(part, str):
@@ -68,12 +79,18 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
 
 
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
+    """The graph at ``level``: stored whole, else read back from the nodes and compact edges a large
+    pod graph is stored as, else computed again (analyses stored before the compact edges)."""
     graph = analysis.graph(level)
-    if graph is None:
-        # Not stored because it was too large: compute it now.
-        parsed = load_manifests(snapshot=snapshot)
-        graph = engine.build_graph(parsed.cluster, level=level).to_dict()
-    return graph
+    if graph is not None:
+        return graph
+    compact = analysis.part(f"edges:{level}")
+    nodes = analysis.graph_nodes(level)
+    if compact is not None and nodes is not None:
+        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact)
+    parsed = load_manifests(snapshot=snapshot)
+    whole: dict[str, Any] = engine.build_graph(parsed.cluster, level=level).to_dict()
+    return whole
 
 
 def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
