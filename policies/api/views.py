@@ -70,7 +70,14 @@ class SnapshotViewSet(
 
     serializer_class = s.SnapshotSerializer
 
+    # Actions that answer from the snapshot's analysis: they need the row, not the serializer's
+    # counts, files and analyses (at 5,000 pods, counting the resources and fetching every file's
+    # text cost more than the answer).
+    ANSWER_ACTIONS = frozenset({"graph", "explain", "diff", "pods", "pod"})
+
     def get_queryset(self) -> QuerySet[Snapshot]:
+        if self.action in self.ANSWER_ACTIONS:
+            return access.visible_snapshots(self.request.user)
         queryset = (
             access.visible_snapshots(self.request.user)
             .select_related("created_by", "team")

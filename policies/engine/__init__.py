@@ -6,7 +6,7 @@ this package. Public API:
 - ``parse_files`` / ``load_paths``: manifests in, a ``ParseResult`` (cluster, objects, notes) out;
 - ``build_graph``: the reachability ``Graph`` at pod or workload level;
 - ``render``: the graph as json, txt, csv, dot or md;
-- ``explain``: why one flow is allowed or denied, with the trace;
+- ``explain``: why one flow is allowed or denied, with the trace (``Explainer``: many flows of one cluster);
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
 - ``lint``: findings about policies;
@@ -36,7 +36,7 @@ from policies.engine.expectations import (
     parse_expectation,
     parse_expectations,
 )
-from policies.engine.explain import Explanation, explain
+from policies.engine.explain import Explainer, Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
 from policies.engine.groups import address_sets
@@ -57,6 +57,7 @@ __all__ = [
     "Cluster",
     "ConnectionSet",
     "Diff",
+    "Explainer",
     "Explanation",
     "Finding",
     "FlowResult",
