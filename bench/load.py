@@ -64,6 +64,8 @@ for name in ("old", "new"):
     files = [(p.name, p.read_text()) for p in sorted(Path({str(tmp)!r}, name).glob("*.yaml"))]
     snapshot = services.create_snapshot(name=name, files=files, user=user)
     services.run_analysis(analysis_id=snapshot.analyses.get().id)
+    services.wait_for_analyses()  # the upload may have started it in a thread of this process
+    assert snapshot.analyses.get().status == "done", snapshot.analyses.get().error
     ids.append(snapshot.id)
 pods = [r.namespace + "/" + r.name for r in snapshot.resources.filter(kind="Pod")]
 print(json.dumps({{"token": Token.objects.create(user=user).key, "old": ids[0], "new": ids[1], "pods": pods}}))
