@@ -90,9 +90,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
-    parser.add_argument("--think", type=float, default=0.0,
+    parser.add_argument("--think", default="0",
                         help="mean pause of a client between its requests, in seconds (exponential; "
-                             "0: each client asks again as soon as it has its answer)")
+                             "0: each client asks again as soon as it has its answer); several, comma-"
+                             "separated, run one after the other on the same server")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -112,13 +113,15 @@ def main() -> None:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
-            run(port, token, new, old, pods, args)
+            for i, think in enumerate(float(t) for t in str(args.think).split(",")):
+                run(port, token, new, old, pods, args, think, warm=i == 0)
         finally:
             web.terminate()
             web.wait(timeout=30)
 
 
-def run(port: int, token: str, new: int, old: int, pods: list[str], args: argparse.Namespace) -> None:
+def run(port: int, token: str, new: int, old: int, pods: list[str], args: argparse.Namespace, think: float,
+        warm: bool) -> None:
     base = f"http://127.0.0.1:{port}/api"
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
 
@@ -135,7 +138,7 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
             return int(exc.code)
 
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while warm and time.monotonic() < deadline:
         try:
             if get("/health/", {}) == 200:
                 break
@@ -144,7 +147,7 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
     # Warm up: every gunicorn worker reads the stored analyses and parses the snapshot once. The
     # requests go out together, so that each worker gets some of them.
     warm_started = time.perf_counter()
-    for _ in range(2):
+    for _ in range(2 if warm else 0):
         warm = [threading.Thread(target=get, args=request) for request in (
             (f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
             (f"/snapshots/{new}/graph/", {"level": "workload"}),
@@ -154,7 +157,8 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
             t.start()
         for t in warm:
             t.join()
-    print(f"warmed up in {time.perf_counter() - warm_started:.1f} s; load average {os.getloadavg()[0]:.1f}")
+    if warm:
+        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s; load average {os.getloadavg()[0]:.1f}")
 
     latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
     errors: dict[str, int] = {name: 0 for name, _ in MIX}
@@ -183,8 +187,8 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
                 latencies[kind].append(took)
                 if code != 200:
                     errors[kind] += 1
-            if args.think > 0:
-                time.sleep(min(rng.expovariate(1 / args.think), 10 * args.think))
+            if think > 0:
+                time.sleep(min(rng.expovariate(1 / think), 10 * think))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for t in threads:
@@ -193,7 +197,7 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
         t.join()
 
     total = sum(len(v) for v in latencies.values())
-    print(f"{args.clients} clients (think time {args.think:g} s), {args.seconds:.0f} s, gunicorn {args.workers} "
+    print(f"{args.clients} clients (think time {think:g} s), {args.seconds:.0f} s, gunicorn {args.workers} "
           f"workers x {args.threads} threads, {len(pods)} pods: {total / args.seconds:.1f} requests/s, "
           f"{sum(errors.values())} errors; load average {os.getloadavg()[0]:.1f}")
     print(f"{'request':<8} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")

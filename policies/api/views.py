@@ -180,6 +180,7 @@ class SnapshotViewSet(
             icmp_type=params.get("icmp_type"),
             icmp_code=params.get("icmp_code"),
             evaluator=params["evaluator"],
+            suggest=params["suggest"],
         )
         return Response(explanation)
 

@@ -9,6 +9,7 @@ this package. Public API:
 - ``explain``: why one flow is allowed or denied, with the trace (``Explainer``: many flows of one cluster);
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
+- ``suggest``: the smallest change that turns a flow's verdict, checked, and what else it opens;
 - ``lint``: findings about policies;
 - ``parse_expectations`` / ``check_cluster`` / ``compare_reports``: a team's reachability
   assertions read, checked on a cluster, and compared before and after a change;
@@ -47,6 +48,7 @@ from policies.engine.output import FORMATS, render
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.reachability import Graph, build_graph
 from policies.engine.selection import selected_pods
+from policies.engine.suggest import Suggestion, suggest
 
 ENGINE_VERSION = "0.1.0"
 
@@ -66,6 +68,7 @@ __all__ = [
     "ParseResult",
     "PolicyError",
     "Settings",
+    "Suggestion",
     "UnsupportedError",
     "address_sets",
     "build_graph",
@@ -86,4 +89,5 @@ __all__ = [
     "parse_files",
     "render",
     "selected_pods",
+    "suggest",
 ]

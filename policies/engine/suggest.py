@@ -316,7 +316,11 @@ def _workload_of(end: Endpoint) -> str:
 
 
 def _selected(cluster: Cluster, np: NetworkPolicy, direction: str) -> frozenset[Pod]:
-    return frozenset(p for p in cluster.pods if np in applicable_policies(cluster, p, direction))
+    """The pods ``np`` selects for ``direction`` (as ``applicable_policies`` decides, 4.3)."""
+    if direction not in np.policy_types:
+        return frozenset()
+    return frozenset(p for p in cluster.pods if p.namespace == np.namespace and not p.host_network
+                     and np.pod_selector.matches(p.labels))
 
 
 def _peer_reach(cluster: Cluster, rule: Rule, policy_ns: str, settings: Settings) -> frozenset[Pod] | None:
@@ -349,11 +353,12 @@ def _add_rule(cluster: Cluster, np: NetworkPolicy, direction: str, flow: Flow, s
 
 def _deny_change(decision: Decision) -> Change:
     side = decision.direction.lower()
+    trace = next((t for t in reversed(decision.policies) if t.id == decision.deciding_policy), None)
     return Change(
-        "change-deny", decision.direction, decision.deciding_policy, "",
+        "change-deny", decision.direction, decision.deciding_policy, trace.kind if trace else "",
         f"{decision.detail}: no Allow rule can override it; change or remove {side} rule "
         f"{decision.deciding_rule} of {decision.deciding_policy}, or allow the flow in a policy that is "
-        "evaluated before it", rule=decision.deciding_rule)
+        "evaluated before it", rule=decision.deciding_rule, source=trace.source if trace else Source())
 
 
 def _allow(cluster: Cluster, result: FlowResult, settings: Settings) -> Suggestion:
@@ -394,9 +399,9 @@ def _allow(cluster: Cluster, result: FlowResult, settings: Settings) -> Suggesti
         return Suggestion("allow", f"the rules below would not be enough: {check.ingress.detail}",
                           tuple(e.change for e in edits))
     others = _others(cluster, after, result, edits, "allow", settings)
-    sides = " and ".join(e.change.direction.lower() for e in edits)
-    return Suggestion("allow", f"one {sides} rule" if len(edits) == 1 else f"an {sides} rule",
-                      tuple(e.change for e in edits), True, others)
+    rules = " and ".join(f"an {e.change.direction.lower()} rule in {e.change.policy}" for e in edits)
+    return Suggestion("allow", f"{rules} would allow this flow" if len(edits) == 1
+                      else f"{rules} together would allow this flow", tuple(e.change for e in edits), True, others)
 
 
 def _remote_words(decision: Decision, flow: Flow) -> str:
@@ -415,6 +420,7 @@ def _narrowed(cluster: Cluster, np: NetworkPolicy, direction: str, index: int, f
     dst = flow.dst
     matching_ports = [p for p in rule.ports if port_matches(p, flow, dst)[0]]
     # 1. Narrow the peer: exclude the remote workload (or address) from each peer that matches it.
+    narrowed = False
     if rule.peers:
         peers: list[Peer] = []
         narrowed = True
@@ -436,21 +442,23 @@ def _narrowed(cluster: Cluster, np: NetworkPolicy, direction: str, index: int, f
                 key, value = next(iter(labels.items()))
                 base = peer.pod_selector or LabelSelector()
                 selector = LabelSelector((*base.requirements, Requirement(key, "NotIn", frozenset([value]))))
-                peers.append(replace(peer, pod_selector=selector))
+                kept_peer = replace(peer, pod_selector=selector)
+                if any(peer_matches(cluster, kept_peer, np.namespace, _endpoint(p), settings)[0]
+                       for p in cluster.pods):
+                    peers.append(kept_peer)  # else the peer selected the remote workload only: drop it
             else:
                 narrowed = False
                 break
-        if narrowed:
-            if not peers:
-                return None, f"remove {direction.lower()} rule {index} of {np.id} (its only peer is {remote.id})"
+        if narrowed and peers:
             return replace(rule, peers=tuple(peers)), f"exclude {remote.id} from the peers of {direction.lower()} " \
                 f"rule {index} of {np.id}"
-    # 2. Remove the flow's port from the rule, when it is listed on its own.
-    if matching_ports and all(isinstance(p.port, int) and p.end_port is None for p in matching_ports):
-        kept = tuple(p for p in rule.ports if p not in matching_ports)
-        if kept:
-            return replace(rule, ports=kept), \
-                f"remove port {flow.port} from {direction.lower()} rule {index} of {np.id}"
+    # 2. Remove the flow's port from the rule (the rule keeps its other ports).
+    kept = tuple(p for p in rule.ports if p not in matching_ports)
+    if matching_ports and kept:
+        return replace(rule, ports=kept), f"remove port {flow.port} from {direction.lower()} rule {index} of {np.id}"
+    if rule.peers and narrowed:
+        return None, f"remove {direction.lower()} rule {index} of {np.id} (its peers select {remote.id} only)"
+    if matching_ports:
         return None, f"remove {direction.lower()} rule {index} of {np.id} (it allows only this port)"
     return None, f"remove {direction.lower()} rule {index} of {np.id}"
 

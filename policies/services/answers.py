@@ -111,13 +111,18 @@ def explain_flow(
     icmp_type: int | None = None,
     icmp_code: int | None = None,
     evaluator: str = "auto",
+    suggest: bool = False,
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
-    snapshot's explainer is built at its first question in this process and kept."""
+    snapshot's explainer is built at its first question in this process and kept. ``suggest``: also
+    the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
+    under the key ``suggestion``."""
     explainer = _explainers.get(snapshot, lambda: engine.Explainer(load_manifests(snapshot=snapshot).cluster))
-    explanation: dict[str, Any] = explainer.explain(
-        source, destination, protocol=protocol, port=port, icmp_type=icmp_type, icmp_code=icmp_code,
-        evaluator=evaluator).to_dict()
+    found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
+                              icmp_code=icmp_code, evaluator=evaluator)
+    explanation: dict[str, Any] = found.to_dict()
+    if suggest:
+        explanation["suggestion"] = engine.suggest(explainer.cluster, found.result).to_dict()
     return explanation
 
 
