@@ -97,6 +97,21 @@ class Suggestion:
     verified: bool = False  # with the changes applied, the flow has the goal's verdict
     others: OtherFlows | None = None  # what else the changes open (allow) or close (deny)
 
+    def to_text(self) -> str:
+        head = "To allow it" if self.goal == "allow" else "To deny it"
+        lines = [f"{head}: {self.summary}" + (" (checked)." if self.verified else ".")]
+        for c in self.changes:
+            where = f" ({c.source.file}, line {c.source.line})" if c.source.file else ""
+            lines.append(f"  - {c.text}{where}")
+            lines.extend(f"      {line}" for line in c.yaml.splitlines())
+        if self.others is not None:
+            verb = "opens" if self.goal == "allow" else "closes"
+            more = "" if self.others.complete else "at least "
+            listed = ", ".join(self.others.first) + (", ..." if self.others.count > len(self.others.first) else "")
+            lines.append(f"  It also {verb} {more}{self.others.count} other workload pair(s) on this port"
+                         + (f": {listed}" if listed else "") + ".")
+        return "\n".join(lines) + "\n"
+
     def to_dict(self) -> dict[str, Any]:
         return {"goal": self.goal, "summary": self.summary, "verified": self.verified,
                 "changes": [c.to_dict() for c in self.changes],
