@@ -153,3 +153,42 @@ def test_a_diff_is_computed_once_per_pair_of_analyses(make_snapshot: Any, manife
     with mock.patch.object(engine, "diff_dicts", wraps=engine.diff_dicts) as diff:
         assert services.diff_snapshots(old=old, new=new, level="workload") == first
     assert diff.call_count == 1
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_explains_with_a_suggestion_when_asked(api: Any, snapshot: Snapshot) -> None:
+    url = f"/api/snapshots/{snapshot.id}/explain/"
+    ask = {"from": "other/intruder", "to": "prod/db", "port": 5432}
+    plain = api.get(url, ask)
+    assert plain.status_code == 200 and "suggestion" not in plain.json()
+    answer = api.get(url, {**ask, "suggest": "true"}).json()
+    suggestion = answer["suggestion"]
+    assert answer["allowed"] is False and suggestion["goal"] == "allow" and suggestion["verified"] is True
+    assert suggestion["changes"][0]["action"] == "add-rule"
+    assert "kubernetes.io/metadata.name: other" in suggestion["changes"][0]["yaml"]
+    assert {k: v for k, v in answer.items() if k != "suggestion"} == plain.json()
+
+
+def test_graphs_and_diffs_are_rendered_once_and_read_as_drf_renders_them(
+    api: Any, make_snapshot: Any, manifests: dict[str, Any]
+) -> None:
+    from rest_framework.renderers import JSONRenderer
+
+    old = make_snapshot(name="before")
+    new = make_snapshot(manifests["open_files"], name="after")
+    graph_url, diff_url = f"/api/snapshots/{new.id}/graph/", f"/api/snapshots/{new.id}/diff/"
+    with mock.patch.object(JSONRenderer, "render", autospec=True, side_effect=JSONRenderer.render) as render:
+        first = api.get(graph_url, {"level": "workload"})
+        again = api.get(graph_url, {"level": "workload"})
+        diffs = [api.get(diff_url, {"against": old.id}) for _ in range(2)]
+    assert first.status_code == again.status_code == 200 and first["Content-Type"] == "application/json"
+    assert first.content == again.content
+    assert first.content == JSONRenderer().render(services.get_graph(snapshot=new, level="workload"))
+    assert diffs[0].content == diffs[1].content
+    assert diffs[0].json() == services.diff_snapshots(old=old, new=new, level="workload")
+    assert render.call_count == 2  # one graph, one diff
+    # The browsable API still renders the page.
+    page = api.get(graph_url, {"level": "workload"}, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -52,8 +53,8 @@ VOLATILE_KEYS = frozenset({
 NAME_KEYS = ("app", "app.kubernetes.io/name", "k8s-app", "name", "component", "app.kubernetes.io/component")
 DENY_REASONS = frozenset({"CALICO_DENY", "ADMIN_DENY", "BASELINE_DENY"})
 SHOWN = 5  # other flows listed by name
-MAX_PAIRS = 3000  # pod pairs evaluated to find the other flows a change opens or closes
-MAX_CANDIDATES = 4  # policies tried for one side
+MAX_PAIRS = 600  # pod pairs evaluated to find the other flows a change opens or closes
+MAX_CANDIDATES = 2  # policies tried for one side, those that select the fewest pods first
 
 
 @dataclass(frozen=True)
@@ -206,22 +207,46 @@ def _parse_rule(policy: NetworkPolicy, direction: str, data: dict[str, Any]) -> 
     return parsed.rules(direction)[0]
 
 
+# -- what a suggestion reads of a cluster, gathered once per cluster object -----------------------------------
+
+
+class _Facts:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.by_namespace: dict[str, list[Pod]] = {}
+        for pod in cluster.pods:
+            self.by_namespace.setdefault(pod.namespace, []).append(pod)
+        relevant = relevant_keys(cluster)
+        self.read_keys = relevant[0] if relevant is not None else frozenset(
+            k for np in cluster.policies for k in _selector_keys(np))
+
+
+_FACTS: dict[int, _Facts] = {}
+
+
+def _facts(cluster: Cluster) -> _Facts:
+    facts = _FACTS.get(id(cluster))
+    if facts is None or facts.cluster is not cluster:
+        facts = _FACTS[id(cluster)] = _Facts(cluster)
+        weakref.finalize(cluster, _FACTS.pop, id(cluster), None)
+    return facts
+
+
 # -- selecting a workload with few labels ----------------------------------------------------------------
 
 
 def workload_labels(cluster: Cluster, pod: Pod) -> dict[str, str]:
     """The fewest labels that select ``pod``'s workload in its namespace and as few other pods as
     possible: labels that policies' selectors read first, then the usual name labels (``app``...)."""
-    siblings = [p for p in cluster.pods if p.namespace == pod.namespace and p.workload_id == pod.workload_id] or [pod]
+    facts = _facts(cluster)
+    namespace = facts.by_namespace.get(pod.namespace, [])
+    siblings = [p for p in namespace if p.workload_id == pod.workload_id] or [pod]
     common = {k: v for k, v in pod.labels.items_tuple()
               if k not in VOLATILE_KEYS and all(s.labels.get(k) == v for s in siblings)}
     if not common:
         return {}
-    others = [p for p in cluster.pods if p.namespace == pod.namespace and p.workload_id != pod.workload_id
-              and not p.host_network]
-    relevant = relevant_keys(cluster)
-    read = relevant[0] if relevant is not None else frozenset(k for np in cluster.policies
-                                                               for k in _selector_keys(np))
+    others = [p for p in namespace if p.workload_id != pod.workload_id and not p.host_network]
+    read = facts.read_keys
 
     def rank(key: str) -> tuple[int, int, str]:
         return (0 if key in read else 1, NAME_KEYS.index(key) if key in NAME_KEYS else len(NAME_KEYS), key)
@@ -282,10 +307,13 @@ def _endpoint(pod: Pod) -> Endpoint:
 
 
 def _distinct(pods: Iterable[Pod]) -> list[Pod]:
-    """One pod per workload and kind of pod (labels, ports, host network): the pods a policy tells apart."""
+    """One pod per workload and kind of pod (labels, ports, host network): the pods a policy tells
+    apart. Labels that differ between a workload's pods by design (template hashes) do not count:
+    no suggested selector reads them."""
     seen: dict[tuple[Any, ...], Pod] = {}
     for p in pods:
-        seen.setdefault((p.workload_id, p.labels.items_tuple(), p.ports, p.host_network, bool(p.ips)), p)
+        labels = tuple(item for item in p.labels.items_tuple() if item[0] not in VOLATILE_KEYS)
+        seen.setdefault((p.workload_id, labels, p.ports, p.host_network, bool(p.ips)), p)
     return list(seen.values())
 
 
@@ -318,9 +346,12 @@ def _others(before: Cluster, after: Cluster, result: FlowResult, edits: Sequence
             continue
         pair = flow_between(_endpoint(src), _endpoint(dst), protocol=flow.protocol, port=flow.port,
                             icmp_type=flow.icmp_type, icmp_code=flow.icmp_code)
-        was = evaluate(before, pair, evaluator=result.evaluator, settings=settings).allowed
-        now = evaluate(after, pair, evaluator=result.evaluator, settings=settings).allowed
-        if (goal == "allow" and now and not was) or (goal == "deny" and was and not now):
+        # An allowing change turns only pairs that are allowed after it; a denying one only pairs
+        # that were allowed before it: the other cluster is evaluated only for those.
+        first, second = (after, before) if goal == "allow" else (before, after)
+        if not evaluate(first, pair, evaluator=result.evaluator, settings=settings).allowed:
+            continue
+        if not evaluate(second, pair, evaluator=result.evaluator, settings=settings).allowed:
             turned.add(names)
     ordered = sorted(f"{s} -> {d}" for s, d in turned)
     return OtherFlows(len(ordered), tuple(ordered[:SHOWN]), complete)
@@ -334,16 +365,29 @@ def _selected(cluster: Cluster, np: NetworkPolicy, direction: str) -> frozenset[
     """The pods ``np`` selects for ``direction`` (as ``applicable_policies`` decides, 4.3)."""
     if direction not in np.policy_types:
         return frozenset()
-    return frozenset(p for p in cluster.pods if p.namespace == np.namespace and not p.host_network
-                     and np.pod_selector.matches(p.labels))
+    return frozenset(p for p in _facts(cluster).by_namespace.get(np.namespace, ())
+                     if not p.host_network and np.pod_selector.matches(p.labels))
 
 
 def _peer_reach(cluster: Cluster, rule: Rule, policy_ns: str, settings: Settings) -> frozenset[Pod] | None:
     """The pods a rule's peers match (None when it names addresses only: the flow's remote end then)."""
     if rule.peers and all(p.ip_block is not None for p in rule.peers):
         return None
-    return frozenset(p for p in cluster.pods if not rule.peers or any(
-        peer_matches(cluster, peer, policy_ns, _endpoint(p), settings)[0] for peer in rule.peers))
+    if not rule.peers:
+        return frozenset(cluster.pods)
+    facts = _facts(cluster)
+    found: set[Pod] = set()
+    for peer in rule.peers:
+        if peer.ip_block is not None:
+            candidates: Iterable[Pod] = cluster.pods
+        elif peer.namespace_selector is None:
+            candidates = facts.by_namespace.get(policy_ns, ())
+        else:
+            selector = peer.namespace_selector
+            candidates = [p for ns, pods in facts.by_namespace.items()
+                          if selector.matches(cluster.namespace(ns).labels) for p in pods]
+        found.update(p for p in candidates if peer_matches(cluster, peer, policy_ns, _endpoint(p), settings)[0])
+    return frozenset(found)
 
 
 # -- allowing a denied flow ------------------------------------------------------------------------------
@@ -391,7 +435,9 @@ def _allow(cluster: Cluster, result: FlowResult, settings: Settings) -> Suggesti
         end = flow.dst if decision.direction == "Ingress" else flow.src
         if end.pod is None:
             continue
-        candidates = applicable_policies(cluster, end.pod, decision.direction)[:MAX_CANDIDATES]
+        isolating = applicable_policies(cluster, end.pod, decision.direction)
+        candidates = sorted(isolating, key=lambda np: (len(_selected(cluster, np, decision.direction)), np.id))
+        candidates = candidates[:MAX_CANDIDATES]
         options = [e for e in (_add_rule(cluster, np, decision.direction, flow, settings) for np in candidates) if e]
         if not options:
             return Suggestion("allow", f"no NetworkPolicy rule can select {_remote_words(decision, flow)}; "
