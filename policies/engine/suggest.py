@@ -426,10 +426,9 @@ def _allow(cluster: Cluster, result: FlowResult, settings: Settings) -> Suggesti
         return Suggestion("allow", f"NetworkPolicy rules name TCP, UDP and SCTP ports only; {flow.protocol} "
                           "traffic to an isolated pod cannot be allowed by a rule")
     blocked = [d for d in (result.egress, result.ingress) if d.verdict == "DENY"]
-    denies = [d for d in blocked if d.reason in DENY_REASONS]
-    if denies:
-        return Suggestion("allow", "a Deny rule decides; an added Allow rule would not change the verdict",
-                          tuple(_deny_change(d) for d in denies))
+    fixed = [c for c in (_unfixable(d) for d in blocked) if c is not None]
+    if fixed:
+        return Suggestion("allow", _unfixable_words(fixed), tuple(fixed))
     edits: list[_Edit] = []
     for decision in blocked:
         end = flow.dst if decision.direction == "Ingress" else flow.src
@@ -453,16 +452,41 @@ def _allow(cluster: Cluster, result: FlowResult, settings: Settings) -> Suggesti
     after = _apply(cluster, edits)
     check = evaluate(after, flow, evaluator=result.evaluator, settings=settings)
     if not check.allowed:
-        still = [d for d in (check.egress, check.ingress) if d.verdict == "DENY" and d.reason in DENY_REASONS]
+        still = [c for c in (_unfixable(d) for d in (check.egress, check.ingress) if d.verdict == "DENY")
+                 if c is not None]
         if still:
-            return Suggestion("allow", "a Deny rule would still decide after an added Allow rule",
-                              tuple(_deny_change(d) for d in still))
-        return Suggestion("allow", f"the rules below would not be enough: {check.ingress.detail}",
-                          tuple(e.change for e in edits))
+            return Suggestion("allow", _unfixable_words(still) + " (once the NetworkPolicy rule is added)",
+                              tuple(still))
+        blocking = "; ".join(d.detail for d in (check.egress, check.ingress) if d.verdict != "ALLOW")
+        return Suggestion("allow", f"the rules below would not be enough: {blocking}", tuple(e.change for e in edits))
     others = _others(cluster, after, result, edits, "allow", settings)
     rules = " and ".join(f"an {e.change.direction.lower()} rule in {e.change.policy}" for e in edits)
     return Suggestion("allow", f"{rules} would allow this flow" if len(edits) == 1
                       else f"{rules} together would allow this flow", tuple(e.change for e in edits), True, others)
+
+
+def _unfixable(decision: Decision) -> Change | None:
+    """What a NetworkPolicy rule cannot change: a Deny rule that decides, or a Calico tier (other
+    than the default tier, where Kubernetes policies run) whose end denies the flow."""
+    if decision.reason in DENY_REASONS:
+        return _deny_change(decision)
+    if decision.reason == "END_OF_TIER" and decision.deciding_tier and decision.deciding_tier != "default":
+        tier = decision.deciding_tier
+        members = [t for t in decision.policies if t.tier == tier]
+        first = members[0] if members else None
+        names = ", ".join(f"{t.kind} {t.id}" for t in members)
+        return Change(
+            "change-deny", decision.direction, first.id if first else "", first.kind if first else "",
+            f"tier {tier} ends in a deny: add an Allow (or Pass) rule for this flow to one of its policies "
+            f"that select the {'destination' if decision.direction == 'Ingress' else 'source'} ({names}); a "
+            "NetworkPolicy rule runs in the default tier, after it", source=first.source if first else Source())
+    return None
+
+
+def _unfixable_words(changes: Sequence[Change]) -> str:
+    if all(c.rule is not None for c in changes):
+        return "a Deny rule decides; an added Allow rule would not change the verdict"
+    return "a Calico tier denies the flow before the NetworkPolicy rules are evaluated"
 
 
 def _remote_words(decision: Decision, flow: Flow) -> str:
