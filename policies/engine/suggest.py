@@ -404,7 +404,7 @@ def _add_rule(cluster: Cluster, np: NetworkPolicy, direction: str, flow: Flow, s
     changed = _with_rules(np, direction, (*np.rules(direction), rule))
     side = direction.lower()
     change = Change("add-rule", direction, np.id, "NetworkPolicy",
-                    f"add this {side} rule to NetworkPolicy {np.id} (under spec.{side})", _dump([data]),
+                    f"add this {side} rule under spec.{side} of NetworkPolicy {np.id}", _dump([data]),
                     source=np.source)
     return _Edit(change, {np.id: changed}, reach=(direction, _selected(cluster, np, direction),
                                                   _peer_reach(cluster, rule, np.namespace, settings)))

@@ -22,7 +22,7 @@ def flow_url(live_server: Any, snapshot: Snapshot, src: str, dst: str, port: int
 
 
 def test_a_denied_flow_shows_the_rules_to_add_and_they_allow_it(
-    login: Callable[[], Any], live_server: Any, shop: Snapshot
+    login: Callable[[], Any], live_server: Any, shop: Snapshot, screenshot_path: Callable[[str], Any]
 ) -> None:
     page = login()
     page.goto(flow_url(live_server, shop, "orders/Deployment/checkout", "storefront/Deployment/frontend", 8080))
@@ -38,9 +38,17 @@ def test_a_denied_flow_shows_the_rules_to_add_and_they_allow_it(
                   "podSelector": {"matchLabels": {"app": "checkout"}}}],
         "ports": [{"protocol": "TCP", "port": 8080}]}]
     # Each change links the policy it goes into.
-    links = section.locator(".suggestion-change a")
-    assert [links.nth(i).inner_text() for i in range(links.count())] == ["orders/checkout", "storefront/frontend"]
+    changes = section.locator(".suggestion-change")
+    assert "Add this egress rule under spec.egress of NetworkPolicy orders/checkout" in changes.nth(0).inner_text()
+    assert "Add this ingress rule under spec.ingress of NetworkPolicy storefront/frontend" in \
+        changes.nth(1).inner_text()
+    links = section.locator("a.suggestion-policy")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    pages = [shop.resources.get(kind="NetworkPolicy", namespace=ns, name=name).id
+             for ns, name in (("orders", "checkout"), ("storefront", "frontend"))]
+    assert hrefs == [f"/snapshots/{shop.id}/policies/{pk}/" for pk in pages]
     assert section.locator("#suggestion-others").inner_text() == "Would also open: nothing else."
+    section.screenshot(path=str(screenshot_path("flow-suggestion.png")))
 
     page.get_by_role("button", name="Copy the YAML").nth(1).click()
     page.wait_for_function("() => document.querySelectorAll('#suggestion .copy-status')[1].textContent !== ''")
