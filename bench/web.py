@@ -3,6 +3,7 @@
     python bench/web.py                        # 5,000 pods / 50 namespaces / 800 policies
     python bench/web.py --pods 2000 --namespaces 20 --policies 300
     python bench/web.py --json web.json        # keep the figures
+    python bench/web.py --work-dir /tmp/w      # keep the database (/tmp/w/bench.sqlite3) for later runs
 
 A fresh SQLite database in a temporary directory, the site's own settings (DEBUG off) and
 Django's test client: each request goes through the whole middleware stack (sessions, CSRF,
@@ -75,9 +76,10 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    from policies.models import Resource
+    from policies.models import Membership, Resource, Team
 
     user = User.objects.create_user("bench", "bench@example.org", "bench")
+    Membership.objects.create(team=Team.default(), user=user, role=Membership.Role.AUTHOR)  # uploads need a team
     client = Client()
     client.force_login(user)
     uploads = [SimpleUploadedFile(name, text.encode(), content_type="application/yaml")
@@ -145,9 +147,12 @@ def main() -> int:
     parser.add_argument("--policies", type=int, default=800)
     parser.add_argument("--calico-policies", type=int, default=0)
     parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
+    parser.add_argument("--work-dir", help="keep the database in this directory (default: a temporary one, removed)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="netpol-web-bench-") as work:
-        setup_django(Path(work))
+    with tempfile.TemporaryDirectory(prefix="netpol-web-bench-") as temporary:
+        work = Path(args.work_dir or temporary)
+        work.mkdir(parents=True, exist_ok=True)
+        setup_django(work)
         print(f"{args.pods} pods, {args.namespaces} namespaces, {args.policies} policies", flush=True)
         result = run(args.pods, args.namespaces, args.policies, args.calico_policies)
     print(f"upload (201): {result['upload_seconds']:.2f} s; upload to finished analysis: "

@@ -128,13 +128,13 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
-    ctx.update(pages.overview.overview(snapshot, analysis))
+    ctx.update(pages.overview.overview(snapshot, analysis, request.GET))
     ctx.update(
         {
             "analysis": analysis,
             "analysis_state": pages.state.analysis_state(analysis),
             "files": snapshot.files.all(),
-            "policies": pages.overview.policy_rows(snapshot),
+            "policies": pages.overview.policy_page(snapshot, request.GET),
         }
     )
     ctx["compare_others"], ctx["compare_default"] = pages.compare.compare_choices(snapshot)

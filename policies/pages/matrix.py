@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from policies.models import Snapshot
-from policies.pages.words import OUTSIDE, endpoint_text, first_port, node_label, plural, ports_text
+from policies.pages.words import OUTSIDE, endpoint_text, first_port, natural_key, node_label, plural, ports_text
 
 MATRIX_MAX_SIDE = 60  # a workload matrix larger than this many rows or columns is cut, and says so
 
@@ -33,11 +32,6 @@ class Matrix:
 
 def _group(node: dict[str, Any]) -> str:
     return node.get("namespace") or OUTSIDE
-
-
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key reading runs of digits as numbers: "ns-2" before "ns-10"."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def _group_order(group: str) -> tuple[bool, tuple[tuple[int, int | str], ...]]:
@@ -115,9 +109,15 @@ def workload_matrix(snapshot: Snapshot, graph: dict[str, Any], source_ns: str, t
             text = ports_text(edge)
             title = f"{node_label(src)} → {node_label(dst)}: {text}"
             cells.append(Cell(text, openness, f"{flow}?{urlencode(params)}", title))
-        rows.append((node_label(src), f"{graph_url}?{urlencode({'sel': src['id']})}", cells))
-    columns = [(node_label(n), f"{graph_url}?{urlencode({'sel': n['id']})}") for n in targets]
+        rows.append((node_label(src), _graph_link(graph_url, src), cells))
+    columns = [(node_label(n), _graph_link(graph_url, n)) for n in targets]
     return Matrix(rows, columns, cut)
+
+
+def _graph_link(graph_url: str, node: dict[str, Any]) -> str:
+    """The graph with the node selected and its namespace open (a large graph starts collapsed)."""
+    params = {"open": node["namespace"], "sel": node["id"]} if node.get("namespace") else {"sel": node["id"]}
+    return f"{graph_url}?{urlencode(params)}"
 
 
 def matrix_groups(counts: dict[str, Any]) -> list[str]:

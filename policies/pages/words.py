@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from policies import services
@@ -11,6 +12,11 @@ L4_PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
 OUTSIDE = "outside cluster"
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading runs of digits as numbers: "ns-2" before "ns-10"."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
