@@ -321,19 +321,19 @@ def _others(before: Cluster, after: Cluster, result: FlowResult, edits: Sequence
             settings: Settings) -> OtherFlows:
     flow = result.flow
     own = (_workload_of(flow.src), _workload_of(flow.dst))
-    pairs: dict[tuple[str, str], tuple[Pod, Pod]] = {}
+    pairs: dict[tuple[str, str], tuple[Endpoint, Endpoint]] = {}
     complete = True
     for edit in edits:
         if edit.reach is None:
             continue
         direction, ends, remotes = edit.reach
         remote_end = flow.src if direction == "Ingress" else flow.dst
-        remote_pods = _distinct(remotes) if remotes is not None else (
-            [remote_end.pod] if remote_end.pod is not None else [])
+        # A rule that names addresses reaches the flow's own remote end (an address, a node).
+        reached = [_endpoint(p) for p in _distinct(remotes)] if remotes is not None else [remote_end]
         for end in _distinct(ends):
-            for remote in remote_pods:
-                src, dst = (remote, end) if direction == "Ingress" else (end, remote)
-                if src == dst:
+            for remote in reached:
+                src, dst = (remote, _endpoint(end)) if direction == "Ingress" else (_endpoint(end), remote)
+                if src.id == dst.id:
                     continue
                 if len(pairs) >= MAX_PAIRS:
                     complete = False
@@ -341,11 +341,11 @@ def _others(before: Cluster, after: Cluster, result: FlowResult, edits: Sequence
                 pairs.setdefault((src.id, dst.id), (src, dst))
     turned: set[tuple[str, str]] = set()
     for src, dst in pairs.values():
-        names = (src.workload_id, dst.workload_id)
+        names = (_workload_of(src), _workload_of(dst))
         if names == own or names in turned:
             continue
-        pair = flow_between(_endpoint(src), _endpoint(dst), protocol=flow.protocol, port=flow.port,
-                            icmp_type=flow.icmp_type, icmp_code=flow.icmp_code)
+        pair = flow_between(src, dst, protocol=flow.protocol, port=flow.port, icmp_type=flow.icmp_type,
+                            icmp_code=flow.icmp_code)
         # An allowing change turns only pairs that are allowed after it; a denying one only pairs
         # that were allowed before it: the other cluster is evaluated only for those.
         first, second = (after, before) if goal == "allow" else (before, after)

@@ -264,6 +264,17 @@ def test_what_else_a_rule_opens_is_listed_by_workload() -> None:
     assert others.first == ("prod/Pod/cache -> prod/Pod/db", "prod/Pod/cache -> prod/Pod/web-2")
 
 
+def test_a_rule_for_an_address_says_which_other_pods_it_opens_to_that_address() -> None:
+    case = CASES[5]  # 203.0.113.7 -> prod/db on 443, prod's default-deny isolates every pod
+    cluster = parse_files([("c.yaml", yaml.safe_dump_all(documents(case)))]).cluster
+    suggestion = suggest(cluster, explain(cluster, case.src, case.dst, port=case.port).result)
+    assert yaml.safe_load(suggestion.changes[0].yaml)[0]["from"] == [{"ipBlock": {"cidr": "203.0.113.7/32"}}]
+    others = suggestion.others
+    assert others is not None
+    assert others.first == ("203.0.113.7 -> prod/Pod/cache", "203.0.113.7 -> prod/Pod/web-1",
+                            "203.0.113.7 -> prod/Pod/web-2")
+
+
 def test_icmp_to_an_isolated_pod_gets_no_rule() -> None:
     case = CASES[0]
     cluster = parse_files([("c.yaml", yaml.safe_dump_all(documents(case)))]).cluster
