@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from policies.engine.addresses import union_text
+from policies.engine.connections import ConnectionSet
 from policies.engine.errors import PolicyError
 from policies.engine.reachability import Graph
 
@@ -39,8 +40,19 @@ def write_json(graph: Graph, out: TextIO) -> None:
     out.write("\n  ],\n" if graph.nodes else "],\n")
     out.write('  "edges": [')
     first = True
+    # An edge is {"all", "ports", "source", "target", "text"} with sorted keys: the connection's
+    # parts are written once per distinct connection set (a graph shares few), then reused.
+    parts: dict[ConnectionSet, tuple[str, str]] = {}
     for edge in graph.edges():
-        out.write(("\n    " if first else ",\n    ") + _dumps(edge.to_dict()))
+        found = parts.get(edge.conn)
+        if found is None:
+            data = edge.conn.to_dict()
+            found = parts[edge.conn] = (
+                f'{{"all": {_dumps(data["all"])}, "ports": {_dumps(data["ports"])}, "source": ',
+                f', "text": {_dumps(data["text"])}}}')
+        head, tail = found
+        out.write(("\n    " if first else ",\n    ") + head + _dumps(edge.source) + ', "target": '
+                  + _dumps(edge.target) + tail)
         first = False
     out.write("\n  ]\n" if not first else "]\n")
     out.write("}\n")

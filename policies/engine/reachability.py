@@ -1,10 +1,13 @@
 """The reachability graph: which pod, workload or external block can reach which, on what.
 
-The graph is computed once at the level of endpoint groups (``groups.py``) and kept as a networkx
-DiGraph whose edges carry ConnectionSets. Pod and workload views expand it on demand, so large
-clusters never hold a pod-pair graph in memory. A pod-to-pod connection needs the source's egress
-and the destination's ingress (SEMANTICS.md 2); a pod to itself is always allowed and not listed.
-This is the only module that imports networkx.
+The graph is computed once at the level of endpoint groups (``groups.py``): each direction is a
+group x peer matrix of masks over port atoms (``matrices.py``), and the group graph is the bitwise
+AND of the egress matrix and the transposed ingress matrix. Pod, workload and namespace views
+aggregate it by OR-reducing the rows and columns of each level node's groups, chunk by chunk of
+source nodes, and turn masks into ConnectionSets only for the edges they output (once per
+distinct mask). A pod-to-pod connection needs the source's egress and the destination's ingress
+(SEMANTICS.md 2); a pod to itself is always allowed and not listed. networkx is imported only by
+``Graph.to_networkx``.
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-from policies.engine.admin.tables import apply_admin_tiers, domain_name_policies
+import numpy as np
+
+from policies.engine.admin.tables import domain_name_policies
 from policies.engine.cluster import IPBlock, Labels, Pod, Source
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
-from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table
-from policies.engine.k8s.tables import k8s_tables
+from policies.engine.groups import NONE, GroupIndex
+from policies.engine.k8s.matrices import k8s_matrices
+from policies.engine.matrices import (
+    DirectionMatrices,
+    GroupGraph,
+    combine,
+    from_tables,
+    nonempty,
+    to_ints,
+    words,
+)
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
@@ -98,14 +112,14 @@ class Graph:
     """A computed reachability graph at pod, workload or namespace level."""
 
     def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
-                 egress: list[Table], ingress: list[Table], group_graph: nx.DiGraph) -> None:
+                 directions: DirectionMatrices, group_graph: GroupGraph) -> None:
         self.cluster = cluster
         self.index = index
         self.evaluator = evaluator
         self.level = level
-        self._egress = egress
-        self._ingress = ingress
+        self._dm = directions
         self._g = group_graph
+        self._group_edges: int | None = None
         self.nodes: list[GraphNode] = []
         # peer key -> level node ids, each with the nodes of its pods in that group
         self._members: dict[int, dict[str, set[str]]] = defaultdict(dict)
@@ -123,8 +137,10 @@ class Graph:
             level_id = _level_id(pod, self.level)
             if level_id not in by_id:
                 by_id[level_id] = _new_node(pod, self.level, self.cluster)
+        dm = self._dm
         for g in self.index.groups:
-            eg, ing = self._egress[g.index], self._ingress[g.index]
+            eg_isolated, in_isolated = dm.egress_isolated[g.index], dm.ingress_isolated[g.index]
+            eg_policies, in_policies = set(dm.egress_policies[g.index]), set(dm.ingress_policies[g.index])
             for pod in g.pods:
                 node_id = _level_id(pod, self.level)
                 node = by_id[node_id]
@@ -133,10 +149,12 @@ class Graph:
                     workloads[node_id].add(pod.workload_id)
                 if g.index not in node.groups:
                     node.groups = (*node.groups, g.index)
-                node.isolated_ingress |= ing.isolated
-                node.isolated_egress |= eg.isolated
-                node.ingress_policies = tuple(sorted(set(node.ingress_policies) | set(ing.policies)))
-                node.egress_policies = tuple(sorted(set(node.egress_policies) | set(eg.policies)))
+                node.isolated_ingress |= in_isolated
+                node.isolated_egress |= eg_isolated
+                if not in_policies <= set(node.ingress_policies):
+                    node.ingress_policies = tuple(sorted(set(node.ingress_policies) | in_policies))
+                if not eg_policies <= set(node.egress_policies):
+                    node.egress_policies = tuple(sorted(set(node.egress_policies) | eg_policies))
                 if g.index in approx:
                     node.approximate = tuple(sorted(set(node.approximate) | approx[g.index]))
                 if self.cluster.admin_policies:
@@ -169,40 +187,86 @@ class Graph:
         return self._by_id[node_id]
 
     # -- edges ---------------------------------------------------------------------------------
+    def _level_rows(self) -> Iterator[tuple[str, list[str], list[int]]]:
+        """Per source node, in id order: its targets in id order and the masks of those edges.
+
+        Each level node's groups are OR-reduced out of the group graph (rows, then columns),
+        a chunk of source nodes at a time, so that no level-sized pair structure is held."""
+        gg = self._g
+        atoms = gg.atoms
+        order = sorted(self._by_id)
+        pos = {node_id: i for i, node_id in enumerate(order)}
+        members = sorted((pos[u], key) for key, nodes in self._members.items() for u in nodes)
+        if not members:
+            return
+        mem_pos = np.array([p for p, _ in members], dtype=np.intp)
+        mem_key = np.array([k for _, k in members], dtype=np.intp)
+        starts = np.flatnonzero(np.r_[True, mem_pos[1:] != mem_pos[:-1]])
+        present = mem_pos[starts]  # level positions with at least one member, ascending
+        # At namespace level A -> A is listed: the pods of A among themselves, but not a pod to itself.
+        self_loops = self.level == "namespace"
+        cells = gg.cells
+        if self_loops:
+            single = [g.index for g in self.index.groups if len(g.pods) < 2]
+            cells[single, single] = 0
+        special = self._special_cells(pos)
+        width = len(members) * atoms.words
+        per_chunk = max(1, 4_000_000 // max(1, width))
+        for c0 in range(0, len(starts), per_chunk):
+            c1 = min(len(starts), c0 + per_chunk)
+            r0 = int(starts[c0])
+            r1 = int(starts[c1]) if c1 < len(starts) else len(members)
+            block = cells[mem_key[r0:r1]][:, mem_key]
+            block = np.bitwise_or.reduceat(block, starts, axis=1)
+            block = np.bitwise_or.reduceat(block, starts[c0:c1] - r0, axis=0)
+            for i in range(c1 - c0):
+                u = int(present[c0 + i])
+                row = block[i]
+                if not self_loops:
+                    row[c0 + i] = 0  # a pod (or workload) to itself is not listed
+                for v, mask in special.get(u, {}).items():
+                    row[int(np.searchsorted(present, v))] |= words(atoms, [mask])[0]
+                nz = np.flatnonzero(nonempty(row))
+                if len(nz):
+                    yield order[u], [order[int(present[j])] for j in nz], to_ints(atoms, row[nz])
+
+    def _special_cells(self, pos: dict[str, int]) -> dict[int, dict[int, int]]:
+        """Level cells fed by group pairs with a hostNetwork end on a shared node: pod pairs on one
+        node get the node rules, pairs on two nodes do not (4.8.1, 5.8)."""
+        out: dict[int, dict[int, int]] = defaultdict(dict)
+        self_loops = self.level == "namespace"
+        for (a, b), (conn, same) in self._g.special.items():
+            for u, unodes in self._members.get(a, {}).items():
+                for v, vnodes in self._members.get(b, {}).items():
+                    if u == v and not self_loops:
+                        continue
+                    shared = unodes & vnodes
+                    apart = not shared or len(unodes | vnodes) > 1
+                    mask = (same if shared else 0) | (conn if apart else 0)
+                    if mask:
+                        row = out[pos[u]]
+                        row[pos[v]] = row.get(pos[v], 0) | mask
+        return out
+
     def adjacency(self) -> dict[str, dict[str, ConnectionSet]]:
         """Level edges, source -> target -> connections (computed once from the group graph)."""
         if self._edges is None:
-            acc: dict[str, dict[str, ConnectionSet]] = defaultdict(dict)
-            # At namespace level A -> A is listed: the pods of A among themselves.
-            self_loops = self.level == "namespace"
-            for a, b, data in self._g.edges(data=True):
-                conn: ConnectionSet = data["conn"]
-                same: ConnectionSet | None = data.get("same")
-                for u, unodes in self._members.get(a, {}).items():
-                    row = acc[u]
-                    for v, vnodes in self._members.get(b, {}).items():
-                        if u == v and (not self_loops or (a == b and len(self.index.groups[a].pods) < 2)):
-                            continue  # a pod (or workload) to itself is not listed
-                        c = conn
-                        if same is not None:
-                            # pod pairs on one node get the node rules, pairs on two nodes do not
-                            shared = unodes & vnodes
-                            apart = not shared or len(unodes | vnodes) > 1
-                            c = (same if shared else NONE) | (conn if apart else NONE)
-                        if c.is_empty:
-                            continue
-                        old = row.get(v)
-                        row[v] = c if old is None else old | c
-            self._edges = dict(acc)
+            conn = self._g.atoms.conn
+            self._edges = {u: {v: conn(m) for v, m in zip(targets, masks, strict=True)}
+                           for u, targets, masks in self._level_rows()}
         return self._edges
 
     def edges(self) -> Iterator[GraphEdge]:
-        """Every edge, sorted by source then target."""
-        adjacency = self.adjacency()
-        for u in sorted(adjacency):
-            row = adjacency[u]
-            for v in sorted(row):
-                yield GraphEdge(u, v, row[v])
+        """Every edge, sorted by source then target (streamed: nothing level-sized is kept)."""
+        if self._edges is not None:
+            for u, row in self._edges.items():
+                for v, c in row.items():
+                    yield GraphEdge(u, v, c)
+            return
+        conn = self._g.atoms.conn
+        for u, targets, masks in self._level_rows():
+            for v, m in zip(targets, masks, strict=True):
+                yield GraphEdge(u, v, conn(m))
 
     def connection(self, source: str, target: str) -> ConnectionSet:
         return self.adjacency().get(source, {}).get(target, NONE)
@@ -219,9 +283,14 @@ class Graph:
             "groups": self.index.n_groups,
             "blocks": len(self.index.blocks),
             "nodes": len(self.nodes),
-            "group_edges": self._g.number_of_edges(),
+            "group_edges": self._group_edge_count(),
             "edges": sum(len(r) for r in self.adjacency().values()),
         }
+
+    def _group_edge_count(self) -> int:
+        if self._group_edges is None:
+            self._group_edges = self._g.edge_count()
+        return self._group_edges
 
     def summary(self) -> dict[str, Any]:
         """Counts and the headline answers of the overview page."""
@@ -399,36 +468,6 @@ def _new_node(pod: Pod, level: str, cluster: Cluster) -> GraphNode:
                      host_network=pod.host_network)
 
 
-def pair_connection(index: GroupIndex, egress: list[Table], ingress: list[Table], evaluator: str,
-                    a: EndpointGroup, b: EndpointGroup) -> tuple[ConnectionSet, ConnectionSet | None]:
-    """Connections from group ``a`` to group ``b``: a's egress and b's ingress (SEMANTICS.md 2).
-
-    Returns the connections between pods on different nodes, and, when one side is a hostNetwork
-    group whose node also runs pods of the other side, the connections between pods on that same
-    node, where the node rules apply (4.8.1, 5.8); otherwise None.
-    """
-    settings = index.settings
-    if a.host_network and b.host_network:
-        return ALL, None  # node to node: no pod policy applies
-    if a.host_network:
-        ing = ingress[b.index].get(a.index)
-        same = None
-        if a.nodes & b.nodes:
-            same = ALL if evaluator == "calico" or settings.node_ingress_exempt else ing
-        return ing, same
-    eg = egress[a.index].get(b.index)
-    if b.host_network:
-        same = None
-        if b.nodes & a.nodes:
-            if evaluator == "calico":
-                same = NONE if settings.default_endpoint_to_host_action == "DROP" else eg
-            else:
-                same = egress[a.index].node_exempt.get(b.index, ALL) if settings.node_egress_exempt else eg
-        return eg, same
-    ing = ingress[b.index].get(a.index)
-    return (ing if eg.is_all else eg & ing), None
-
-
 def build_graph(
     cluster: Cluster,
     *,
@@ -452,56 +491,11 @@ def build_graph(
         from policies.engine.calico.tables import calico_tables
 
         egress, ingress = calico_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
+        directions = from_tables(index, egress, ingress)
     else:
-        egress, ingress = k8s_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
-        apply_admin_tiers(index, egress, ingress)
+        directions = k8s_matrices(index)
     report(0.5, "combining directions")
-    import networkx as nx  # imported when a graph is built: `netpol --help` and lint start faster
-
-    g = nx.DiGraph()
-    n = index.n_groups
-    g.add_nodes_from(index.peer_keys())
-    groups = index.groups
-    # Only pairs that both sides could allow are combined: never a loop over all pairs when
-    # policies isolate (which is when clusters are large and the answer is small).
-    hosts = [b.index for b in groups if b.host_network]
-    ingress_open = {b.index for b in groups if not b.host_network and ingress[b.index].default}
-    ingress_by_peer: dict[int, set[int]] = defaultdict(set)
-    for b in groups:
-        if not b.host_network:
-            for peer, conn in ingress[b.index].overrides.items():
-                if conn and peer < n:
-                    ingress_by_peer[peer].add(b.index)
-    everyone = range(n)
-    for a in groups:
-        if a.host_network:
-            candidates: Iterable[int] = everyone
-        else:
-            allowed_in = ingress_open | ingress_by_peer.get(a.index, set())
-            table = egress[a.index]
-            if table.default:
-                chosen_set = allowed_in
-            else:
-                chosen_set = {k for k, c in table.overrides.items() if c and k < n} & allowed_in
-            candidates = sorted(chosen_set.union(hosts))
-        for bi in candidates:
-            b = groups[bi]
-            conn, same = pair_connection(index, egress, ingress, chosen, a, b)
-            if same is not None and same != conn:
-                g.add_edge(a.index, b.index, conn=conn, same=same)
-            elif conn:
-                g.add_edge(a.index, b.index, conn=conn)
-        for block in index.blocks:
-            key = n + block.index
-            # A hostNetwork pod is node traffic, which no pod policy governs.
-            to_block = egress[a.index].get(key) if not a.host_network else ALL
-            if to_block:
-                g.add_edge(a.index, key, conn=to_block)
-            from_block = ingress[a.index].get(key) if not a.host_network else ALL
-            if from_block:
-                g.add_edge(key, a.index, conn=from_block)
-        if a.index % 64 == 0:
-            report(0.5 + 0.45 * a.index / max(1, n), "combining directions")
-    graph = Graph(cluster, index, chosen, level, egress, ingress, g)
+    group_graph = combine(index, directions, chosen)
+    graph = Graph(cluster, index, chosen, level, directions, group_graph)
     report(1.0, "done")
     return graph

@@ -93,9 +93,12 @@ def _noise(pod: Pod, rng: random.Random) -> Pod:
     return replace(pod, labels=Labels(labels), ports=ports)
 
 
-def random_cluster(seed: int, *, noise: bool = False, size: tuple[int, int] = (3, 8)) -> Cluster:
+def random_cluster(seed: int, *, noise: bool = False, size: tuple[int, int] = (3, 8),
+                   policies: tuple[int, int] = (0, 5)) -> Cluster:
     """A random cluster; ``noise`` adds labels and ports no policy reads (drawn from another
-    random stream, so the cluster is otherwise the same as without)."""
+    random stream, so the cluster is otherwise the same as without). ``size`` and ``policies``:
+    how many pods and NetworkPolicies (``policies=(0, 0)``: an open cluster; many pods and many
+    policies: a dense one, with many label combinations and rules that allow across namespaces)."""
     rng = random.Random(seed)
     namespaces = tuple(
         Namespace(n, Labels({NAMESPACE_NAME_LABEL: n, **({"team": rng.choice("pq")} if rng.random() < 0.7 else {})}))
@@ -117,20 +120,20 @@ def random_cluster(seed: int, *, noise: bool = False, size: tuple[int, int] = (3
         pods.append(Pod(ns, f"p{i}", Labels(_labels(rng)), ips, node, ips[0] if host else None, host,
                         ports=ports, from_template=template,
                         workload=WorkloadRef("Deployment", f"p{i}") if template else None))
-    policies = []
-    for j in range(rng.randint(0, 5)):
+    drawn = []
+    for j in range(rng.randint(*policies)):
         types = rng.choice([{"Ingress"}, {"Egress"}, {"Ingress", "Egress"}])
         ingress = tuple(Rule(tuple(_peer(rng) for _ in range(rng.choice([0, 1, 1, 2]))), _ports(rng))
                         for _ in range(rng.choice([0, 1, 2])))
         egress = tuple(Rule(tuple(_peer(rng) for _ in range(rng.choice([0, 1, 1, 2]))), _ports(rng))
                        for _ in range(rng.choice([0, 1, 2])))
-        policies.append(NetworkPolicy(rng.choice(NAMESPACES), f"np{j}", _selector(rng), frozenset(types),
-                                      ingress, egress))
+        drawn.append(NetworkPolicy(rng.choice(NAMESPACES), f"np{j}", _selector(rng), frozenset(types),
+                                   ingress, egress))
     if noise:
         other = random.Random(-1 - seed)
         pods = [_noise(p, other) for p in pods]
     nodes = tuple(Node(n, (ipaddress.ip_address(ip),)) for n, ip in NODES)
-    return Cluster(namespaces, tuple(sorted(pods, key=lambda p: (p.namespace, p.name))), nodes, (), tuple(policies))
+    return Cluster(namespaces, tuple(sorted(pods, key=lambda p: (p.namespace, p.name))), nodes, (), tuple(drawn))
 
 
 # -- admin network policies ------------------------------------------------------------------------

@@ -88,3 +88,18 @@ def test_graph_matches_flow_evaluator_with_admin_policies_and_other_knobs(seed: 
 
     knobs = Settings(ip_block_matches_pod_ips=False, node_ingress_exempt=False, node_egress_exempt=True)
     assert _check(random_admin_cluster(seed), knobs) > 0
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 4))
+def test_graph_matches_flow_evaluator_on_dense_clusters(seed: int) -> None:
+    """Many pods with many label combinations, many policies allowing across namespaces."""
+    cluster = random_cluster(seed, noise=True, size=(12, 18), policies=(6, 10))
+    assert _check(cluster, Settings()) > 0
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 8))
+def test_graph_matches_flow_evaluator_on_open_clusters(seed: int) -> None:
+    """No policy at all: every pair connects."""
+    cluster = random_cluster(seed, noise=True, size=(8, 14), policies=(0, 0))
+    assert not cluster.policies
+    assert _check(cluster, Settings()) > 0

@@ -1,0 +1,227 @@
+"""The Kubernetes evaluator's direction matrices, filled rule by rule (SEMANTICS.md 4.3 to 4.7).
+
+A group that no NetworkPolicy selects for a direction is not isolated: its row is full. An isolated
+group's row is the union of its policies: each policy's rules give one vector over peers (the
+rule's connections on the peers each entry selects, selectors evaluated as vectors over groups by
+``k8s.vectors``), ORed into the rows of the groups the policy selects. Never a loop over group
+pairs. Named ports resolve per distinct set of container ports (on the
+group itself for ingress, on the destination for egress). ``k8s.tables`` keeps the per-group
+tables for lint; ``tests/engine/test_matrices.py`` checks that both agree.
+https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from policies.engine.atoms import PortAtoms
+from policies.engine.cluster import ContainerPort
+from policies.engine.connections import ConnectionSet
+from policies.engine.groups import GroupIndex, PeerKey
+from policies.engine.k8s.model import NetworkPolicy, PortSpec
+from policies.engine.k8s.vectors import GroupVectors
+from policies.engine.matrices import DirectionMatrices, egress_matrix, mask_dtype, words
+
+if TYPE_CHECKING:
+    from policies.engine.matrices import Masks
+
+__all__ = ["MatrixContext", "k8s_matrices", "rule_atoms"]
+
+
+def rule_atoms(index: GroupIndex, reps: list[tuple[ContainerPort, ...]]) -> PortAtoms:
+    """The atoms of every connection set a NetworkPolicy or admin rule gives, named ports resolved
+    on each class of container ports ``reps``."""
+    from policies.engine.admin.tables import rule_ports
+
+    sets: list[ConnectionSet] = [ConnectionSet.all()]
+    seen: set[tuple[object, ...]] = set()
+    for np_ in index.cluster.policies:
+        for rule in (*np_.ingress, *np_.egress):
+            key = _ports_key(rule.ports)
+            if key in seen:
+                continue
+            seen.add(key)
+            sets.append(index.resolve_ports(rule.ports, None))
+            if _named(rule.ports):
+                sets.extend(index.resolve_ports(rule.ports, rep) for rep in reps)
+    for admin in index.cluster.admin_policies:
+        for admin_rule in (*admin.ingress, *admin.egress):
+            sets.append(rule_ports(admin_rule.ports, None))
+            if any(p.name for p in admin_rule.ports or ()):
+                sets.extend(rule_ports(admin_rule.ports, rep) for rep in reps)
+    return PortAtoms(sets)
+
+
+class MatrixContext:
+    """What every rule's fill needs: the atoms, peer selections as index arrays, and the groups'
+    classes of container ports (named ports resolve once per class, not once per group)."""
+
+    def __init__(self, index: GroupIndex) -> None:
+        self.index = index
+        self.n = index.n_groups
+        self.peers = len(index.peer_keys())
+        classes: dict[tuple[ContainerPort, ...], int] = {}
+        self.reps: list[tuple[ContainerPort, ...]] = []
+        port_class: list[int] = []
+        for g in index.groups:
+            c = classes.get(g.ports)
+            if c is None:
+                c = classes[g.ports] = len(self.reps)
+                self.reps.append(g.ports)
+            port_class.append(c)
+        self.atoms = atoms = rule_atoms(index, self.reps)
+        self.full = words(atoms, [atoms.full])[0]
+        self.port_class = np.array(port_class, dtype=np.intp)
+        self.pod_columns = np.array([g.index for g in index.groups if not g.host_network], dtype=np.intp)
+        self.vectors = GroupVectors(index)
+        self._keys: dict[int, np.ndarray] = {}
+        self._columns: dict[tuple[object, ...], Masks] = {}
+        self._port_masks: dict[tuple[object, ...], int] = {}
+        self._keep: list[object] = []
+
+    def keys(self, selected: frozenset[PeerKey] | set[PeerKey]) -> np.ndarray:
+        """A selection as a sorted index array (cached for the index's long-lived frozensets)."""
+        if isinstance(selected, frozenset):
+            found = self._keys.get(id(selected))
+            if found is None:
+                found = self._keys[id(selected)] = np.array(sorted(selected), dtype=np.intp)
+                self._keep.append(selected)
+            return found
+        return np.array(sorted(selected), dtype=np.intp)
+
+    def mask_words(self, masks: list[int]) -> Masks:
+        return words(self.atoms, masks)
+
+    def rows_by_class(self, rows: list[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        for r in rows:
+            out[int(self.port_class[r])].append(r)
+        return out
+
+    def ports_mask(self, ports: tuple[PortSpec, ...], port_class: int | None) -> int:
+        """A rule's ``ports`` resolved on a class of container ports (None: not a pod), as a mask."""
+        key = (_ports_key(ports), port_class if _named(ports) else None)
+        found = self._port_masks.get(key)
+        if found is None:
+            dst = self.reps[port_class] if port_class is not None else None
+            found = self._port_masks[key] = self.atoms.mask(self.index.resolve_ports(ports, dst))
+        return found
+
+    def named_column(self, ports: tuple[PortSpec, ...]) -> Masks:
+        """A NetworkPolicy rule's ``ports`` with named ports, resolved on each destination."""
+        key = _ports_key(ports)
+        found = self._columns.get(key)
+        if found is None:
+            found = self.destination_masks(self.ports_mask(ports, None),
+                                           [self.ports_mask(ports, c) for c in range(len(self.reps))])
+            self._columns[key] = found
+        return found
+
+    def destination_masks(self, base: int, per_class: list[int]) -> Masks:
+        """A (peers, words) column vector: ``per_class`` on pod groups by their port class,
+        ``base`` elsewhere (hostNetwork groups and external blocks, which have no named ports)."""
+        col = np.empty((self.peers, self.atoms.words), dtype=mask_dtype(self.atoms))
+        col[:] = self.mask_words([base])[0]
+        class_words = self.mask_words(per_class)
+        col[self.pod_columns] = class_words[self.port_class[self.pod_columns]]
+        return col
+
+
+def _named(ports: tuple[PortSpec, ...]) -> bool:
+    return any(isinstance(p.port, str) for p in ports)
+
+
+def _ports_key(ports: tuple[PortSpec, ...]) -> tuple[object, ...]:
+    """A rule's ``ports`` by value (the same list on many rules, or many lines, resolves once)."""
+    return tuple((p.protocol, p.port, p.end_port) for p in ports)
+
+
+def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_class: int | None) -> Masks:
+    """What one policy allows its selected groups (of one port class, for ingress named ports)
+    toward every peer: the union of its rules, a (peers, words) vector."""
+    atoms = ctx.atoms
+    vector = np.zeros((ctx.peers, atoms.words), dtype=mask_dtype(atoms))
+    for rule in np_.rules(direction):
+        selections = [ctx.vectors.peer(peer, np_.namespace) for peer in rule.peers]
+        if direction == "Ingress":
+            # named ports resolve on the destination: the selected group itself
+            mask = ctx.ports_mask(rule.ports, port_class)
+            if not mask:
+                continue
+            value = ctx.mask_words([mask])[0]
+            if not rule.peers:
+                vector |= value
+            for cols in selections:
+                vector[cols] |= value
+            continue
+        base = ctx.ports_mask(rule.ports, None)
+        if _named(rule.ports):
+            column = ctx.named_column(rule.ports)
+            if not rule.peers:
+                vector |= column
+            for cols in selections:
+                vector[cols] |= column[cols]
+        elif base:
+            value = ctx.mask_words([base])[0]
+            if not rule.peers:
+                vector |= value
+            for cols in selections:
+                vector[cols] |= value
+    return vector
+
+
+def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool], list[tuple[str, ...]]]:
+    """One direction's matrix under NetworkPolicy alone, with isolation and policy ids per group.
+
+    Groups selected by the same policies (and, for ingress named ports, of the same port class)
+    have the same row: it is computed once per such signature."""
+    atoms = ctx.atoms
+    if direction == "Egress":
+        matrix = egress_matrix(atoms, ctx.n, ctx.peers)
+    else:
+        matrix = np.zeros((ctx.n, ctx.peers, atoms.words), dtype=mask_dtype(atoms))
+    isolated = [False] * ctx.n
+    policies: list[list[str]] = [[] for _ in range(ctx.n)]
+    signature: list[list[tuple[int, int | None]]] = [[] for _ in range(ctx.n)]
+    chosen = [np_ for np_ in ctx.index.cluster.policies if direction in np_.policy_types]
+    for i, np_ in enumerate(chosen):
+        rows = ctx.vectors.policy_rows(np_.namespace, np_.pod_selector)
+        named = direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress)
+        for r in rows:
+            isolated[r] = True
+            policies[r].append(np_.id)
+            signature[r].append((i, int(ctx.port_class[r]) if named else None))
+    by_signature: dict[tuple[tuple[int, int | None], ...], list[int]] = defaultdict(list)
+    for r in range(ctx.n):
+        if isolated[r]:
+            by_signature[tuple(signature[r])].append(r)
+    vectors: dict[tuple[int, int | None], Masks] = {}
+    for sig, rows in by_signature.items():
+        row = np.zeros((ctx.peers, atoms.words), dtype=mask_dtype(atoms))
+        for item in sig:
+            vector = vectors.get(item)
+            if vector is None:
+                vector = vectors[item] = _policy_vector(ctx, chosen[item[0]], direction, item[1])
+            row |= vector
+        matrix[rows] = row
+    open_rows = [i for i in range(ctx.n) if not isolated[i]]
+    if open_rows:
+        matrix[open_rows] = ctx.full
+    return matrix, isolated, [tuple(sorted(p)) for p in policies]
+
+
+def k8s_matrices(index: GroupIndex) -> DirectionMatrices:
+    """Egress and ingress matrices of every group under NetworkPolicy and the admin tiers."""
+    ctx = MatrixContext(index)
+    atoms = ctx.atoms
+    egress, eg_iso, eg_pols = k8s_direction(ctx, "Egress")
+    ingress, in_iso, in_pols = k8s_direction(ctx, "Ingress")
+    dm = DirectionMatrices(atoms, egress, ingress, eg_iso, in_iso, eg_pols, in_pols)
+    if index.cluster.admin_policies:
+        from policies.engine.admin.matrices import fold_admin_tiers
+
+        fold_admin_tiers(ctx, dm)
+    return dm
