@@ -19,11 +19,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages the tests use: a real Redis for the Celery worker test, Chromium for the pages.
+# Debian packages the tests use: a real Redis for the Celery worker test, Chromium for the pages,
+# PostgreSQL for the tests that run on it (a throwaway cluster; Debian keeps initdb off PATH).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -33,7 +35,8 @@ system-deps:
 run: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/run_dev.sh
 
-# Set up everything and run the whole test suite (engine, corpus, API, Celery worker, browser).
+# Set up everything and run the whole test suite (engine, corpus, API and its schema, Celery worker,
+# PostgreSQL, browser).
 test: system-deps setup
 	$(PY) -m pytest
 

@@ -214,6 +214,8 @@ STORAGES = {
 NETPOL_MAX_UPLOAD_BYTES = env_int("NETPOL_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = NETPOL_MAX_UPLOAD_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("NETPOL_MAX_UPLOAD_FILES", "1000")
+# The upload page keeps the files of a failed try on the server (not in the page) this long.
+NETPOL_UPLOAD_DRAFT_MINUTES = env_int("NETPOL_UPLOAD_DRAFT_MINUTES", "60")
 # The pod-level graph of a very large snapshot is stored only below this size (JSON bytes).
 NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 * 1024 * 1024))
 # How often (seconds) a running analysis writes its progress to the database.
@@ -240,7 +242,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "policies.api.pagination.PageNumbers",
     # Requests per client and period (second, minute, hour or day) before 429 Too Many Requests.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -270,6 +272,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"ProposalStatusEnum": "policies.models.PROPOSAL_STATUS_CHOICES"},
+    # 400, 401, 403, 404 and 429 documented on every operation that can answer them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "policies.api.schema.add_error_responses",
+    ],
 }
 
 # Celery. Without REDIS_URL tasks run in-process (eager) so that one command starts a
@@ -298,11 +306,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # Analyses never lost or stuck (policies/worker.py): a running analysis writes a heartbeat every
-# NETPOL_HEARTBEAT_INTERVAL seconds; every worker sweeps every NETPOL_SWEEP_INTERVAL seconds (and
-# when it starts): a running analysis without a heartbeat for NETPOL_HEARTBEAT_STALE seconds (its
-# worker was killed) is queued again, or failed after NETPOL_MAX_ATTEMPTS starts; a queued analysis
-# whose message was never sent (broker down) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a
-# Redis restart may have lost it) is sent again. A duplicate message is harmless: the first
+# NETPOL_HEARTBEAT_INTERVAL seconds; every worker, Celery beat and, on the embedded default, the
+# web process sweep every NETPOL_SWEEP_INTERVAL seconds (and when they start): a running analysis
+# without a heartbeat for NETPOL_HEARTBEAT_STALE seconds (its worker was killed) is queued again,
+# or failed after NETPOL_MAX_ATTEMPTS starts; a queued analysis whose message was never sent
+# (broker down) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a Redis restart may have lost it)
+# is sent again. A duplicate message is harmless: the first
 # delivery claims the analysis.
 NETPOL_HEARTBEAT_INTERVAL = float(os.getenv("NETPOL_HEARTBEAT_INTERVAL", "10"))
 NETPOL_HEARTBEAT_STALE = float(os.getenv("NETPOL_HEARTBEAT_STALE", "60"))
@@ -315,6 +324,8 @@ NETPOL_MAX_ATTEMPTS = env_int("NETPOL_MAX_ATTEMPTS", "3")
 NETPOL_SCHEDULER_SECONDS = float(os.getenv("NETPOL_SCHEDULER_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     "sync-due-clusters": {"task": "policies.tasks.sync_due_clusters", "schedule": NETPOL_SCHEDULER_SECONDS},
+    # The sweep for lost or stuck analyses (policies/worker.py), also run by every worker.
+    "sweep-analyses": {"task": "policies.tasks.sweep_analyses", "schedule": NETPOL_SWEEP_INTERVAL},
 }
 
 # Error pages and mails never show a connection URL or a key (netpol_site/reporting.py).

@@ -5,6 +5,9 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+# Under /api/ a URL that no route matches is answered in JSON too.
+handler404 = "policies.api.not_found.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

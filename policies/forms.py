@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+from policies.services.drafts import KeptFile
 
 PROTOCOLS = [("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")]
 PASTED_FILE_NAME = "pasted.yaml"
@@ -30,7 +33,8 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     """Manifests as files, as pasted text, or both. Files that were read by an earlier, failed
-    attempt come back as ``kept`` (their names and text), so that nobody has to pick them again."""
+    attempt stay on the server (``services.keep_files``); the form carries only their token
+    (``draft``) and offers them by name and size (``keep``: untick one to remove it)."""
 
     name = forms.CharField(
         max_length=200,
@@ -54,33 +58,26 @@ class UploadForm(forms.Form):
             }
         ),
     )
-    kept = forms.CharField(required=False, widget=forms.HiddenInput)
+    draft = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     keep = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Files from your last try"
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kept: Sequence[KeptFile] | None = (), **kwargs: Any) -> None:
+        """``kept``: the files of the draft the form names; None when it names one that is gone
+        (expired, used, or not this user's)."""
         super().__init__(*args, **kwargs)
-        # The checkboxes offer whatever files the hidden field carries.
-        names = [name for name, _ in self.kept_files()]
+        self.kept = kept
         keep = self.fields["keep"]
         assert isinstance(keep, forms.MultipleChoiceField)
-        keep.choices = [(name, name) for name in names]
-
-    def kept_files(self) -> list[tuple[str, str]]:
-        raw = self.data.get("kept") if self.is_bound else self.initial.get("kept")
-        try:
-            items = json.loads(raw or "[]")
-        except ValueError:
-            return []
-        if not isinstance(items, list):
-            return []
-        return [(str(i[0]), str(i[1])) for i in items if isinstance(i, list) and len(i) == 2]
+        keep.choices = [(f.name, f"{f.name} ({filesizeformat(f.size)})") for f in kept or ()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        kept = set(data.get("keep") or [])
-        data["kept_files"] = [(name, text) for name, text in self.kept_files() if name in kept]
+        if data.get("draft") and self.kept is None:
+            raise ValidationError("The files of your last try are no longer kept; choose them again.")
+        ticked = set(data.get("keep") or [])
+        data["kept_files"] = [(f.name, f.text) for f in self.kept or () if f.name in ticked]
         if not data.get("files") and not (data.get("manifests") or "").strip() and not data["kept_files"]:
             raise ValidationError("Choose at least one file, or paste some YAML.")
         return data
@@ -181,6 +178,18 @@ class ProposalForm(forms.Form):
     )
 
 
+class RevisionForm(forms.Form):
+    """The next revision of a proposal: its whole change again against the same base, as on ProposalForm."""
+
+    manifests = ProposalForm.base_fields["manifests"]
+    files = MultipleFileField(  # type: ignore[assignment]  # a form field named like BaseForm.files
+        required=False, help_text="Or YAML files of policies added or replaced."
+    )
+    delete = ProposalForm.base_fields["delete"]
+    body = forms.CharField(required=False, max_length=20000, label="What changed (for the reviewers)",
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[
         ("comment", "Comment"), ("approve", "Approve"), ("request_changes", "Request changes"),
@@ -189,3 +198,4 @@ class ReviewForm(forms.Form):
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20000)
     flow = forms.CharField(required=False, max_length=500)
     override = forms.BooleanField(required=False)
+    revision = forms.IntegerField(required=False, min_value=1)  # the revision the reviewer read

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -25,6 +25,9 @@ class Team(models.Model):
 
     name = models.SlugField(max_length=100, unique=True)
     created = models.DateTimeField(default=timezone.now)
+    # Goes up by one on every change of the team's expectations: a stored result of them says
+    # which version it checked, so that pages never show the results of an outdated set.
+    expectations_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["name"]
@@ -39,7 +42,18 @@ class Team(models.Model):
 
 
 def default_team_id() -> int:
-    return Team.default().id
+    """The default team's id, the team made when there is none. Migrations call this while the table
+    may lack later columns: it reads and writes only the id, the name and the creation time."""
+    teams = Team.objects.filter(name=Team.DEFAULT_NAME).values_list("id", flat=True)
+    team_id: int | None = teams.first()
+    if team_id is None:
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(Team._meta.db_table)} ({quote('name')}, {quote('created')}) "  # noqa: S608
+                           "VALUES (%s, %s)", [Team.DEFAULT_NAME, timezone.now()])
+        team_id = teams.first()
+    assert team_id is not None
+    return team_id
 
 
 class Membership(models.Model):
@@ -490,7 +504,10 @@ class TeamExpectation(models.Model):
 
 
 class Proposal(models.Model):
-    """A change of a team's policies under review: ``base`` and the snapshot it would become."""
+    """A change of a team's policies under review: ``base`` and the snapshot it would become.
+
+    Its fields from ``proposed`` to ``policy_changes`` are those of its current revision (the
+    ProposalRevision numbered ``revision``); each revision keeps its own copy."""
 
     class State(models.TextChoices):
         OPEN = "open"
@@ -516,7 +533,10 @@ class Proposal(models.Model):
     error = models.TextField(blank=True)
     diff = models.JSONField(null=True, blank=True)  # the `netpol diff` JSON of base -> proposed
     expectations = models.JSONField(default=list, blank=True)  # results before and after
+    # The team's expectations_version the results were computed with; None before they were.
+    expectations_version = models.PositiveIntegerField(null=True, blank=True)
     policy_changes = models.JSONField(default=list, blank=True)  # per policy: added/removed/changed, unified diff
+    revision = models.PositiveIntegerField(default=1)  # the number of the current revision
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
 
@@ -525,6 +545,45 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"proposal {self.id}: {self.title}"
+
+    @property
+    def broken_expectations(self) -> list[str]:
+        return [r["name"] for r in self.expectations if r.get("change") == "broken"]
+
+    @property
+    def expectations_current(self) -> bool:
+        """Whether the expectation results are of the team's current expectations."""
+        return self.expectations_version == self.team.expectations_version
+
+
+# One name in the OpenAPI schema for the status a proposal and its revisions share.
+PROPOSAL_STATUS_CHOICES = Proposal.Status
+
+
+class ProposalRevision(models.Model):
+    """One version of a proposal's change: revision 1 is the proposal as first submitted, each
+    later one the author's answer to a review. Its results stay as they were computed."""
+
+    proposal = models.ForeignKey(Proposal, models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    proposed = models.ForeignKey(Snapshot, models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    manifests = models.TextField(blank=True)
+    deleted = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Proposal.Status.choices, default=Proposal.Status.PENDING)
+    error = models.TextField(blank=True)
+    diff = models.JSONField(null=True, blank=True)
+    expectations = models.JSONField(default=list, blank=True)
+    expectations_version = models.PositiveIntegerField(null=True, blank=True)
+    policy_changes = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["proposal", "number"]
+        constraints = [models.UniqueConstraint(fields=["proposal", "number"], name="revision_unique_number")]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of proposal {self.proposal_id}"
 
     @property
     def broken_expectations(self) -> list[str]:
@@ -542,6 +601,7 @@ class Review(models.Model):
         CLOSE = "close"
         APPLY = "apply"
         REOPEN = "reopen"
+        REVISE = "revise"  # the author submitted a new revision
 
     proposal = models.ForeignKey(Proposal, models.CASCADE, related_name="reviews")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
@@ -552,6 +612,7 @@ class Review(models.Model):
     overrides = models.JSONField(default=list, blank=True)  # broken expectations an approval overrides
     from_state = models.CharField(max_length=20)
     to_state = models.CharField(max_length=20)
+    revision = models.PositiveIntegerField(default=1)  # the proposal's revision it was made on
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -559,3 +620,28 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_name or 'system'} {self.decision} on proposal {self.proposal_id}"
+
+
+class UploadDraft(models.Model):
+    """The files of an upload that failed, kept on the server for the next try: the page names them
+    and sends back only ``token``. One per user at a time, for NETPOL_UPLOAD_DRAFT_MINUTES."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"upload draft of user {self.user_id}"
+
+
+class UploadDraftFile(models.Model):
+    draft = models.ForeignKey(UploadDraft, models.CASCADE, related_name="files")
+    name = models.CharField(max_length=500)
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

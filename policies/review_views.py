@@ -8,10 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from policies import access, audit, pages, services, teams
-from policies.forms import ProposalForm, ReviewForm
+from policies.forms import ProposalForm, ReviewForm, RevisionForm
 from policies.models import Membership, Proposal, Snapshot, TeamExpectation
 
 
@@ -28,10 +29,7 @@ def propose(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     error: services.PolicyError | None = None
     form = ProposalForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        texts = [services.decode_file(name=f.name, data=f.read()) for f in form.cleaned_data["files"]]
-        pasted = form.cleaned_data["manifests"] or ""
-        manifests = "\n---\n".join(t.strip("\n") for t in [pasted, *texts] if t.strip())
-        delete = [line.strip() for line in form.cleaned_data["delete"].splitlines() if line.strip()]
+        manifests, delete = _change(form)
         try:
             proposal = services.create_proposal(base=snapshot, title=form.cleaned_data["title"], user=request.user,
                                                 manifests=manifests, delete=delete)
@@ -44,12 +42,54 @@ def propose(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return render(request, "policies/propose.html", ctx, status=status)
 
 
+def _change(form: ProposalForm | RevisionForm) -> tuple[str, list[str]]:
+    """The YAML (pasted, then each file) and the policies to delete that a proposal form holds."""
+    texts = [services.decode_file(name=f.name, data=f.read()) for f in form.cleaned_data["files"]]
+    pasted = form.cleaned_data["manifests"] or ""
+    manifests = "\n---\n".join(t.strip("\n") for t in [pasted, *texts] if t.strip())
+    delete = [line.strip() for line in form.cleaned_data["delete"].splitlines() if line.strip()]
+    return manifests, delete
+
+
+def _revision(request: HttpRequest) -> int | None:
+    """The ?revision= asked for; None when absent or not a revision number."""
+    text = request.GET.get("revision", "")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
 @login_required
 def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = access.get_visible_or_404(
         Proposal.objects.select_related("team", "author", "base", "proposed"), request.user, id=proposal_id)
-    page = pages.proposal.proposal_page(proposal, request.user)
-    return render(request, "policies/proposal.html", {"p": page, "proposal": proposal, "form": ReviewForm()})
+    page = pages.proposal.proposal_page(proposal, request.user, revision=_revision(request))
+    if page.expectations_state == "rechecking":
+        services.resume_recheck(team=proposal.team)
+    revise_form = RevisionForm(initial={"manifests": proposal.manifests, "delete": "\n".join(proposal.deleted)})
+    ctx = {"p": page, "proposal": proposal, "form": ReviewForm(), "revise_form": revise_form}
+    return render(request, "policies/proposal.html", ctx)
+
+
+@login_required
+@require_POST
+def proposal_revise(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """The author's next revision of the proposal, from the form on its page."""
+    proposal = access.get_visible_or_404(Proposal.objects.select_related("team", "base"), request.user,
+                                         id=proposal_id)
+    form = RevisionForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "That revision was not understood: " + form.errors.as_text())
+        return redirect("policies:proposal", proposal.id)
+    manifests, delete = _change(form)
+    try:
+        revision = services.revise_proposal(proposal=proposal, user=request.user, manifests=manifests,
+                                            delete=delete, body=form.cleaned_data["body"])
+    except (services.PolicyError, services.InvalidTransition) as exc:
+        messages.error(request, f"The revision was not submitted: {exc}")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You may not do that.")
+    else:
+        messages.success(request, f"Revision {revision.number} submitted: it is being analysed.")
+    return redirect("policies:proposal", proposal.id)
 
 
 @login_required
@@ -88,7 +128,7 @@ def team_expectations(request: HttpRequest, team_name: str) -> HttpResponse:
             if delete:
                 removed = TeamExpectation.objects.get(team=team, name=delete)
                 audit.record(request.user, "deleted an expectation", removed, {"team": team.name})
-                removed.delete()
+                services.delete_expectation(item=removed)
             else:
                 for item in services.import_expectations(team=team, text=request.POST.get("text", ""),
                                                          user=request.user):
@@ -127,3 +167,24 @@ def team_detail(request: HttpRequest, team_name: str) -> HttpResponse:
     members = team.memberships.select_related("user").order_by("user__username")
     ctx = {"team": team, "members": members, "is_admin": is_admin, "roles": Membership.Role.choices}
     return render(request, "policies/team.html", ctx)
+
+
+@login_required
+def proposal_graph(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """The proposed snapshot's graph with the edges the change opens, closes and changes marked
+    (drawn by change-graph.js from /api/proposals/{id}/graph/)."""
+    proposal = access.get_visible_or_404(Proposal.objects.select_related("team", "base"), request.user,
+                                         id=proposal_id)
+    number = _revision(request) or proposal.revision
+    shown = get_object_or_404(proposal.revisions.select_related("proposed"), number=number)
+    level = request.GET.get("level", "")
+    config = {
+        "url": reverse("api:proposal-graph", args=[proposal.id]),
+        "revision": number,
+        "level": level if level in services.CHANGE_GRAPH_LEVELS else "",
+        "only": request.GET.get("only", "") == "changed",
+        "status": shown.status,
+        "error": shown.error,
+    }
+    ctx = {"proposal": proposal, "shown": shown, "config": config, "levels": services.CHANGE_GRAPH_LEVELS}
+    return render(request, "policies/proposal_graph.html", ctx)

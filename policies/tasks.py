@@ -25,6 +25,14 @@ def sync_due_clusters() -> None:
     clusters.start_due_syncs()
 
 
+# Sent by Celery beat every NETPOL_SWEEP_INTERVAL seconds (workers also sweep on their own).
+@shared_task(ignore_result=True)
+def sweep_analyses() -> None:
+    from policies import services
+
+    services.sweep()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def compute_proposal(proposal_id: int) -> None:
     from policies import services
@@ -37,3 +45,11 @@ def send_proposal_webhook(review_id: int) -> None:
     from policies import services
 
     services.send_proposal_webhook(review_id=review_id)
+
+
+# A re-check that dies is harmless to run again: results already at the current version are skipped.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def recheck_expectations(team_id: int) -> None:
+    from policies.services import rechecks
+
+    rechecks.recheck_expectations(team_id=team_id)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -80,7 +79,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         error = services.PolicyError(f"the upload is {length} bytes; the limit is {limit} bytes")
         return render(request, "policies/upload.html", {"form": UploadForm(), "error": error}, status=413)
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES)
+        token = request.POST.get("draft", "")
+        kept = services.kept_files(user=request.user, token=token) if token else []
+        form = UploadForm(request.POST, request.FILES, kept=kept)
         if form.is_valid():
             files: list[tuple[str, str]] = []
             try:
@@ -94,20 +95,15 @@ def upload(request: HttpRequest) -> HttpResponse:
             except services.PolicyError as exc:
                 error = exc
                 context_lines = pages.listing.error_context(exc, files)
-                # Keep what was read, so that the next try needs only the fix. The pasted text
-                # stays in its own field; files travel in a hidden field, ticked by default.
-                kept = [(name, text) for name, text in files if name != PASTED_FILE_NAME]
-                data = request.POST.copy()
-                data["kept"] = json.dumps(kept)
-                data.setlist("keep", [name for name, _ in kept])
-                form = UploadForm(data)
-                form.is_valid()
+                form = _form_keeping_files(request, files)
             except services.QueueUnavailable as exc:
+                services.drop_draft(user=request.user, token=token)
                 snapshot = exc.analysis.snapshot
                 audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.warning(request, f"Snapshot “{snapshot.name}” stored, but {exc}.")
                 return redirect("policies:snapshot", snapshot.id)
             else:
+                services.drop_draft(user=request.user, token=token)
                 audit.record(request.user, "uploaded", snapshot, {"files": len(files), "via": "page"})
                 messages.success(request, f"Snapshot “{snapshot.name}” stored; its analysis has started.")
                 return redirect("policies:snapshot", snapshot.id)
@@ -123,12 +119,27 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "policies/upload.html", ctx, status=status)
 
 
+def _form_keeping_files(request: HttpRequest, files: list[tuple[str, str]]) -> UploadForm:
+    """The form again after bad manifests, so that the next try needs only the fix: the pasted text
+    stays in its field; the files stay on the server (a draft), offered by name, ticked."""
+    kept = [(name, text) for name, text in files if name != PASTED_FILE_NAME]
+    token = services.keep_files(user=request.user, files=kept)
+    data = request.POST.copy()
+    data["draft"] = token or ""
+    data.setlist("keep", [name for name, _ in kept] if token else [])
+    form = UploadForm(data, kept=services.kept_files(user=request.user, token=token) if token else [])
+    form.is_valid()
+    return form
+
+
 @login_required
 def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = access.get_visible_or_404(Snapshot, request.user, id=snapshot_id)
     analysis = pages.state.latest_analysis(snapshot)
     ctx = _snapshot_context(snapshot, "overview")
     ctx.update(pages.overview.overview(snapshot, analysis, request.GET))
+    if ctx["expectations_rechecking"]:
+        services.resume_recheck(team=snapshot.team)
     ctx.update(
         {
             "analysis": analysis,

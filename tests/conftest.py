@@ -10,18 +10,24 @@ The manifests are drawn here once:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
-from policies import services
+from policies import services, worker
 from policies.models import Analysis, Membership, Snapshot, Team
 from tests.kube_cluster import shop_cluster
 from tests.kubeapi import KubeAPI, RunningAPI
+
+# tests/on_postgresql needs PostgreSQL: tests/integration/test_postgresql.py runs it on a cluster of its own.
+if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    collect_ignore = ["on_postgresql"]
 
 NAMESPACES = """\
 apiVersion: v1
@@ -103,6 +109,22 @@ BAD_POLICY = POLICY.replace("port: 5432", "port: 99999")
 
 FILES = [("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", POLICY)]
 OPEN_FILES = [("namespaces.yaml", NAMESPACES), ("pods.yaml", PODS), ("policy.yaml", OPEN_POLICY)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """Users made by the tests get a quick hash (PBKDF2 takes 0.3 s of CPU per user, and most tests
+    make one or two); logging in with a password works as with the real hasher."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_sweep_left_running() -> Iterator[None]:
+    """A test that picks the thread runner starts the web process's sweep with its first request;
+    it stops with the test."""
+    yield
+    worker.stop_sweeping()
 
 
 @pytest.fixture(autouse=True)

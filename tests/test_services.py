@@ -129,7 +129,8 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
-    assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations"}
+    assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations",
+                                    "expectations_version"}
     assert analysis.result["expectations"] is None  # the team has none
     assert analysis.result["pod_graph_stored"] is True
     assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))

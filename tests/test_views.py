@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from policies import services
 from policies.models import Analysis, Resource, Snapshot, SnapshotFile
 
 from .conftest import BAD_POLICY, FILES, NAMESPACES, PODS, POLICY
@@ -147,41 +148,71 @@ def test_upload_error_shows_file_line_and_field_keeps_the_text_and_stores_nothin
     assert not Analysis.objects.exists()
 
 
-def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) -> None:
-    response = web.post(
-        reverse("policies:upload"),
-        {
-            "files": [
-                SimpleUploadedFile("pods.yaml", PODS.encode()),
-                SimpleUploadedFile("policy.yaml", BAD_POLICY.encode()),
-            ]
-        },
-    )
+def bad_upload(web: Client, pods: str = PODS) -> Any:
+    """pods.yaml and a policy.yaml whose port is not a port: a 400."""
+    files = [SimpleUploadedFile("pods.yaml", pods.encode()), SimpleUploadedFile("policy.yaml", BAD_POLICY.encode())]
+    response = web.post(reverse("policies:upload"), {"files": files})
     assert response.status_code == 400
+    return response
+
+
+def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) -> None:
+    response = bad_upload(web)
     html = response.content.decode()
     bad_line = BAD_POLICY.splitlines().index("          port: 99999") + 1
     assert f"policy.yaml, line {bad_line}" in html
+    # The files are offered by name and size, ticked; the page carries only a token, not their text.
     form = response.context["form"]
-    kept = json.loads(form["kept"].value())
-    assert [name for name, _ in kept] == ["pods.yaml", "policy.yaml"]
+    assert [label for _, label in form.fields["keep"].choices] == [
+        f"pods.yaml ({len(PODS)}\xa0bytes)", f"policy.yaml ({len(BAD_POLICY)}\xa0bytes)"
+    ]
+    assert form["keep"].value() == ["pods.yaml", "policy.yaml"]
+    token = form["draft"].value()
+    assert token and f'value="{token}"' in html
+    assert "image: postgres:16" not in html
     assert not Snapshot.objects.exists()
 
-    # The next try leaves the bad file out and pastes a fixed policy: the kept file is used.
-    response = web.post(
-        reverse("policies:upload"),
-        {"kept": json.dumps(kept), "keep": ["pods.yaml"], "manifests": POLICY},
-    )
+    # The next try removes the bad file (unticked) and pastes a fixed policy: the kept file is used.
+    response = web.post(reverse("policies:upload"), {"draft": token, "keep": ["pods.yaml"], "manifests": POLICY})
     assert response.status_code == 302
     snapshot = Snapshot.objects.get()
     assert sorted(snapshot.files.values_list("name", flat=True)) == ["pasted.yaml", "pods.yaml"]
+    assert snapshot.files.get(name="pods.yaml").text == PODS
+    # Used once: the draft is gone.
+    again = web.post(reverse("policies:upload"), {"draft": token, "keep": ["pods.yaml"]})
+    assert again.status_code == 400
+    assert "no longer kept" in again.content.decode()
+
+
+def test_the_error_page_does_not_grow_with_the_files(web: Client) -> None:
+    small = bad_upload(web)
+    padding = "".join(f"# {'x' * 1000}\n" for _ in range(2000))  # 2 MB of comments
+    large = bad_upload(web, pods=padding + PODS)
+    grown = len(large.content) - len(small.content)
+    assert abs(grown) < 100  # the size in the label ("2.0\xa0MB"), not the 2 MB
+    kept = services.kept_files(user=large.wsgi_request.user, token=large.context["form"]["draft"].value())
+    assert kept is not None and sum(f.size for f in kept) > 2_000_000
+
+
+def test_another_users_token_does_not_bring_the_files(web: Client, bob: User) -> None:
+    token = bad_upload(web).context["form"]["draft"].value()
+    other = Client()
+    other.force_login(bob)
+    response = other.post(reverse("policies:upload"), {"draft": token, "keep": ["pods.yaml"], "manifests": POLICY})
+    assert response.status_code == 400
+    assert "The files of your last try are no longer kept; choose them again." in response.content.decode()
+    assert not Snapshot.objects.exists()
+    # Still alice's.
+    response = web.post(reverse("policies:upload"), {"draft": token, "keep": ["pods.yaml"], "manifests": POLICY})
+    assert response.status_code == 302
 
 
 def test_a_fixed_file_replaces_its_kept_copy(web: Client) -> None:
-    kept = [["pods.yaml", PODS], ["policy.yaml", BAD_POLICY]]
+    token = bad_upload(web).context["form"]["draft"].value()
     response = web.post(
         reverse("policies:upload"),
         {
-            "kept": json.dumps(kept),
+            "draft": token,
             "keep": ["pods.yaml", "policy.yaml"],
             "files": [SimpleUploadedFile("policy.yaml", POLICY.encode())],
         },
@@ -189,6 +220,15 @@ def test_a_fixed_file_replaces_its_kept_copy(web: Client) -> None:
     assert response.status_code == 302
     snapshot = Snapshot.objects.get()
     assert sorted(snapshot.files.values_list("name", "text")) == [("pods.yaml", PODS), ("policy.yaml", POLICY)]
+
+
+def test_a_draft_expires_and_a_user_has_one(web: Client, alice: User, settings: Any) -> None:
+    first = bad_upload(web).context["form"]["draft"].value()
+    second = bad_upload(web).context["form"]["draft"].value()
+    assert services.kept_files(user=alice, token=first) is None  # replaced by the second
+    assert services.kept_files(user=alice, token=second)
+    settings.NETPOL_UPLOAD_DRAFT_MINUTES = 0
+    assert services.kept_files(user=alice, token=second) is None
 
 
 def test_upload_without_anything_asks_for_a_file(web: Client) -> None:

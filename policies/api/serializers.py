@@ -4,12 +4,12 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
 from policies import services
+from policies.api import fields
 from policies.engine import canonical_protocol
 from policies.forms import KUBECONFIG_MAX_BYTES
 from policies.models import Analysis, ClusterConnection, ClusterSync, Resource, Snapshot, SnapshotFile
@@ -57,7 +57,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(serializers.DictField(allow_null=True))  # null until the analysis finishes
     def get_summary(self, analysis: Analysis) -> dict[str, Any] | None:
         summary: dict[str, Any] | None = analysis.result_part("summary")
         return summary
@@ -127,8 +127,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
 class SnapshotUploadSerializer(serializers.Serializer):
     """An upload: multipart files, or manifests as text or as a list of objects (JSON)."""
 
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    team = serializers.CharField(
+    name = fields.Text(max_length=200, required=False, allow_blank=True, default="")
+    team = fields.Text(
         max_length=100,
         required=False,
         allow_blank=True,
@@ -162,6 +162,12 @@ class SnapshotUploadSerializer(serializers.Serializer):
         if not files:
             raise serializers.ValidationError({"files": "Upload at least one file, or send manifests."})
         return {"name": attrs.get("name", ""), "team": attrs.get("team", ""), "files": files}
+
+
+class SnapshotUploadJSONSerializer(SnapshotUploadSerializer):
+    """The JSON form of an upload, for the schema: files come only as multipart."""
+
+    files = None  # type: ignore[assignment]
 
 
 def manifests_to_files(manifests: Any) -> list[tuple[str, str]]:
@@ -375,7 +381,7 @@ class ClusterConnectionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))  # null before the first sync
     def get_latest_snapshot(self, connection: ClusterConnection) -> int | None:
         latest = connection.snapshots.order_by("-created", "-id").values_list("id", flat=True).first()
         return latest
@@ -384,8 +390,8 @@ class ClusterConnectionSerializer(serializers.ModelSerializer):
 class ClusterCreateSerializer(serializers.Serializer):
     """A new connection: a kubeconfig file (multipart) or text, or the in-cluster service account."""
 
-    name = serializers.SlugField(max_length=100)
-    team = serializers.CharField(
+    name = fields.Slug(max_length=100)
+    team = fields.Text(
         max_length=100,
         required=False,
         allow_blank=True,
@@ -393,9 +399,9 @@ class ClusterCreateSerializer(serializers.Serializer):
         help_text="The name of the team whose members see it; a member of exactly one team may omit it.",
     )
     kubeconfig = serializers.FileField(required=False, help_text="A kubeconfig file; stored encrypted.")
-    kubeconfig_text = serializers.CharField(required=False, trim_whitespace=False, help_text="Or its text.")
+    kubeconfig_text = fields.Text(required=False, trim_whitespace=False, help_text="Or its text.")
     in_cluster = serializers.BooleanField(default=False)
-    context = serializers.CharField(  # type: ignore[assignment]  # a field named like Field.context
+    context = fields.Text(  # type: ignore[assignment]  # a field named like Field.context
         max_length=200, required=False, default="", allow_blank=True
     )
     interval_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, default=60)
@@ -418,6 +424,12 @@ class ClusterCreateSerializer(serializers.Serializer):
                 message = f"{upload.name}: not UTF-8 text (byte {exc.start})"
                 raise serializers.ValidationError({"kubeconfig": message}) from exc
         return attrs
+
+
+class ClusterCreateJSONSerializer(ClusterCreateSerializer):
+    """The JSON form of a new connection, for the schema: a kubeconfig file comes only as multipart."""
+
+    kubeconfig = None  # type: ignore[assignment]
 
 
 class SyncOutcomeSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from policies import access, audit, teams
+from policies.api import fields
 from policies.models import Membership, Team
 
 
@@ -35,12 +36,12 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class TeamCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = fields.Text(max_length=100)
 
 
 class MemberCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    role = serializers.CharField(max_length=20)
+    username = fields.Text(max_length=150)
+    role = fields.Text(max_length=20)
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

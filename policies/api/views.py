@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError
@@ -58,6 +58,13 @@ def engine_dict_response(description: str) -> OpenApiResponse:
 
 
 NOT_READY = OpenApiResponse(OpenApiTypes.OBJECT, description="The snapshot's analysis has not finished.")
+NOT_PAGED = OpenApiResponse(OpenApiTypes.OBJECT, description="`?page=` given: this list is one page.")
+
+
+def refuse_pages(request: Request) -> None:
+    """A list answered whole says so when asked for a page, instead of ignoring the question."""
+    if "page" in request.query_params:
+        raise ValidationError({"page": ["This list is not paged: it comes whole; leave out ?page=."]})
 
 
 class SnapshotViewSet(
@@ -96,7 +103,7 @@ class SnapshotViewSet(
     @extend_schema(
         request={
             "multipart/form-data": s.SnapshotUploadSerializer,
-            "application/json": s.SnapshotUploadSerializer,
+            "application/json": s.SnapshotUploadJSONSerializer,
         },
         responses={
             201: s.SnapshotSerializer,
@@ -128,6 +135,10 @@ class SnapshotViewSet(
         snapshot = self.get_queryset().get(id=snapshot.id)
         data = s.SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Proposals review the snapshot.")})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Snapshot) -> None:
         access.require_role(self.request.user, instance.team, Membership.Role.AUTHOR, "delete snapshots")
@@ -196,10 +207,14 @@ class SnapshotViewSet(
         old = access.get_visible_or_404(Snapshot, request.user, id=params["against"])
         return json_answer(request, services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
 
-    @extend_schema(responses={200: s.PodSerializer(many=True), 409: NOT_READY})
+    @extend_schema(
+        parameters=[OpenApiParameter("namespace", str, description="Only the pods of this namespace.")],
+        responses={200: s.PodSerializer(many=True), 400: NOT_PAGED, 409: NOT_READY},
+    )
     @action(detail=True, methods=["get"], pagination_class=None)  # one list, not pages
     def pods(self, request: Request, pk: str | None = None) -> Response:
         """The snapshot's pods, each with the policies that select it and its neighbours."""
+        refuse_pages(request)
         pods = services.list_pods(snapshot=self.get_object())
         namespace = request.query_params.get("namespace")
         if namespace:
@@ -239,7 +254,7 @@ class ClusterViewSet(
         return access.visible_to(ClusterConnection.objects.select_related("team"), self.request.user)
 
     @extend_schema(
-        request={"multipart/form-data": s.ClusterCreateSerializer, "application/json": s.ClusterCreateSerializer},
+        request={"multipart/form-data": s.ClusterCreateSerializer, "application/json": s.ClusterCreateJSONSerializer},
         responses={201: s.ClusterConnectionSerializer, 400: None},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -286,10 +301,11 @@ class ClusterViewSet(
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(outcome.to_dict())
 
-    @extend_schema(request=None, responses={200: s.ClusterSyncSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(request=None, responses={200: s.ClusterSyncSerializer(many=True), 400: NOT_PAGED})
+    @action(detail=True, methods=["get"], pagination_class=None)  # the last 100, one list
     def syncs(self, request: Request, name: str | None = None) -> Response:
         """The history, newest first: each sync, and what a new snapshot changed against the one before."""
+        refuse_pages(request)
         connection = self.get_object()
         syncs = list(connection.syncs.all()[:100])
         services.fill_changes(syncs)

@@ -101,6 +101,10 @@ def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | N
             ids = list(summary.get(field_name, []))
             headlines.append(_headline(key, one if len(ids) == 1 else many, ids, names, links, query))
     findings, lint_groups = _findings(result.get("lint") or [], query)
+    # The team's expectations changed since this analysis checked them: the results of the new set
+    # come from a re-check in the background; the outdated ones are not shown meanwhile.
+    rechecking = done and analysis is not None and (
+        services.stored_version(analysis) != snapshot.team.expectations_version)
     return {
         "counts": counts(snapshot, analysis),
         "headlines": headlines,
@@ -109,7 +113,9 @@ def overview(snapshot: Snapshot, analysis: Analysis | None, query: QueryDict | N
         "findings": findings,
         "notes": result.get("notes") or [],
         "evaluator": evaluator,
-        "expectations": result.get("expectations"),  # the team's, checked by this analysis; None: it has none
+        # the team's, checked by this analysis; None: it has none, or they are being checked again
+        "expectations": None if rechecking else result.get("expectations"),
+        "expectations_rechecking": rechecking,
     }
 
 

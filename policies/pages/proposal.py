@@ -1,6 +1,9 @@
 """The proposal page: expectation results first, then the flows the change opens, closes and
 changes (grouped by the destination's namespace), the YAML diff of the policies, the lint findings
-it adds or fixes, and the review (comments, decisions, the forms the user's role allows)."""
+it adds or fixes, and the review (comments, decisions, the forms the user's role allows).
+
+The page shows the current revision, or with ``?revision=N`` an earlier one as it was reviewed
+(its results as computed then; no review form)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404
 
 from policies import access, services
-from policies.models import Analysis, Membership, Proposal, Review
+from policies.models import Analysis, Membership, Proposal, ProposalRevision, Review
 from policies.pages.compare import Comparison, FlowRow, comparison
 
 OUTSIDE = "outside the cluster"
@@ -59,6 +63,7 @@ class Rights:
     close: bool = False
     reopen: bool = False
     apply: bool = False
+    revise: bool = False  # submit a new revision
 
 
 @dataclass
@@ -77,6 +82,11 @@ class ProposalPage:
     waiting: bool = False
     failed: str = ""
     flows: list[str] = field(default_factory=list)  # every changed flow, for the per-flow comment form
+    revision: ProposalRevision | None = None  # the revision shown
+    revisions: list[ProposalRevision] = field(default_factory=list)
+    earlier: bool = False  # an earlier revision is shown, not the current one
+    # "current", "rechecking" (the team's expectations changed since), "pending" or "failed"
+    expectations_state: str = "current"
 
 
 def _namespace(endpoint_id: str, outside: bool) -> str:
@@ -132,6 +142,7 @@ def rights(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) -> Rights
         user, team, Membership.Role.ADMIN)
     reviewer = access.has_role(user, team, Membership.Role.REVIEWER)
     return Rights(
+        revise=owner_or_admin and state in services.REVISABLE,
         comment=access.has_role(user, team, Membership.Role.AUTHOR),
         approve=reviewer and not mine and state in (Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED),
         close=owner_or_admin and active,
@@ -140,28 +151,41 @@ def rights(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) -> Rights
     )
 
 
-def proposal_page(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) -> ProposalPage:
+def proposal_page(
+    proposal: Proposal, user: AbstractBaseUser | AnonymousUser, revision: int | None = None
+) -> ProposalPage:
+    revisions = list(proposal.revisions.select_related("proposed", "author").order_by("number"))
+    shown = next((r for r in revisions if r.number == (revision or proposal.revision)), None)
+    if shown is None:
+        raise Http404(f"Proposal {proposal.id} has no revision {revision}.")
+    earlier = shown.number != proposal.revision
     reviews = list(proposal.reviews.all())
     flow_comments: dict[str, list[Review]] = {}
     for r in reviews:
-        if r.flow:
+        if r.flow and r.revision == shown.number:
             flow_comments.setdefault(r.flow, []).append(r)
-    expectations = sorted(proposal.expectations, key=lambda r: (
+    state = services.expectations_status(shown, proposal.team)
+    if earlier and state == "rechecking":
+        state = "current"  # an earlier revision's results are kept as they were reviewed
+    expectations = sorted(shown.expectations, key=lambda r: (
         {"broken": 0, "failing": 1, "fixed": 2}.get(r.get("change", ""), 3), r["name"]))
     page = ProposalPage(
-        proposal=proposal, expectations=expectations, broken=proposal.broken_expectations, sections=[],
+        proposal=proposal, expectations=expectations if state == "current" else [],
+        broken=shown.broken_expectations if state == "current" else [], sections=[],
         policies=[PolicyDiff(c["policy"], c["kind"], c["change"], _diff_lines(c["diff"]))
-                  for c in proposal.policy_changes],
-        lint_added=[], lint_fixed=[], reviews=reviews, flow_comments=flow_comments, rights=rights(proposal, user),
+                  for c in shown.policy_changes],
+        lint_added=[], lint_fixed=[], reviews=reviews, flow_comments=flow_comments,
+        rights=Rights() if earlier else rights(proposal, user), revision=shown, revisions=revisions,
+        earlier=earlier, expectations_state=state,
     )
-    if proposal.status == Proposal.Status.PENDING:
+    if shown.status == Proposal.Status.PENDING:
         page.waiting = True
         return page
-    if proposal.status == Proposal.Status.FAILED:
-        page.failed = proposal.error
+    if shown.status == Proposal.Status.FAILED:
+        page.failed = shown.error
         return page
     try:
-        page.comparison = comparison(proposal.base, proposal.proposed, "workload")
+        page.comparison = comparison(proposal.base, shown.proposed, "workload")
     except services.AnalysisNotReady:
         page.waiting = True
         return page
@@ -173,7 +197,7 @@ def proposal_page(proposal: Proposal, user: AbstractBaseUser | AnonymousUser) ->
                      for key, title, meaning, rows, total in words]
     page.flows = [flow_key(r) for r in (*c.added, *c.removed, *c.changed)]
     before = {_finding_key(f): f for f in _lint(proposal.base.latest_analysis())}
-    after = {_finding_key(f): f for f in _lint(proposal.proposed.latest_analysis())}
+    after = {_finding_key(f): f for f in _lint(shown.proposed.latest_analysis())}
     page.lint_added = [f for k, f in after.items() if k not in before]
     page.lint_fixed = [f for k, f in before.items() if k not in after]
     return page

@@ -6,14 +6,17 @@ its message); asking for results of an analysis that has not finished raises
 ``AnalysisNotReady`` (409).
 
 - ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
-- ``snapshots``: storing an upload; ``demo``: the demo snapshots;
+- ``snapshots``: storing an upload; ``drafts``: the files of a failed upload page, kept for the
+  next try; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
+  ``change_graphs``: a proposal's graph with the edges its change opens and closes;
 - ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
 - ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
-- ``expectations``: a team's reachability assertions; ``proposals``: changes under review and
-  their analysis; ``webhooks``: the signed event sent when a proposal changes state.
+- ``expectations``: a team's reachability assertions; ``rechecks``: their stored results checked
+  again when they change; ``proposals``: changes under review, their revisions and their analysis;
+  ``webhooks``: the signed event sent when a proposal changes state.
 """
 
 from policies.engine import PolicyError
@@ -38,6 +41,7 @@ from policies.services.answers import (
     list_pods,
     render_graph,
 )
+from policies.services.change_graphs import CHANGE_GRAPH_LEVELS, change_graph, proposal_graph
 from policies.services.clusters import (
     InvalidConnection,
     SyncFailed,
@@ -49,10 +53,12 @@ from policies.services.clusters import (
     sync_cluster,
 )
 from policies.services.demo import DEMO_DIR, DEMOS, demo_files, load_demo
+from policies.services.drafts import KeptFile, drop_draft, keep_files, kept_files
 from policies.services.errors import AnalysisNotReady, InvalidTransition, QueueUnavailable
 from policies.services.expectations import (
     check_team_expectations,
     compare_checks,
+    delete_expectation,
     import_expectations,
     save_expectation,
 )
@@ -67,7 +73,21 @@ from policies.services.placements import (
     policy_placements,
 )
 from policies.services.policies import AdminSummary, admin_summaries, policies_of, selected_pods, without_policy_diff
-from policies.services.proposals import add_review, create_proposal, run_proposal
+from policies.services.proposals import (
+    REVISABLE,
+    add_review,
+    create_proposal,
+    expectations_status,
+    revise_proposal,
+    run_proposal,
+)
+from policies.services.rechecks import (
+    expectations_state,
+    recheck_expectations,
+    resume_recheck,
+    stored_version,
+    wait_for_rechecks,
+)
 from policies.services.recovery import SweepReport, sweep
 from policies.services.snapshots import create_snapshot
 from policies.services.webhooks import send_proposal_webhook
@@ -87,6 +107,10 @@ __all__ = [
     "sync_cluster",
     "DEMOS",
     "DEMO_DIR",
+    "KeptFile",
+    "drop_draft",
+    "keep_files",
+    "kept_files",
     "EVALUATORS",
     "GRAPH_LEVELS",
     "connections_text",
@@ -96,6 +120,18 @@ __all__ = [
     "check_team_expectations",
     "compare_checks",
     "create_proposal",
+    "CHANGE_GRAPH_LEVELS",
+    "change_graph",
+    "proposal_graph",
+    "delete_expectation",
+    "expectations_state",
+    "expectations_status",
+    "recheck_expectations",
+    "resume_recheck",
+    "revise_proposal",
+    "REVISABLE",
+    "stored_version",
+    "wait_for_rechecks",
     "import_expectations",
     "run_proposal",
     "save_expectation",

@@ -13,16 +13,16 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from policies import engine, tasks
-from policies.models import Analysis, Snapshot
+from policies.models import Analysis, Snapshot, Team
 from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
-from policies.services.expectations import check_team_expectations
+from policies.services.expectations import ExpectationSet
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
@@ -173,10 +173,22 @@ def run_analysis(*, analysis_id: int) -> None:
             raise  # so that Celery logs the traceback
         else:
             analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
+            _expectations_changed_meanwhile(analysis)
             if analysis.snapshot.cluster_id is not None:
                 from policies.services.history import compare_after_analysis  # history reads answers
 
                 compare_after_analysis(snapshot=analysis.snapshot)
+
+
+def _expectations_changed_meanwhile(analysis: Analysis) -> None:
+    """The team's expectations changed while the analysis ran (their re-check skipped it, as it
+    was not done): check them again now."""
+    from policies.services.rechecks import refresh_analysis, stored_version  # rechecks read answers
+
+    team = Team.objects.filter(snapshots__id=analysis.snapshot_id)
+    current = team.values_list("expectations_version", flat=True).get()
+    if stored_version(analysis) != current:
+        refresh_analysis(analysis=analysis)
 
 
 def _alive(analysis: Analysis) -> bool:
@@ -231,9 +243,12 @@ def _heartbeat(analysis_id: int) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(settings.NETPOL_HEARTBEAT_INTERVAL):
-                Analysis.objects.filter(id=analysis_id, status=Analysis.Status.RUNNING).update(
-                    heartbeat=timezone.now()
-                )
+                try:
+                    Analysis.objects.filter(id=analysis_id, status=Analysis.Status.RUNNING).update(
+                        heartbeat=timezone.now()
+                    )
+                except DatabaseError as exc:  # a locked or lost database: the next beat tries again
+                    logger.warning("analysis %s: heartbeat not written (%s)", analysis_id, exc)
         finally:
             connection.close()  # this thread's own connection
 
@@ -275,7 +290,8 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     # Each graph's nodes alone (the flow check's endpoints, a policy's workloads), even when the
     # pod graph is too large to store.
     parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
-    expectations = check_team_expectations(team=analysis.snapshot.team, cluster=parsed.cluster, pod_graph=graphs["pod"])
+    checked = ExpectationSet.of(analysis.snapshot.team)
+    expectations = checked.check(parsed.cluster, graphs["pod"])
     pod_size = len(json.dumps(graphs["pod"]))
     if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         # Too big to keep in a row: the API computes it again when asked.
@@ -293,6 +309,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         "notes": [_plain(note) for note in parsed.notes],
         "parts": sorted(parts),
         "expectations": expectations,  # the team's, as they were at this analysis; None when it has none
+        "expectations_version": checked.version,  # services.rechecks brings it up to date
     }
     timings = {
         "parse": round(parsed_at - started, 4),

@@ -11,7 +11,12 @@ Review rules (the roles of ``Membership.Role``, each with the rights of the ones
 - comment: authors and above; approve / request changes: reviewers and above, never on their
   own proposal; close / reopen: the proposal's author or a team admin; apply: reviewers and above
   once it is approved;
-- a proposal that breaks an expectation is approved only with ``override`` and a comment saying why.
+- a proposal that breaks an expectation is approved only with ``override`` and a comment saying why;
+- revise: the proposal's author (or a team admin) submits a new revision of an open, changes
+  requested or approved proposal: the whole change again (edits of the same base, or another
+  proposed snapshot). The proposal is open again: an approval of an earlier revision does not
+  carry over. Each revision keeps its change, its diff and its expectation results; every review
+  names the revision it was made on.
 """
 
 from __future__ import annotations
@@ -27,15 +32,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from policies import access, audit, engine, tasks
-from policies.models import POLICY_KINDS, Analysis, Membership, Proposal, Resource, Review, Snapshot
+from policies.models import (
+    POLICY_KINDS,
+    Analysis,
+    Membership,
+    Proposal,
+    ProposalRevision,
+    Resource,
+    Review,
+    Snapshot,
+)
 from policies.services.analyses import run_analysis
-from policies.services.answers import diff_snapshots, get_graph
+from policies.services.answers import diff_snapshots
 from policies.services.errors import InvalidTransition
-from policies.services.expectations import check_team_expectations, compare_checks
-from policies.services.manifests import load_manifests, parse_manifests
+from policies.services.expectations import ExpectationSet
+from policies.services.manifests import parse_manifests
+from policies.services.rechecks import expectations_state, proposal_expectations
 from policies.services.snapshots import create_snapshot
 
-__all__ = ["add_review", "create_proposal", "run_proposal"]
+__all__ = ["add_review", "create_proposal", "revise_proposal", "run_proposal"]
 
 logger = logging.getLogger(__name__)
 AnyUser = User | AbstractBaseUser | AnonymousUser
@@ -53,6 +68,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     Review.Decision.REOPEN: ((Proposal.State.CLOSED,), Proposal.State.OPEN),
     Review.Decision.APPLY: ((Proposal.State.APPROVED,), Proposal.State.APPLIED),
 }
+REVISABLE = (Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED, Proposal.State.APPROVED)
 
 
 def _key(resource: Resource | engine.ManifestObject) -> Key:
@@ -75,26 +91,88 @@ def create_proposal(
     title = title.strip()
     if not title:
         raise engine.PolicyError("a proposal needs a title", file="title")
+    proposed = _proposed_snapshot(base=base, title=title, user=user, manifests=manifests, delete=delete,
+                                  proposed=proposed)
+    author = user if isinstance(user, User) else None
+    changes = policy_changes(base, proposed)
+    proposal = Proposal.objects.create(
+        team=base.team, title=title[:200], base=base, proposed=proposed, author=author, manifests=manifests,
+        deleted=list(delete), policy_changes=changes,
+    )
+    ProposalRevision.objects.create(proposal=proposal, number=1, proposed=proposed, author=author,
+                                    manifests=manifests, deleted=list(delete), policy_changes=changes,
+                                    created=proposal.created)
+    audit.record(user, "proposed", proposal, {"base": base.id, "proposed": proposed.id})
+    tasks.compute_proposal.delay_on_commit(proposal.id)
+    return proposal
+
+
+def _proposed_snapshot(
+    *, base: Snapshot, title: str, user: AnyUser, manifests: str, delete: Sequence[str], proposed: Snapshot | None
+) -> Snapshot:
+    """``proposed`` checked, or the snapshot ``base`` becomes with the edits; PolicyError names the field."""
     if proposed is not None:
         if manifests.strip() or delete:
             raise engine.PolicyError('give either "proposed" or "manifests"/"delete", not both', file="proposed")
         if proposed.team_id != base.team_id:
             raise engine.PolicyError("the proposed snapshot must belong to the base's team", file="proposed")
+        return proposed
+    if not manifests.strip() and not delete:
+        raise engine.PolicyError('a proposal changes something: give "manifests", "delete" or "proposed"',
+                                 file="manifests")
+    return create_snapshot(name=f"{base.name} + {title}"[:200], files=_proposed_files(base, manifests, delete),
+                           origin=Snapshot.Origin.PROPOSAL, user=user if isinstance(user, User) else None,
+                           team=base.team)
+
+
+@transaction.atomic
+def revise_proposal(
+    *,
+    proposal: Proposal,
+    user: AnyUser,
+    manifests: str = "",
+    delete: Sequence[str] = (),
+    proposed: Snapshot | None = None,
+    body: str = "",
+) -> ProposalRevision:
+    """Submit the next revision of ``proposal``: its whole change again, against the same base.
+
+    PermissionDenied unless the user is its author (an author still) or a team admin;
+    InvalidTransition when the proposal is closed or applied; PolicyError for bad edits."""
+    if proposal.author_id is not None and proposal.author_id == user.pk:
+        access.require_role(user, proposal.team, Membership.Role.AUTHOR, "revise proposals")
     else:
-        if not manifests.strip() and not delete:
-            raise engine.PolicyError('a proposal changes something: give "manifests", "delete" or "proposed"',
-                                     file="manifests")
-        proposed = create_snapshot(name=f"{base.name} + {title}"[:200], files=_proposed_files(base, manifests, delete),
-                                   origin=Snapshot.Origin.PROPOSAL, user=user if isinstance(user, User) else None,
-                                   team=base.team)
-    proposal = Proposal.objects.create(
-        team=base.team, title=title[:200], base=base, proposed=proposed,
-        author=user if isinstance(user, User) else None, manifests=manifests, deleted=list(delete),
-        policy_changes=policy_changes(base, proposed),
-    )
-    audit.record(user, "proposed", proposal, {"base": base.id, "proposed": proposed.id})
-    tasks.compute_proposal.delay_on_commit(proposal.id)
-    return proposal
+        access.require_role(user, proposal.team, Membership.Role.ADMIN, "revise another member's proposal")
+    locked = Proposal.objects.select_for_update().select_related("base", "team").get(id=proposal.id)
+    if locked.state not in REVISABLE:
+        raise InvalidTransition(f"a proposal that is {locked.state} takes no new revision: reopen it first"
+                                if locked.state == Proposal.State.CLOSED else
+                                f"a proposal that is {locked.state} takes no new revision")
+    snapshot = _proposed_snapshot(base=locked.base, title=f"{locked.title} (revision {locked.revision + 1})",
+                                  user=user, manifests=manifests, delete=delete, proposed=proposed)
+    author = user if isinstance(user, User) else None
+    changes = policy_changes(locked.base, snapshot)
+    revision = ProposalRevision.objects.create(
+        proposal=locked, number=locked.revision + 1, proposed=snapshot, author=author, manifests=manifests,
+        deleted=list(delete), policy_changes=changes)
+    before = locked.state
+    locked.revision, locked.proposed, locked.manifests, locked.deleted = (
+        revision.number, snapshot, manifests, list(delete))
+    locked.status, locked.error, locked.diff, locked.expectations, locked.expectations_version = (
+        Proposal.Status.PENDING, "", None, [], None)
+    locked.policy_changes, locked.state, locked.updated = changes, Proposal.State.OPEN, timezone.now()
+    locked.save()
+    review = Review.objects.create(
+        proposal=locked, author=author, author_name=user.get_username() if user.is_authenticated else "",
+        decision=Review.Decision.REVISE, body=body.strip(), from_state=before, to_state=locked.state,
+        revision=revision.number)
+    audit.record(user, "revised", locked, {"revision": revision.number, "proposed": snapshot.id,
+                                           "from": before, "to": locked.state})
+    tasks.compute_proposal.delay_on_commit(locked.id)
+    if before != locked.state:
+        tasks.send_proposal_webhook.delay_on_commit(review.id)
+    proposal.refresh_from_db()
+    return revision
 
 
 def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> list[tuple[str, str]]:
@@ -152,10 +230,12 @@ def policy_changes(base: Snapshot, proposed: Snapshot) -> list[dict[str, Any]]:
 
 
 def run_proposal(*, proposal_id: int) -> None:
-    """Analyse both snapshots (if not yet done), then store the diff and the expectation results."""
+    """Analyse both snapshots of the current revision (if not yet done), then store its diff and
+    expectation results on the revision and, unless a newer revision came meanwhile, the proposal."""
     proposal = Proposal.objects.select_related("base", "proposed", "team").filter(id=proposal_id).first()
     if proposal is None:
         return
+    number = proposal.revision
     try:
         for snapshot in (proposal.base, proposal.proposed):
             analysis = snapshot.latest_analysis()
@@ -166,25 +246,40 @@ def run_proposal(*, proposal_id: int) -> None:
                 reason = analysis.error if analysis is not None else "it has no analysis"
                 raise engine.PolicyError(f"the analysis of snapshot {snapshot.id} ({snapshot.name}) failed: {reason}")
         diff = diff_snapshots(old=proposal.base, new=proposal.proposed)
-        checks = [
-            check_team_expectations(team=proposal.team, cluster=load_manifests(snapshot=s).cluster,
-                                    pod_graph=get_graph(snapshot=s, level="pod"))
-            for s in (proposal.base, proposal.proposed)
-        ]
+        while True:  # again when the team's expectations change meanwhile
+            checked = ExpectationSet.of(proposal.team)
+            results = proposal_expectations(base=proposal.base, proposed=proposal.proposed, checked=checked)
+            proposal.team.refresh_from_db(fields=["expectations_version"])
+            if proposal.team.expectations_version == checked.version:
+                break
     except engine.PolicyError as exc:
-        Proposal.objects.filter(id=proposal.id).update(status=Proposal.Status.FAILED, error=str(exc))
+        _store_run(proposal.id, number, status=Proposal.Status.FAILED, error=str(exc))
         return
-    Proposal.objects.filter(id=proposal.id).update(
-        status=Proposal.Status.READY, error="", diff=diff, expectations=compare_checks(*checks))
+    _store_run(proposal.id, number, status=Proposal.Status.READY, error="", diff=diff, expectations=results,
+               expectations_version=checked.version)
+
+
+def _store_run(proposal_id: int, number: int, **fields: Any) -> None:
+    ProposalRevision.objects.filter(proposal_id=proposal_id, number=number).update(**fields)
+    Proposal.objects.filter(id=proposal_id, revision=number).update(**fields)
+
+
+def expectations_status(proposal: Proposal | ProposalRevision, team: Any) -> str:
+    """"pending" before the change is analysed, then "current" or "rechecking" (services.rechecks)."""
+    if proposal.status != Proposal.Status.READY:
+        return str(proposal.status)
+    return expectations_state(team=team, version=proposal.expectations_version)
 
 
 def add_review(
-    *, proposal: Proposal, user: AnyUser, decision: str, body: str = "", flow: str = "", override: bool = False
+    *, proposal: Proposal, user: AnyUser, decision: str, body: str = "", flow: str = "", override: bool = False,
+    revision: int | None = None,
 ) -> Review:
-    """Record a comment or a decision and move the proposal to its next state.
+    """Record a comment or a decision on the current revision and move the proposal to its next state.
 
     PermissionDenied (403) when the user's role does not allow it; InvalidTransition (409) when the
-    proposal's state (or its unfinished analysis) does not; PolicyError (400) for a missing comment."""
+    proposal's state (or its unfinished analysis) does not, or when ``revision`` (the one the
+    reviewer read) is no longer the current one; PolicyError (400) for a missing comment."""
     if decision not in TRANSITIONS:
         raise engine.PolicyError(f"decision must be one of {', '.join(TRANSITIONS)}, not {decision!r}",
                                  file="decision")
@@ -192,6 +287,9 @@ def add_review(
     leaving, target = TRANSITIONS[decision]
     if proposal.state not in leaving:
         raise InvalidTransition(f"a proposal that is {proposal.state} cannot take {decision!r}")
+    if revision is not None and revision != proposal.revision:
+        raise InvalidTransition(f"revision {revision} is no longer current: the proposal is at revision "
+                                f"{proposal.revision}; read it again")
     body = body.strip()
     if decision == Review.Decision.COMMENT and not body:
         raise engine.PolicyError("a comment needs a body", file="body")
@@ -199,6 +297,9 @@ def add_review(
     if decision == Review.Decision.APPROVE:
         if proposal.status != Proposal.Status.READY:
             raise InvalidTransition(f"the analysis of the change is {proposal.status}: approve once it is ready")
+        if not proposal.expectations_current:
+            raise InvalidTransition("the team's expectations changed and are being checked again: approve once "
+                                    "the results are current")
         overrides = proposal.broken_expectations
         if overrides and not (override and body):
             raise engine.PolicyError(
@@ -206,11 +307,14 @@ def add_review(
                 "saying why", file="override")
     with transaction.atomic():
         locked = Proposal.objects.select_for_update().get(id=proposal.id)
+        if locked.revision != proposal.revision:
+            raise InvalidTransition(f"a new revision ({locked.revision}) came meanwhile; read it again")
         before = locked.state
         review = Review.objects.create(
             proposal=locked, author=user if isinstance(user, User) else None,
             author_name=user.get_username() if user.is_authenticated else "", decision=decision,
-            body=body, flow=flow.strip()[:500], overrides=overrides, from_state=before, to_state=target or before)
+            body=body, flow=flow.strip()[:500], overrides=overrides, from_state=before, to_state=target or before,
+            revision=locked.revision)
         if target is not None:
             locked.state = target
         locked.updated = timezone.now()

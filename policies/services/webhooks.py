@@ -32,7 +32,8 @@ def proposal_event(review: Review) -> dict[str, Any]:
     return {
         "event": "proposal.state_changed",
         "proposal": {"id": proposal.id, "title": proposal.title, "team": proposal.team.name,
-                     "state": review.to_state, "base": proposal.base_id, "proposed": proposal.proposed_id},
+                     "state": review.to_state, "base": proposal.base_id, "proposed": proposal.proposed_id,
+                     "revision": review.revision},
         "from": review.from_state,
         "to": review.to_state,
         "decision": review.decision,

@@ -451,3 +451,30 @@ def test_a_worker_analyses_a_proposal(stack: Stack) -> None:
     assert body["status"] == "ready", body
     assert [(e["source"], e["target"]) for e in body["diff"]["added"]] == [("0.0.0.0/0", "prod/Pod/db")]
     assert [(e["source"], e["target"]) for e in body["diff"]["changed"]] == [("prod/Pod/web", "prod/Pod/db")]
+
+
+def test_a_worker_checks_a_changed_expectation_again(stack: Stack) -> None:
+    """An expectation added through the API is checked again on the worker: the open proposal's
+    results say "rechecking" until they are of the new set, then show it."""
+    stack.start_worker("worker1")
+    stack.manage("add_member", "ci", "ci", "--role", "admin")
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201
+    assert stack.wait_finished(snapshot["analysis"]["id"], timeout=60)["status"] == "done"
+    status, proposal = stack.request("POST", "/api/proposals/", {
+        "base": snapshot["id"], "title": "drop the db policy", "delete": ["prod/db"]})
+    assert status == 201, proposal
+
+    def settled() -> dict[str, Any] | None:
+        body = stack.request("GET", f"/api/proposals/{proposal['id']}/")[1]
+        return dict(body) if body["expectations_status"] == "current" else None
+
+    before = wait_for(settled, 60, f"proposal {proposal['id']}", interval=0.25)
+    assert before["expectations"] == [] and before["expectations_version"] == 0
+    status, added = stack.request("POST", "/api/expectations/", {
+        "name": "db-closed-to-the-world", "from": {"cidr": "0.0.0.0/0"},
+        "to": {"namespace": "prod", "podSelector": {"matchLabels": {"app": "db"}}}, "expect": "deny"})
+    assert status == 201, added
+    after = wait_for(settled, 60, "the re-check of the expectations", interval=0.25)
+    assert after["expectations_version"] == 1
+    assert [(r["name"], r["change"]) for r in after["expectations"]] == [("db-closed-to-the-world", "broken")]

@@ -1,0 +1,197 @@
+"""Checking a team's expectations again when they change, in the background as analyses run.
+
+A change of the expectations adds one to the team's ``expectations_version`` and queues a
+re-check: the thread of this process runs it on the embedded default ("thread"), a Celery worker
+with REDIS_URL ("celery"), as ``NETPOL_ANALYSIS_RUNNER`` says. The re-check brings every stored
+result up to the current version: first each open proposal (its base and proposed snapshots, then
+the comparison of the two), then the latest finished analysis of every other snapshot of the team,
+newest first. A result computed with an older version is never shown as current: pages say
+"re-checking" until it is done (``expectations_state``).
+
+Each result is stored with the version it checked; a result already at the current version is
+left alone, so a re-check queued twice, or run twice after a redelivery, does the work once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+from policies import engine, tasks
+from policies.models import Analysis, Proposal, ProposalRevision, Snapshot, Team
+from policies.services.answers import get_graph
+from policies.services.background import BackgroundRunner
+from policies.services.expectations import ExpectationSet, compare_checks
+from policies.services.manifests import load_manifests
+
+__all__ = [
+    "ACTIVE_STATES",
+    "expectations_state",
+    "proposal_expectations",
+    "queue_recheck",
+    "recheck_expectations",
+    "refresh_analysis",
+    "resume_recheck",
+    "stored_version",
+    "wait_for_rechecks",
+]
+
+logger = logging.getLogger(__name__)
+
+# The proposals whose expectation results are kept current: the ones still under review.
+ACTIVE_STATES = (Proposal.State.OPEN, Proposal.State.CHANGES_REQUESTED, Proposal.State.APPROVED)
+
+# The thread runner takes job ids; each job is one team's re-check. A team waiting for its job to
+# start gets no second one (the job reads the version when it starts, so it sees every change
+# made before); a change made once it started queues a new job.
+_jobs: dict[int, int] = {}
+_waiting: set[int] = set()
+_running: dict[int, int] = {}  # team id -> its jobs running now
+_lock = threading.Lock()
+_ids = itertools.count(1)
+
+
+def _run_job(job: int) -> None:
+    with _lock:
+        team_id = _jobs.pop(job)
+        _waiting.discard(team_id)
+        _running[team_id] = _running.get(team_id, 0) + 1
+    try:
+        recheck_expectations(team_id=team_id)
+    finally:
+        with _lock:
+            _running[team_id] -= 1
+            if not _running[team_id]:
+                del _running[team_id]
+
+
+_background = BackgroundRunner(_run_job)
+
+
+def queue_recheck(*, team_id: int) -> None:
+    """Queue a re-check of the team's stored results (after the COMMIT of a change)."""
+    if str(settings.NETPOL_ANALYSIS_RUNNER) == "thread":
+        with _lock:
+            if team_id in _waiting:
+                return
+            job = next(_ids)
+            _jobs[job] = team_id
+            _waiting.add(team_id)
+        _background.submit(job)
+        return
+    try:
+        tasks.recheck_expectations.apply_async((team_id,))
+    except (BrokerError, OSError) as exc:
+        # The results stay marked outdated; the next change, or a page that finds none queued
+        # after a restart of the thread runner, queues the re-check again.
+        logger.warning("team %s: the re-check of its expectations could not be queued (%s)", team_id, exc)
+
+
+def resume_recheck(*, team: Team) -> None:
+    """With the thread runner, queue again the re-check of a team whose results are outdated
+    although this process has none queued or running (a stopped server left it); pages call it
+    when they find an outdated result."""
+    if str(settings.NETPOL_ANALYSIS_RUNNER) != "thread":
+        return
+    with _lock:
+        known = team.id in _waiting or team.id in _running
+    if not known:
+        queue_recheck(team_id=team.id)
+
+
+def wait_for_rechecks(timeout: float | None = None) -> bool:
+    """Block until this process's background re-checks are done (tests)."""
+    return _background.wait(timeout)
+
+
+def stored_version(analysis: Analysis) -> int:
+    """The expectations version an analysis checked; analyses stored before versions checked the
+    team's expectations as they were then, version 0."""
+    return int(analysis.result_part("expectations_version") or 0)
+
+
+def _store_analysis(analysis_id: int, report: dict[str, Any] | None, version: int) -> None:
+    with transaction.atomic():
+        row = Analysis.objects.select_for_update().filter(id=analysis_id).first()
+        if row is None or row.result is None or int(row.result.get("expectations_version") or 0) >= version:
+            return  # gone, or a newer check got there first
+        row.result = {**row.result, "expectations": report, "expectations_version": version}
+        row.save(update_fields=["result"])
+
+
+def refresh_analysis(*, analysis: Analysis, checked: ExpectationSet | None = None) -> dict[str, Any] | None:
+    """The analysis' expectation report at the current version (``checked``, else the team's now),
+    checked again and stored when it is older."""
+    snapshot = analysis.snapshot
+    checked = checked or ExpectationSet.of(snapshot.team)
+    if stored_version(analysis) == checked.version:
+        stored: dict[str, Any] | None = analysis.result_part("expectations")
+        return stored
+    report = checked.check(load_manifests(snapshot=snapshot).cluster, get_graph(snapshot=snapshot, level="pod"))
+    _store_analysis(analysis.id, report, checked.version)
+    return report
+
+
+def _finished(snapshot: Snapshot) -> Analysis | None:
+    return (snapshot.analyses.without_graphs().filter(status=Analysis.Status.DONE)
+            .select_related("snapshot__team").order_by("-created", "-id").first())
+
+
+def proposal_expectations(*, base: Snapshot, proposed: Snapshot, checked: ExpectationSet) -> list[dict[str, Any]]:
+    """Each expectation's result on ``proposed`` against ``base`` (compare_checks), both checked
+    with ``checked``; the analyses of both must be done."""
+    reports = []
+    for snapshot in (base, proposed):
+        analysis = _finished(snapshot)
+        if analysis is None:
+            raise Analysis.DoesNotExist(f"snapshot {snapshot.id} has no finished analysis")
+        reports.append(refresh_analysis(analysis=analysis, checked=checked))
+    return compare_checks(*reports)
+
+
+def _refresh_proposal(proposal: Proposal, checked: ExpectationSet) -> None:
+    if proposal.expectations_version == checked.version:
+        return
+    try:
+        results = proposal_expectations(base=proposal.base, proposed=proposal.proposed, checked=checked)
+    except Analysis.DoesNotExist:
+        return  # its own run (run_proposal) checks it when the analyses are done
+    fields = {"expectations": results, "expectations_version": checked.version}
+    # Only the revision that was read: a new revision submitted meanwhile has its own run.
+    Proposal.objects.filter(id=proposal.id, revision=proposal.revision).update(**fields)
+    ProposalRevision.objects.filter(proposal_id=proposal.id, number=proposal.revision).update(**fields)
+
+
+def recheck_expectations(*, team_id: int) -> None:
+    """Bring every stored expectation result of the team to its current version (again if the
+    expectations change while it runs)."""
+    team = Team.objects.filter(id=team_id).first()
+    while team is not None:
+        checked = ExpectationSet.of(team)
+        proposals = (team.proposals.filter(state__in=ACTIVE_STATES, status=Proposal.Status.READY)
+                     .select_related("base", "proposed", "team").order_by("-updated", "-id"))
+        for proposal in proposals:
+            _refresh_proposal(proposal, checked)
+        for snapshot in team.snapshots.order_by("-created", "-id"):
+            analysis = _finished(snapshot)
+            if analysis is None:
+                continue  # its analysis checks the expectations when it runs
+            try:
+                refresh_analysis(analysis=analysis, checked=checked)
+            except engine.PolicyError as exc:  # its files no longer parse (a newer engine)
+                logger.warning("snapshot %s: expectations not checked again: %s", snapshot.id, exc)
+        if Team.objects.filter(id=team_id, expectations_version=checked.version).exists():
+            return
+        team = Team.objects.filter(id=team_id).first()
+
+
+def expectations_state(*, team: Team, version: int | None) -> str:
+    """"current" when a result checked ``version`` is of the team's current expectations,
+    "rechecking" when they changed since (a re-check is queued or running)."""
+    return "current" if version == team.expectations_version else "rechecking"
