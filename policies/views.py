@@ -258,6 +258,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         form = FlowForm(initial={k: v for k, v in request.GET.items() if k in ("src", "dst", "protocol")})
     explanation = None
     trace = None
+    suggestion: list[pages.flow.SuggestedChange] = []
     commands = None
     caveats = None
     if form.is_bound and form.is_valid():
@@ -269,11 +270,13 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
                 destination=question["dst"],
                 port=question["port"],
                 protocol=question["protocol"],
+                suggest=True,
             )
         except services.PolicyError as exc:
             form.add_error(_field_of(exc), str(exc.message))
         else:
             trace = pages.flow.flow_trace(snapshot, explanation)
+            suggestion = pages.flow.suggested_changes(snapshot, explanation)
             caveats = pages.flow.explanation_warnings(explanation)
             commands = pages.flow.flow_commands(
                 request.build_absolute_uri(reverse("api:snapshot-explain", args=[snapshot.id])),
@@ -289,6 +292,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "form": form,
             "explanation": explanation,
             "trace": trace,
+            "suggested_changes": suggestion,
             "caveats": caveats,
             "commands": commands,
             "endpoint_names": pages.flow.endpoint_names(snapshot),

@@ -307,6 +307,11 @@ class ExplainQuerySerializer(serializers.Serializer):
     icmp_type = serializers.IntegerField(min_value=0, max_value=255, required=False)
     icmp_code = serializers.IntegerField(min_value=0, max_value=255, required=False)
     evaluator = serializers.ChoiceField(choices=services.EVALUATORS, default="auto")
+    suggest = serializers.BooleanField(
+        default=False,
+        help_text="Also answer the smallest change that turns the verdict (`suggestion`): the rule to add "
+        "or edit as YAML, checked by evaluating the snapshot with it, and the other flows it opens or closes.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # "from" is a Python keyword, so it cannot be declared as a class attribute.

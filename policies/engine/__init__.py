@@ -6,9 +6,10 @@ this package. Public API:
 - ``parse_files`` / ``load_paths``: manifests in, a ``ParseResult`` (cluster, objects, notes) out;
 - ``build_graph``: the reachability ``Graph`` at pod or workload level;
 - ``render``: the graph as json, txt, csv, dot or md;
-- ``explain``: why one flow is allowed or denied, with the trace;
+- ``explain``: why one flow is allowed or denied, with the trace (``Explainer``: many flows of one cluster);
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
+- ``suggest``: the smallest change that turns a flow's verdict, checked, and what else it opens;
 - ``lint``: findings about policies;
 - ``parse_expectations`` / ``check_cluster`` / ``compare_reports``: a team's reachability
   assertions read, checked on a cluster, and compared before and after a change;
@@ -40,7 +41,7 @@ from policies.engine.expectations import (
     parse_expectation,
     parse_expectations,
 )
-from policies.engine.explain import Explanation, explain
+from policies.engine.explain import Explainer, Explanation, explain
 from policies.engine.findings import Finding
 from policies.engine.flows import make_flow
 from policies.engine.groups import address_sets
@@ -52,6 +53,7 @@ from policies.engine.output import FORMATS, render
 from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
 from policies.engine.reachability import Graph, build_graph
 from policies.engine.selection import selected_pods
+from policies.engine.suggest import Suggestion, suggest
 from policies.engine.syntax import check_syntax
 
 ENGINE_VERSION = "0.1.0"
@@ -63,6 +65,7 @@ __all__ = [
     "Cluster",
     "ConnectionSet",
     "Diff",
+    "Explainer",
     "Explanation",
     "Finding",
     "FlowResult",
@@ -71,6 +74,7 @@ __all__ = [
     "ParseResult",
     "PolicyError",
     "Settings",
+    "Suggestion",
     "UnsupportedError",
     "address_sets",
     "build_graph",
@@ -94,4 +98,5 @@ __all__ = [
     "policy_key",
     "render",
     "selected_pods",
+    "suggest",
 ]
