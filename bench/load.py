@@ -1,11 +1,16 @@
 """Load test: gunicorn on loopback, concurrent API clients asking for graphs, explanations and
 diffs of a generated cluster; prints throughput and p50/p95/p99 latency per kind of request.
 
-    python bench/load.py --pods 5000 --clients 50 --seconds 30
+    python bench/load.py --pods 5000 --clients 50 --seconds 30 [--think 0.5]
 
 The cluster comes from bench/generate.py (two snapshots: the second with fewer policies, for the
 diff). Both are stored and analysed in-process before the clock starts, in a SQLite file of a
 temporary directory; explanations and graphs are then answered from the stored analyses.
+
+Without think time, each client asks again as soon as it is answered: the server is saturated and
+a request's latency is about clients / throughput (Little's law), whatever one request costs. With
+``--think S`` each client pauses S seconds on average (exponentially distributed) between requests,
+as people and scripts do, and the latencies are those of a server under that offered load.
 """
 
 from __future__ import annotations
@@ -50,12 +55,17 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from policies import services
+from policies.models import Membership, Team
+from policies.teams import add_member
 user = User.objects.create_user("bench")
+add_member(team=Team.default(), username=user.username, role=Membership.Role.VIEWER)
 ids = []
 for name in ("old", "new"):
     files = [(p.name, p.read_text()) for p in sorted(Path({str(tmp)!r}, name).glob("*.yaml"))]
     snapshot = services.create_snapshot(name=name, files=files, user=user)
     services.run_analysis(analysis_id=snapshot.analyses.get().id)
+    services.wait_for_analyses()  # the upload may have started it in a thread of this process
+    assert snapshot.analyses.get().status == "done", snapshot.analyses.get().error
     ids.append(snapshot.id)
 pods = [r.namespace + "/" + r.name for r in snapshot.resources.filter(kind="Pod")]
 print(json.dumps({{"token": Token.objects.create(user=user).key, "old": ids[0], "new": ids[1], "pods": pods}}))
@@ -80,6 +90,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--think", default="0",
+                        help="mean pause of a client between its requests, in seconds (exponential; "
+                             "0: each client asks again as soon as it has its answer); several, comma-"
+                             "separated, run one after the other on the same server")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -99,15 +113,19 @@ def main() -> None:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
-            run(port, token, new, old, pods, args)
+            for i, think in enumerate(float(t) for t in str(args.think).split(",")):
+                run(port, token, new, old, pods, args, think, warm=i == 0)
         finally:
             web.terminate()
             web.wait(timeout=30)
 
 
-def run(port: int, token: str, new: int, old: int, pods: list[str], args: argparse.Namespace) -> None:
+def run(port: int, token: str, new: int, old: int, pods: list[str], args: argparse.Namespace, think: float,
+        warm: bool) -> None:
     base = f"http://127.0.0.1:{port}/api"
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    first_error: dict[str, str] = {}
 
     def get(path: str, params: dict[str, str]) -> int:
         url = f"{base}{path}?{urllib.parse.urlencode(params)}"
@@ -116,19 +134,31 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
                 r.read()
                 return int(r.status)
         except urllib.error.HTTPError as exc:
+            first_error.setdefault(path, f"{exc.code} {exc.read()[:300]!r}")
             return int(exc.code)
 
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while warm and time.monotonic() < deadline:
         try:
             if get("/health/", {}) == 200:
                 break
         except OSError:
             time.sleep(0.2)
-    # Warm up: every gunicorn worker loads the stored analyses once.
-    for _ in range(args.workers * 2):
-        get(f"/snapshots/{new}/graph/", {"level": "workload"})
-        get(f"/snapshots/{new}/diff/", {"against": str(old)})
+    # Warm up: every gunicorn worker reads the stored analyses and parses the snapshot once. The
+    # requests go out together, so that each worker gets some of them.
+    warm_started = time.perf_counter()
+    for _ in range(2 if warm else 0):
+        warm = [threading.Thread(target=get, args=request) for request in (
+            (f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
+            (f"/snapshots/{new}/graph/", {"level": "workload"}),
+            (f"/snapshots/{new}/diff/", {"against": str(old)}),
+        ) for _ in range(args.workers * args.threads)]
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
+    if warm:
+        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s; load average {os.getloadavg()[0]:.1f}")
 
     latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
     errors: dict[str, int] = {name: 0 for name, _ in MIX}
@@ -157,6 +187,8 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
                 latencies[kind].append(took)
                 if code != 200:
                     errors[kind] += 1
+            if think > 0:
+                time.sleep(min(rng.expovariate(1 / think), 10 * think))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for t in threads:
@@ -165,13 +197,16 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
         t.join()
 
     total = sum(len(v) for v in latencies.values())
-    print(f"{args.clients} clients, {args.seconds:.0f} s, gunicorn {args.workers} workers x {args.threads} threads, "
-          f"{len(pods)} pods: {total / args.seconds:.1f} requests/s, {sum(errors.values())} errors")
+    print(f"{args.clients} clients (think time {think:g} s), {args.seconds:.0f} s, gunicorn {args.workers} "
+          f"workers x {args.threads} threads, {len(pods)} pods: {total / args.seconds:.1f} requests/s, "
+          f"{sum(errors.values())} errors; load average {os.getloadavg()[0]:.1f}")
     print(f"{'request':<8} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for name, values in latencies.items():
         ms = [v * 1000 for v in values]
         print(f"{name:<8} {len(ms):>6} {len(ms) / args.seconds:>7.1f} {percentile(ms, 50):>8.1f} "
               f"{percentile(ms, 95):>8.1f} {percentile(ms, 99):>8.1f} {errors[name]:>6}")
+    for path, error in first_error.items():
+        print(f"first error of {path}: {error}")
     if not total:
         raise SystemExit("no request was answered")
 

@@ -216,7 +216,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = NETPOL_MAX_UPLOAD_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("NETPOL_MAX_UPLOAD_FILES", "1000")
 # The upload page keeps the files of a failed try on the server (not in the page) this long.
 NETPOL_UPLOAD_DRAFT_MINUTES = env_int("NETPOL_UPLOAD_DRAFT_MINUTES", "60")
-# The pod-level graph of a very large snapshot is stored only below this size (JSON bytes).
+# The pod-level graph is stored whole (JSON) below this size; a larger one as its nodes and compact
+# edges, from which the API reads it back and computes a namespace's pods when first asked.
 NETPOL_MAX_STORED_GRAPH_BYTES = env_int("NETPOL_MAX_STORED_GRAPH_BYTES", str(50 * 1024 * 1024))
 # How often (seconds) a running analysis writes its progress to the database.
 NETPOL_PROGRESS_INTERVAL = float(os.getenv("NETPOL_PROGRESS_INTERVAL", "0.5"))

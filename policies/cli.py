@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--icmp-type", type=int, default=None)
     exp.add_argument("--icmp-code", type=int, default=None)
     exp.add_argument("--format", choices=["json", "txt"], default="txt")
+    exp.add_argument("--suggest", action="store_true",
+                     help="also the smallest change that turns the verdict, checked, and what else it opens or closes")
     _common(exp)
 
     dif = sub.add_parser("diff", help="flows added, removed and changed between two versions")
@@ -113,7 +115,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     args = _parser().parse_args(argv)
-    from policies.engine import build_graph, compare_reports, diff_clusters, explain, lint, load_paths, render
+    from policies.engine import (
+        build_graph,
+        compare_reports,
+        diff_clusters,
+        explain,
+        lint,
+        load_paths,
+        render,
+        suggest,
+    )
 
     settings = _settings(args)
     if args.command == "reach":
@@ -132,10 +143,16 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         exp = explain(cluster, args.src, args.dst, protocol=args.protocol, port=args.port,
                       icmp_type=args.icmp_type, icmp_code=args.icmp_code, evaluator=args.evaluator,
                       settings=settings)
+        found = suggest(cluster, exp.result, settings=settings) if args.suggest else None
         if args.format == "json":
-            stdout.write(json.dumps(exp.to_dict(), indent=2, sort_keys=True) + "\n")
+            data = exp.to_dict()
+            if found is not None:
+                data["suggestion"] = found.to_dict()
+            stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         else:
             stdout.write(exp.to_text())
+            if found is not None:
+                stdout.write("\n" + found.to_text())
         return EXIT_OK
     if args.command == "diff":
         old = load_paths([args.old], stdin=stdin).cluster

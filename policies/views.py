@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
+from django.db.models.functions import Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -144,6 +146,7 @@ def snapshot_overview(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         {
             "analysis": analysis,
             "analysis_state": pages.state.analysis_state(analysis),
+            "input_error": pages.listing.input_error(snapshot, analysis),
             "files": snapshot.files.all(),
             "policies": pages.overview.policy_page(snapshot, request.GET),
         }
@@ -168,10 +171,14 @@ def reanalyze(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 
 def _graph_workloads(snapshot: Snapshot, summary: dict[str, Any]) -> int:
-    """The workloads the graph will draw; before the analysis is done, the pods (as many or more)."""
+    """The workloads the graph will draw; before the analysis is done, the pods (as many or more),
+    and before an upload's objects are read, a guess from its size (a kilobyte per object)."""
     counts = summary.get("counts") or {}
     if "workloads" in counts:
         return int(counts["workloads"])
+    if not snapshot.objects_stored:
+        size = snapshot.files.aggregate(size=Sum(Length("text")))["size"] or 0
+        return int(size) // 1000
     return snapshot.resources.filter(kind="Pod").count()
 
 
@@ -251,6 +258,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         form = FlowForm(initial={k: v for k, v in request.GET.items() if k in ("src", "dst", "protocol")})
     explanation = None
     trace = None
+    suggestion: list[pages.flow.SuggestedChange] = []
     commands = None
     caveats = None
     if form.is_bound and form.is_valid():
@@ -262,11 +270,13 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
                 destination=question["dst"],
                 port=question["port"],
                 protocol=question["protocol"],
+                suggest=True,
             )
         except services.PolicyError as exc:
             form.add_error(_field_of(exc), str(exc.message))
         else:
             trace = pages.flow.flow_trace(snapshot, explanation)
+            suggestion = pages.flow.suggested_changes(snapshot, explanation)
             caveats = pages.flow.explanation_warnings(explanation)
             commands = pages.flow.flow_commands(
                 request.build_absolute_uri(reverse("api:snapshot-explain", args=[snapshot.id])),
@@ -282,6 +292,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "form": form,
             "explanation": explanation,
             "trace": trace,
+            "suggested_changes": suggestion,
             "caveats": caveats,
             "commands": commands,
             "endpoint_names": pages.flow.endpoint_names(snapshot),

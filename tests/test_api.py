@@ -12,7 +12,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from policies import tasks
+from policies import services, tasks
 from policies.models import Analysis, Membership, Resource, Snapshot, Team
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,15 @@ MakeSnapshot = Callable[..., Snapshot]
 
 def upload(files: list[tuple[str, str]]) -> list[SimpleUploadedFile]:
     return [SimpleUploadedFile(name, text.encode(), content_type="application/yaml") for name, text in files]
+
+
+def analysed(api: APIClient, response: Any) -> dict[str, Any]:
+    """Run the analysis an upload queued (a worker's job) and return it as the API shows it."""
+    assert response.status_code == 201, response.content
+    analysis_id = response.json()["analysis"]["id"]
+    services.run_analysis(analysis_id=analysis_id)
+    body: dict[str, Any] = api.get(f"/api/analyses/{analysis_id}/").json()
+    return body
 
 
 # --- authentication ---------------------------------------------------------------------------
@@ -117,17 +126,23 @@ def test_multipart_upload_returns_the_snapshot_and_its_queued_analysis(
     assert body["name"] == "prod"
     assert body["created_by"] == "alice"
     assert [f["name"] for f in body["files"]] == ["namespaces.yaml", "pods.yaml", "policy.yaml"]
-    assert body["resource_count"] == 6
+    assert body["resource_count"] is None  # the analysis reads the objects
+    assert not snapshot.resources.exists()
     assert body["analysis"]["status"] == "queued"
     assert body["analysis"]["url"].endswith(f"/api/analyses/{body['analysis']['id']}/")
     # No time limit travels in the message: the worker's own settings apply.
     delay.assert_called_once_with((body["analysis"]["id"],), time_limit=None, soft_time_limit=None)
 
+    services.run_analysis(analysis_id=body["analysis"]["id"])
+    assert api.get(body["url"]).json()["resource_count"] == 6
+    policy = Resource.objects.get(kind="NetworkPolicy")
+    assert (policy.file.name, policy.policy_key) == ("policy.yaml", "NetworkPolicy/prod/db-same-namespace")
+
 
 def test_json_upload_of_manifest_text(api: APIClient, manifests: dict[str, Any]) -> None:
     text = manifests["namespaces"] + "---\n" + manifests["pods"]
     response = api.post("/api/snapshots/", {"name": "pasted", "manifests": text}, format="json")
-    assert response.status_code == 201, response.content
+    assert analysed(api, response)["status"] == "done"
     snapshot = Snapshot.objects.get()
     assert snapshot.files.get().name == "manifests.yaml"
     assert snapshot.resources.filter(kind="Pod").count() == 3
@@ -139,7 +154,7 @@ def test_json_upload_of_objects(api: APIClient) -> None:
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}}},
     ]
     response = api.post("/api/snapshots/", {"manifests": objects}, format="json")
-    assert response.status_code == 201, response.content
+    assert analysed(api, response)["status"] == "done"
     pod = Resource.objects.get(kind="Pod")
     assert (pod.namespace, pod.name, pod.document) == ("a", "p", 1)
 
@@ -194,18 +209,46 @@ def test_an_engine_crash_during_an_in_process_analysis_is_not_a_500(
     assert response.json()["analysis"]["error"] == "internal error: RuntimeError"
 
 
-def test_invalid_manifests_are_400_with_the_engine_message_and_store_nothing(
+def test_invalid_manifests_fail_the_analysis_with_the_engine_message_and_store_no_object(
     api: APIClient, manifests: dict[str, Any]
 ) -> None:
+    """Valid YAML with an invalid field is stored and answered at once; its analysis reads the
+    objects and fails naming file, line and field, and no object of it is stored."""
     files = upload([("namespaces.yaml", manifests["namespaces"]), ("bad.yaml", manifests["bad_policy"])])
     response = api.post("/api/snapshots/", {"files": files}, format="multipart")
 
-    assert response.status_code == 400
-    body = response.json()
-    assert body["detail"].startswith("bad.yaml:")
-    assert body["error"]["file"] == "bad.yaml"
-    assert isinstance(body["error"]["line"], int)
-    assert manifests["bad_policy"].splitlines()[body["error"]["line"] - 1].strip() == "port: 99999"
+    analysis = analysed(api, response)
+    assert analysis["status"] == "failed"
+    assert analysis["error"].startswith("bad.yaml:")
+    error = analysis["error_detail"]
+    assert (error["file"], error["path"]) == ("bad.yaml", "spec.ingress[0].ports[0].port")
+    assert manifests["bad_policy"].splitlines()[error["line"] - 1].strip() == "port: 99999"
+    snapshot = Snapshot.objects.get()
+    assert not snapshot.resources.exists()
+    assert api.get(f"/api/snapshots/{snapshot.id}/").json()["resource_count"] is None
+    # The pages' answers say why there are none.
+    graph = api.get(f"/api/snapshots/{snapshot.id}/graph/")
+    assert graph.status_code == 409
+    assert "bad.yaml:" in graph.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: prod\n", 4, "YAML syntax error"),
+        ("apiVersion: v1\nkind: Namespace\n---\n- a\n- b\n", 4, "not a list"),
+        ("apiVersion: v1\nkind: Namespace\n---\nmetadata: {name: x}\n", 4, "the object has no kind"),
+    ],
+)
+def test_yaml_that_is_not_objects_is_400_at_once_naming_file_and_line(
+    api: APIClient, text: str, line: int, message: str
+) -> None:
+    response = api.post("/api/snapshots/", {"files": upload([("bad.yaml", text)])}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["file"], error["line"]) == ("bad.yaml", line)
+    assert message in error["message"]
     assert Snapshot.objects.count() == 0
 
 
@@ -218,15 +261,18 @@ def test_invalid_manifests_are_400_with_the_engine_message_and_store_nothing(
         ("apiVersion: " + "g" * 201 + "\nkind: Thing\nmetadata:\n  name: x\n", "apiVersion"),
     ],
 )
-def test_names_kubernetes_refuses_are_400_naming_file_line_and_field(api: APIClient, document: str, field: str) -> None:
+def test_names_kubernetes_refuses_fail_the_analysis_naming_file_line_and_field(
+    api: APIClient, document: str, field: str
+) -> None:
     text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\n" + document
     response = api.post("/api/snapshots/", {"files": upload([("names.yaml", text)])}, format="multipart")
 
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert (error["file"], error["path"]) == ("names.yaml", field)
+    analysis = analysed(api, response)
+    assert analysis["status"] == "failed"
+    error = analysis["error_detail"]
+    assert (error["file"], error["path"], error["document"]) == ("names.yaml", field, 1)
     assert text.splitlines()[error["line"] - 1].strip().startswith(field.split(".")[-1] + ":")
-    assert Snapshot.objects.count() == 0
+    assert not Resource.objects.exists()  # nothing too long for a column was stored
 
 
 @pytest.mark.parametrize(
@@ -290,7 +336,7 @@ def test_analysis_detail_gives_status_progress_and_results(api: APIClient, analy
     assert body["status"] == "done"
     assert body["progress"] == 1.0
     assert body["snapshot"] == analysis.snapshot_id
-    assert set(body["timings"]) == {"parse", "graph", "lint", "total"}
+    assert set(body["timings"]) == {"parse", "graph", "lint", "parts", "total", "cpu", "store", "store_cpu"}
     assert body["summary"]["counts"]
     assert body["pod_graph_stored"] is True
     assert "result" not in body  # graphs come from the graph endpoint

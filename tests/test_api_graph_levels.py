@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from policies import engine
+from policies import engine, services
 from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
+from policies.services.stored_graphs import compact_edges, graph_dict, graph_from_compact, slice_from_compact
 
 
 def load_generator() -> Any:
@@ -131,6 +132,9 @@ def test_the_stored_slices_are_the_slices_computed_on_demand(snapshot: Snapshot)
         assert set(stored) == {"prod", "other"}
         for name, part in stored.items():
             assert part == namespace_slice(graph, namespaces, (name,))
+            if level == "pod":  # stored on the first request
+                assert analysis.part(f"slice:pod:{name}") is None
+                assert services.get_graph(snapshot=snapshot, level="pod", namespace=name) == part
             assert analysis.part(f"slice:{level}:{name}") == part
 
 
@@ -143,3 +147,25 @@ def test_a_bench_cluster_slices_the_same_both_ways() -> None:
     assert len(stored) == 8
     for name, part in stored.items():
         assert part == namespace_slice(graph, namespaces, (name,)), name
+
+
+def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -> None:
+    files, _ = load_generator().generate(pods=300, namespaces=8, policies=60)
+    cluster = engine.parse_files(sorted(files.items())).cluster
+    namespaces = engine.build_graph(cluster, level="namespace").to_dict()
+    pod = engine.build_graph(cluster, level="pod")
+    graph = pod.to_dict()
+    assert graph_dict(pod) == graph
+    compact, size = compact_edges(pod)
+    exact = len(json.dumps(graph["edges"]))
+    assert 0.85 * exact < size < 1.15 * exact  # an estimate, for NETPOL_MAX_STORED_GRAPH_BYTES
+    header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
+    assert graph_from_compact(header, graph["nodes"], compact) == graph
+    names = sorted({n["namespace"] for n in graph["nodes"] if n["kind"] == "pod"})
+    for name in names:
+        assert slice_from_compact(header, graph["nodes"], compact, namespaces, (name,)) == namespace_slice(
+            graph, namespaces, (name,)), name
+    both = tuple(names[:2])
+    assert slice_from_compact(header, graph["nodes"], compact, namespaces, both) == namespace_slice(
+        graph, namespaces, both)
+    assert slice_from_compact(header, graph["nodes"], compact, namespaces, ("nowhere",)) == "nowhere"

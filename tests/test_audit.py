@@ -59,8 +59,10 @@ def test_an_api_upload_is_recorded(api: APIClient, alice: User, manifests: dict[
 
 
 def test_a_rejected_upload_records_nothing(api: APIClient, manifests: dict[str, object]) -> None:
-    response = api.post("/api/snapshots/", {"manifests": manifests["bad_policy"]}, format="json")
+    broken = str(manifests["policy"]).replace("podSelector:", "podSelector: [", 1)
+    response = api.post("/api/snapshots/", {"manifests": broken}, format="json")
     assert response.status_code == 400
+    assert "YAML syntax error" in response.json()["detail"]
     assert not AuditEvent.objects.exists()
 
 

@@ -177,7 +177,7 @@ def test_a_calico_and_a_kubernetes_policy_of_the_same_name_select_their_own_pods
     # A Calico NetworkPolicy named like the Kubernetes one "catalog" but selecting web.
     twin = (
         "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: catalog\n"
-        "  namespace: storefront\nspec:\n  selector: app == 'web'\n  ingress:\n    - action: Allow\n"
+        "  namespace: storefront\nspec:\n  order: 1\n  selector: app == 'web'\n  ingress:\n    - action: Allow\n"
     )
     snapshot = upload(api, django_capture_on_commit_callbacks, [*demo_files(), ("twin.yaml", twin)])
     body = api.get("/api/policies/", {"snapshot": snapshot.id, "namespace": "storefront"}).json()
@@ -186,6 +186,23 @@ def test_a_calico_and_a_kubernetes_policy_of_the_same_name_select_their_own_pods
         "KubernetesNetworkPolicy": ["storefront/Deployment/catalog"],
         "CalicoNetworkPolicy": ["storefront/Deployment/web"],
     }
+    keys = {p["policy_kind"]: p["policy_key"] for p in body.get("results", body) if p["name"] == "catalog"}
+    assert keys == {
+        "KubernetesNetworkPolicy": "NetworkPolicy/storefront/catalog",
+        "CalicoNetworkPolicy": "CalicoNetworkPolicy/storefront/catalog",
+    }
+    # A trace names each by its key, and the flow check links each to its own page.
+    twin_id = Resource.objects.get(snapshot=snapshot, api_version="projectcalico.org/v3", name="catalog").id
+    k8s_id = Resource.objects.get(snapshot=snapshot, api_version="networking.k8s.io/v1", name="catalog").id
+    web = Client()
+    web.force_login(User.objects.get(username="alice"))
+    for source, target, policy_id, key in (
+        ("storefront/catalog", "storefront/web", twin_id, "CalicoNetworkPolicy/storefront/catalog"),
+        ("storefront/web", "storefront/catalog", k8s_id, "NetworkPolicy/storefront/catalog"),
+    ):
+        flow = {"from": source, "to": target, "port": 8080}
+        assert key in [p["key"] for p in explain(api, snapshot, flow)["ingress"]["policies"]]
+        assert reverse("policies:policy", args=[snapshot.id, policy_id]) in flow_page(web, snapshot, flow)
 
 
 def test_a_staged_policy_is_listed_but_selects_nothing(

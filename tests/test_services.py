@@ -25,11 +25,18 @@ def edge_pairs(graph: dict[str, Any]) -> set[tuple[str, str]]:
 # --- create_snapshot --------------------------------------------------------------------------
 
 
-def test_create_snapshot_stores_files_and_resources_with_their_lines(manifests: dict[str, Any]) -> None:
+def test_create_snapshot_stores_files_and_its_analysis_the_resources_with_their_lines(
+    manifests: dict[str, Any],
+) -> None:
     snapshot = services.create_snapshot(name="prod", files=manifests["files"])
 
     assert [f.name for f in snapshot.files.all()] == ["namespaces.yaml", "pods.yaml", "policy.yaml"]
     assert snapshot.files.get(name="pods.yaml").text == manifests["pods"]
+    # An upload answers before its objects are read: its analysis reads and stores them.
+    assert not snapshot.objects_stored and not snapshot.resources.exists()
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)
+    snapshot.refresh_from_db()
+    assert snapshot.objects_stored
     kinds = sorted((r.kind, r.namespace, r.name) for r in snapshot.resources.all())
     assert kinds == [
         ("Namespace", "", "other"),
@@ -64,15 +71,39 @@ def test_create_snapshot_queues_one_analysis_after_commit(
     delay.assert_called_once_with((analysis.id,), time_limit=None, soft_time_limit=None)
 
 
-def test_invalid_manifests_store_nothing(manifests: dict[str, Any]) -> None:
+def test_invalid_manifests_fail_the_analysis_and_store_no_object(manifests: dict[str, Any]) -> None:
+    files = [("namespaces.yaml", manifests["namespaces"]), ("bad.yaml", manifests["bad_policy"])]
+
+    snapshot = services.create_snapshot(name="bad", files=files)
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)
+
+    analysis = snapshot.analyses.get()
+    assert analysis.status == Analysis.Status.FAILED
+    assert analysis.error.startswith("bad.yaml:")
+    assert analysis.error_detail is not None
+    detail = analysis.error_detail
+    assert (detail["file"], detail["path"]) == ("bad.yaml", "spec.ingress[0].ports[0].port")
+    assert SnapshotFile.objects.count() == 2
+    assert Resource.objects.count() == 0
+    snapshot.refresh_from_db()
+    assert not snapshot.objects_stored
+
+
+def test_invalid_manifests_of_a_proposal_or_demo_store_nothing(manifests: dict[str, Any]) -> None:
     files = [("namespaces.yaml", manifests["namespaces"]), ("bad.yaml", manifests["bad_policy"])]
 
     with pytest.raises(engine.PolicyError) as info:
-        services.create_snapshot(name="bad", files=files)
+        services.create_snapshot(name="bad", files=files, origin=Snapshot.Origin.DEMO)
 
     assert "bad.yaml" in str(info.value)
     assert (Snapshot.objects.count(), SnapshotFile.objects.count(), Resource.objects.count()) == (0, 0, 0)
     assert Analysis.objects.count() == 0
+
+
+def test_a_demo_stores_its_objects_at_once(manifests: dict[str, Any]) -> None:
+    snapshot = services.create_snapshot(name="demo", files=manifests["files"], origin=Snapshot.Origin.DEMO)
+    assert snapshot.objects_stored
+    assert snapshot.resources.get(kind="NetworkPolicy").policy_key == "NetworkPolicy/prod/db-same-namespace"
 
 
 def test_yaml_syntax_error_names_the_file_and_line() -> None:
@@ -126,7 +157,7 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert analysis.progress == 1.0
     assert analysis.attempts == 1
     assert analysis.engine_version == engine.ENGINE_VERSION
-    assert set(analysis.timings) == {"parse", "graph", "lint", "total"}
+    assert set(analysis.timings) == {"parse", "graph", "lint", "parts", "total", "cpu", "store", "store_cpu"}
     assert all(seconds >= 0 for seconds in analysis.timings.values())
     assert analysis.timings["total"] >= analysis.timings["graph"]
     assert set(analysis.result) == {"summary", "lint", "notes", "pod_graph_stored", "parts", "expectations",
@@ -134,8 +165,9 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert analysis.result["expectations"] is None  # the team has none
     assert analysis.result["pod_graph_stored"] is True
     assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))
-    assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "slice:pod:other"} <= set(
+    assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "nodes:pod"} <= set(
         analysis.result["parts"])
+    assert not any(key.startswith("slice:pod:") for key in analysis.result["parts"])  # computed when asked
 
     pod = analysis.graph("pod")
     assert pod is not None and pod["level"] == "pod"
@@ -266,7 +298,9 @@ def test_progress_writes_are_throttled(make_snapshot: MakeSnapshot, settings: An
                                                   "computing the namespace graph"}
 
 
-def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot: MakeSnapshot, settings: Any) -> None:
+def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(
+    make_snapshot: MakeSnapshot, settings: Any
+) -> None:
     settings.NETPOL_MAX_STORED_GRAPH_BYTES = 10
     snapshot = make_snapshot()
     analysis = snapshot.analyses.get()
@@ -275,14 +309,20 @@ def test_a_pod_graph_over_the_limit_is_not_stored_but_still_served(make_snapshot
     assert analysis.result["pod_graph_stored"] is False
     assert analysis.graph("workload") is not None
 
-    graph = services.get_graph(snapshot=snapshot, level="pod")
+    assert {"nodes:pod", "edges:pod", "header:pod"} <= set(analysis.result["parts"])
 
-    assert graph["level"] == "pod"
+    with mock.patch.object(engine, "build_graph", side_effect=AssertionError("computed again")):
+        graph = services.get_graph(snapshot=snapshot, level="pod")
+        other = services.get_graph(snapshot=snapshot, level="pod", namespace="other")
+
+    # Read back from its nodes and compact edges: the graph the engine computes.
+    parsed = services.load_manifests(snapshot=snapshot)
+    assert graph == engine.build_graph(parsed.cluster, level="pod").to_dict()
     assert ("prod/web", "prod/db") in edge_pairs(graph)
-    # Its nodes and each namespace's slice are kept: the pages and the graph's drill-down need them.
     assert analysis.graph_nodes("pod") == graph["nodes"]
-    other = services.get_graph(snapshot=snapshot, level="pod", namespace="other")
+    # A namespace's slice is computed from them on its first request, and kept.
     assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
+    assert analysis.part("slice:pod:other") == other
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -425,3 +465,20 @@ def test_the_size_limit_is_the_uploads_not_the_engines(manifests: dict[str, Any]
     # A stored snapshot (or a cluster import) is read whatever the setting says now.
     snapshot = services.create_snapshot(name="big", files=files, origin=Snapshot.Origin.CLUSTER)
     assert services.load_manifests(snapshot=snapshot).cluster.namespaces
+
+
+def test_a_proposal_on_an_upload_not_read_yet_reads_its_objects_first(
+    make_snapshot: MakeSnapshot, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    base = make_snapshot(analyse=False)
+    assert not base.objects_stored
+
+    with mock.patch.object(tasks.compute_proposal, "delay_on_commit"):
+        proposal = services.create_proposal(base=base, title="drop the policy", user=alice,
+                                            delete=["prod/db-same-namespace"])
+
+    base.refresh_from_db()
+    assert base.objects_stored
+    assert base.resources.filter(kind="NetworkPolicy").count() == 1
+    assert not proposal.proposed.resources.filter(kind="NetworkPolicy").exists()
+    assert [c["change"] for c in proposal.policy_changes] == ["removed"]

@@ -124,33 +124,56 @@ def test_uploading_files_and_pasted_text_stores_a_snapshot(web: Client) -> None:
     snapshot = Snapshot.objects.get(name="mine")
     assert response.status_code == 302
     assert response["Location"] == reverse("policies:snapshot", args=[snapshot.id])
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)  # it reads and stores the objects
     assert sorted(snapshot.files.values_list("name", flat=True)) == ["namespaces.yaml", "pasted.yaml", "pods.yaml"]
     assert snapshot.resources.filter(kind="NetworkPolicy").count() == 1
 
 
+# A syntax error: refused at once, before anything is stored.
+BROKEN_POLICY = POLICY.replace("      app: db", "      app: db: x")
+
+
 def test_upload_error_shows_file_line_and_field_keeps_the_text_and_stores_nothing(web: Client) -> None:
-    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BAD_POLICY
+    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BROKEN_POLICY
     response = web.post(reverse("policies:upload"), {"name": "broken", "manifests": pasted})
 
     assert response.status_code == 400
     html = response.content.decode()
-    bad_line = pasted.splitlines().index("          port: 99999") + 1
-    assert f"pasted.yaml, line {bad_line}" in html
-    assert "field <code>spec.ingress[0].ports[0].port</code>" in html
+    bad_line = pasted.splitlines().index("      app: db: x") + 1
+    assert re.search(rf"pasted.yaml, line {bad_line} \(document 6\)</span>:\s*YAML syntax error", html)
     # The offending line is shown, marked, with its number.
-    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*port: 99999</code>', html)
+    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*app: db: x</code>', html)
     # What the user typed is still in the textarea.
-    assert "port: 99999" in response.context["form"]["manifests"].value()
-    assert "          port: 99999\n" in html
+    assert "app: db: x" in response.context["form"]["manifests"].value()
     assert not Snapshot.objects.exists()
     assert not SnapshotFile.objects.exists()
     assert not Resource.objects.exists()
     assert not Analysis.objects.exists()
 
 
+def test_an_invalid_field_fails_the_analysis_and_the_snapshot_page_shows_file_line_and_field(web: Client) -> None:
+    pasted = NAMESPACES + "---\n" + PODS + "---\n" + BAD_POLICY
+    response = web.post(reverse("policies:upload"), {"name": "broken", "manifests": pasted})
+
+    # Valid YAML: stored at once, read by the analysis.
+    snapshot = Snapshot.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("policies:snapshot", args=[snapshot.id])
+    services.run_analysis(analysis_id=snapshot.analyses.get().id)
+
+    html = web.get(reverse("policies:snapshot", args=[snapshot.id])).content.decode()
+    bad_line = pasted.splitlines().index("          port: 99999") + 1
+    assert '<span class="badge failed"' in html
+    assert "the files are stored, no object of them is" in html
+    assert (f"pasted.yaml, line {bad_line} (document 6)</span>, NetworkPolicy prod/db-same-namespace, "
+            "field <code>spec.ingress[0].ports[0].port</code>") in html
+    assert re.search(rf'<li class="bad"><span class="ln">{bad_line}</span><code>\s*port: 99999</code>', html)
+    assert not Resource.objects.exists()
+
+
 def bad_upload(web: Client, pods: str = PODS) -> Any:
-    """pods.yaml and a policy.yaml whose port is not a port: a 400."""
-    files = [SimpleUploadedFile("pods.yaml", pods.encode()), SimpleUploadedFile("policy.yaml", BAD_POLICY.encode())]
+    """pods.yaml and a policy.yaml that is not YAML: a 400."""
+    files = [SimpleUploadedFile("pods.yaml", pods.encode()), SimpleUploadedFile("policy.yaml", BROKEN_POLICY.encode())]
     response = web.post(reverse("policies:upload"), {"files": files})
     assert response.status_code == 400
     return response
@@ -159,12 +182,12 @@ def bad_upload(web: Client, pods: str = PODS) -> Any:
 def test_upload_error_in_a_file_keeps_the_files_for_the_next_try(web: Client) -> None:
     response = bad_upload(web)
     html = response.content.decode()
-    bad_line = BAD_POLICY.splitlines().index("          port: 99999") + 1
+    bad_line = BROKEN_POLICY.splitlines().index("      app: db: x") + 1
     assert f"policy.yaml, line {bad_line}" in html
     # The files are offered by name and size, ticked; the page carries only a token, not their text.
     form = response.context["form"]
     assert [label for _, label in form.fields["keep"].choices] == [
-        f"pods.yaml ({len(PODS)}\xa0bytes)", f"policy.yaml ({len(BAD_POLICY)}\xa0bytes)"
+        f"pods.yaml ({len(PODS)}\xa0bytes)", f"policy.yaml ({len(BROKEN_POLICY)}\xa0bytes)"
     ]
     assert form["keep"].value() == ["pods.yaml", "policy.yaml"]
     token = form["draft"].value()
@@ -481,3 +504,16 @@ def test_the_matrix_reads_the_analysis_parts_not_the_workload_graph(
     assert "TCP 5432" in before[0] or "nothing" in before[0].lower() or "No Connections" in before[0]
     monkeypatch.setattr(Analysis, "graph", lambda self, level: pytest.fail("the matrix read a whole graph"))
     assert (table({"from": "other", "to": "prod"}), table({})) == before
+
+
+def test_the_graph_page_of_an_upload_not_read_yet_guesses_its_size_from_the_files(
+    web: Client, settings: Any
+) -> None:
+    response = web.post(reverse("policies:upload"), {"name": "mine", "manifests": NAMESPACES + "---\n" + PODS})
+    snapshot = Snapshot.objects.get()
+    assert response.status_code == 302 and not snapshot.objects_stored
+    size = len(NAMESPACES + "---\n" + PODS)
+    for above, expected in ((size // 1000 - 1, True), (size // 1000, False)):
+        settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE = above
+        page = web.get(reverse("policies:graph", args=[snapshot.id]))
+        assert page.context["config"]["namespace_first"] is expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -28,3 +30,12 @@ class PageNumbers(PageNumberPagination):
                 parameter["schema"] = {**parameter["schema"], "minimum": 1}
         return parameters
 
+
+
+NOT_PAGED = OpenApiResponse(OpenApiTypes.OBJECT, description="`?page=` given: this list is one page.")
+
+
+def refuse_pages(request: Request) -> None:
+    """A list answered whole says so when asked for a page, instead of ignoring the question."""
+    if "page" in request.query_params:
+        raise ValidationError({"page": ["This list is not paged: it comes whole; leave out ?page=."]})

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from policies import access, audit, services
 from policies.api import fields
+from policies.api.pagination import NOT_PAGED, refuse_pages
 from policies.models import Membership, Proposal, ProposalRevision, Review, Snapshot, TeamExpectation
 
 
@@ -201,9 +202,9 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                                         level=request.query_params.get("level", ""), only_changed=only == "changed")
         return Response(graph)
 
-    @extend_schema(methods=["get"], request=None, responses={200: RevisionSerializer(many=True)})
+    @extend_schema(methods=["get"], request=None, responses={200: RevisionSerializer(many=True), 400: NOT_PAGED})
     @extend_schema(methods=["post"], request=RevisionCreateSerializer, responses={201: RevisionSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # one list, not pages
     def revisions(self, request: Request, pk: str | None = None) -> Response:
         """Every revision of the proposal (GET), or a new one (POST, its author or a team admin): the
         whole change again against the same base. The proposal is open again; approvals of earlier
@@ -218,6 +219,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 proposed=self._snapshot(values["proposed"], "proposed"), body=values["body"])
             revision = proposal.revisions.select_related("proposal__team", "author").get(id=revision.id)
             return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
+        refuse_pages(request)
         revisions = proposal.revisions.select_related("proposal__team", "author").order_by("number")
         return Response(RevisionSerializer(revisions, many=True).data)
 

@@ -18,7 +18,8 @@ class APIRoot(APIRootView):
 
     - `GET /api/snapshots/{id}/graph/?level=workload|pod|namespace`: who reaches whom, on which ports;
     - `GET /api/snapshots/{id}/explain/?from=...&to=...&port=...&protocol=...`: the verdict of one
-      flow, with the policy, rule, file and line that decide it;
+      flow, with the policy, rule, file and line that decide it (`&suggest=true`: and the smallest
+      change that turns it, as YAML, checked, with what else it opens or closes);
     - `GET /api/snapshots/{id}/diff/?against=OTHER_ID`: the flows a change opens and closes.
 
     Live clusters: register one (`POST /api/clusters/` with a kubeconfig, kept encrypted and never

@@ -112,7 +112,11 @@ class SnapshotSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_resource_count(self, snapshot: Snapshot) -> int:
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_resource_count(self, snapshot: Snapshot) -> int | None:
+        """The objects read from the files; null until an upload's analysis has read them."""
+        if not snapshot.objects_stored:
+            return None
         count = getattr(snapshot, "resource_count", None)  # annotated by the viewset's queryset
         return count if count is not None else snapshot.resources.count()
 
@@ -214,6 +218,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "line",
             "end_line",
             "text",
+            "policy_key",  # a policy's key, as traces and diffs name it ("" for other kinds)
         ]
         read_only_fields = fields
 
@@ -302,6 +307,11 @@ class ExplainQuerySerializer(serializers.Serializer):
     icmp_type = serializers.IntegerField(min_value=0, max_value=255, required=False)
     icmp_code = serializers.IntegerField(min_value=0, max_value=255, required=False)
     evaluator = serializers.ChoiceField(choices=services.EVALUATORS, default="auto")
+    suggest = serializers.BooleanField(
+        default=False,
+        help_text="Also answer the smallest change that turns the verdict (`suggestion`): the rule to add "
+        "or edit as YAML, checked by evaluating the snapshot with it, and the other flows it opens or closes.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # "from" is a Python keyword, so it cannot be declared as a class attribute.

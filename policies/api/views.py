@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -20,6 +20,8 @@ from rest_framework.views import set_rollback
 
 from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
+from policies.api.pagination import NOT_PAGED, refuse_pages
+from policies.api.rendered import json_answer
 from policies.models import Analysis, ClusterConnection, Membership, Proposal, Resource, Snapshot
 
 
@@ -57,15 +59,6 @@ def engine_dict_response(description: str) -> OpenApiResponse:
 
 
 NOT_READY = OpenApiResponse(OpenApiTypes.OBJECT, description="The snapshot's analysis has not finished.")
-NOT_PAGED = OpenApiResponse(OpenApiTypes.OBJECT, description="`?page=` given: this list is one page.")
-
-
-def refuse_pages(request: Request) -> None:
-    """A list answered whole says so when asked for a page, instead of ignoring the question."""
-    if "page" in request.query_params:
-        raise ValidationError({"page": ["This list is not paged: it comes whole; leave out ?page=."]})
-
-
 class SnapshotViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -77,7 +70,14 @@ class SnapshotViewSet(
 
     serializer_class = s.SnapshotSerializer
 
+    # Actions that answer from the snapshot's analysis: they need the row, not the serializer's
+    # counts, files and analyses (at 5,000 pods, counting the resources and fetching every file's
+    # text cost more than the answer).
+    ANSWER_ACTIONS = frozenset({"graph", "explain", "diff", "pods", "pod"})
+
     def get_queryset(self) -> QuerySet[Snapshot]:
+        if self.action in self.ANSWER_ACTIONS:
+            return access.visible_snapshots(self.request.user)
         queryset = (
             access.visible_snapshots(self.request.user)
             .select_related("created_by", "team")
@@ -163,10 +163,10 @@ class SnapshotViewSet(
         },
     )
     @action(detail=True, methods=["get"])
-    def graph(self, request: Request, pk: str | None = None) -> Response:
+    def graph(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
         params = query(s.GraphQuerySerializer, request)
         graph = services.get_graph(snapshot=self.get_object(), level=params["level"], namespace=params.get("namespace"))
-        return Response(graph)
+        return json_answer(request, graph)
 
     @extend_schema(
         parameters=[s.ExplainQuerySerializer],
@@ -184,6 +184,7 @@ class SnapshotViewSet(
             icmp_type=params.get("icmp_type"),
             icmp_code=params.get("icmp_code"),
             evaluator=params["evaluator"],
+            suggest=params["suggest"],
         )
         return Response(explanation)
 
@@ -192,11 +193,11 @@ class SnapshotViewSet(
         responses={200: engine_dict_response("Edges added, removed and changed."), 409: NOT_READY},
     )
     @action(detail=True, methods=["get"])
-    def diff(self, request: Request, pk: str | None = None) -> Response:
+    def diff(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
         """What changes from snapshot `against` (old) to this one (new)."""
         params = query(s.DiffQuerySerializer, request)
         old = access.get_visible_or_404(Snapshot, request.user, id=params["against"])
-        return Response(services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
+        return json_answer(request, services.diff_snapshots(old=old, new=self.get_object(), level=params["level"]))
 
     @extend_schema(
         parameters=[OpenApiParameter("namespace", str, description="Only the pods of this namespace.")],

@@ -6,12 +6,17 @@ this package. Public API:
 - ``parse_files`` / ``load_paths``: manifests in, a ``ParseResult`` (cluster, objects, notes) out;
 - ``build_graph``: the reachability ``Graph`` at pod or workload level;
 - ``render``: the graph as json, txt, csv, dot or md;
-- ``explain``: why one flow is allowed or denied, with the trace;
+- ``explain``: why one flow is allowed or denied, with the trace (``Explainer``: many flows of one cluster);
 - ``diff`` / ``diff_dicts``: flows added, removed and changed between two graphs;
 - ``diff_clusters``: the same between two versions of a cluster, over their common address blocks;
+- ``suggest``: the smallest change that turns a flow's verdict, checked, and what else it opens;
 - ``lint``: findings about policies;
 - ``parse_expectations`` / ``check_cluster`` / ``compare_reports``: a team's reachability
   assertions read, checked on a cluster, and compared before and after a change;
+- ``check_syntax``: the fast first look at a file (syntax, nesting, objects with a kind) that
+  the web upload does before it answers;
+- ``policy_key`` / ``object_policy_key``: the one key of a policy (``Kind/namespace/name``) that
+  traces, graphs, diffs and stored objects share;
 - ``PolicyError``: every bad input, naming file, document, line and field;
 - ``calico_index``: Calico's tiers and ordered policies for a cluster;
 - ``address_sets``, ``selected_pods``, ``canonical_protocol``: helpers for the pages and the CLI.
@@ -42,10 +47,11 @@ if TYPE_CHECKING:
         parse_expectation,
         parse_expectations,
     )
-    from policies.engine.explain import Explanation, explain
+    from policies.engine.explain import Explainer, Explanation, explain
     from policies.engine.findings import Finding
     from policies.engine.flows import make_flow
     from policies.engine.groups import address_sets
+    from policies.engine.keys import object_policy_key, policy_key
     from policies.engine.lint import lint
     from policies.engine.model import Cluster
     from policies.engine.options import Settings
@@ -53,6 +59,8 @@ if TYPE_CHECKING:
     from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
     from policies.engine.reachability import Graph, build_graph
     from policies.engine.selection import selected_pods
+    from policies.engine.suggest import Suggestion, suggest
+    from policies.engine.syntax import check_syntax
 
 ENGINE_VERSION = "0.1.0"
 
@@ -92,6 +100,12 @@ _EXPORTS: dict[str, str] = {
     "Graph": "reachability",
     "build_graph": "reachability",
     "selected_pods": "selection",
+    "Explainer": "explain",
+    "object_policy_key": "keys",
+    "policy_key": "keys",
+    "Suggestion": "suggest",
+    "suggest": "suggest",
+    "check_syntax": "syntax",
 }
 
 
@@ -124,6 +138,7 @@ __all__ = [
     "Cluster",
     "ConnectionSet",
     "Diff",
+    "Explainer",
     "Explanation",
     "Finding",
     "FlowResult",
@@ -132,11 +147,13 @@ __all__ = [
     "ParseResult",
     "PolicyError",
     "Settings",
+    "Suggestion",
     "UnsupportedError",
     "address_sets",
     "build_graph",
     "calico_index",
     "canonical_protocol",
+    "check_syntax",
     "check_cluster",
     "compare_reports",
     "diff",
@@ -147,9 +164,12 @@ __all__ = [
     "lint",
     "load_paths",
     "make_flow",
+    "object_policy_key",
     "parse_expectation",
     "parse_expectations",
     "parse_files",
+    "policy_key",
     "render",
     "selected_pods",
+    "suggest",
 ]

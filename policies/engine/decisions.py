@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from policies.engine.cluster import Source
+from policies.engine.keys import policy_key
 
 __all__ = ["Decision", "PolicyTrace", "RuleTrace", "Verdict", "combine", "not_applicable"]
 
@@ -69,12 +70,18 @@ class PolicyTrace:
             return self.key
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
+    @property
+    def policy_key(self) -> str:
+        """The policy's one key (keys.py): unlike ``id``, never shared by two policies."""
+        return policy_key(self.kind, self.namespace, self.name)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "kind": self.kind,
             "namespace": self.namespace,
             "name": self.name,
             "id": self.id,
+            "key": self.policy_key,
             "source": self.source.to_dict(),
             "outcome": self.outcome,
             "rules": [r.to_dict() for r in self.rules],

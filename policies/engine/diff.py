@@ -14,6 +14,7 @@ from typing import Any
 
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import address_sets
+from policies.engine.keys import policy_key
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 from policies.engine.reachability import Graph, build_graph
@@ -99,6 +100,15 @@ def _why(c: FlowChange) -> str:
     return f"  ({label}: {', '.join(c.policies)})"
 
 
+def _key_of(kind: str, policy_id: str) -> str:
+    """The key of a policy given by kind and engine id ("ns/name", the name of a global policy,
+    "Kind/name" of an admin network policy)."""
+    if policy_id.startswith(f"{kind}/"):
+        return policy_key(kind, "", policy_id[len(kind) + 1:])
+    namespace, _, name = policy_id.rpartition("/")
+    return policy_key(kind, namespace, name)
+
+
 def _edges(graph: Mapping[str, Any]) -> dict[tuple[str, str], ConnectionSet]:
     return {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in graph.get("edges", [])}
 
@@ -146,7 +156,7 @@ def _diff(old: _Side, new: _Side) -> Diff:
     for key in sorted(set(old_pols) | set(new_pols)):
         if old_pols.get(key) != new_pols.get(key):
             state = "added" if key not in old_pols else "removed" if key not in new_pols else "modified"
-            changed_pols.append({"kind": key[0], "id": key[1], "change": state})
+            changed_pols.append({"kind": key[0], "id": key[1], "key": _key_of(*key), "change": state})
     changed_ids = {p["id"] for p in changed_pols}
     old_np, new_np = old.node_policies, new.node_policies
 

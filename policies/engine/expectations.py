@@ -30,7 +30,7 @@ from policies.engine.cluster import Source
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet, canonical_protocol
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
-from policies.engine.explain import explain
+from policies.engine.explain import Explainer
 from policies.engine.k8s.parse import parse_label_selector
 from policies.engine.k8s.selector import LabelSelector
 from policies.engine.model import Cluster
@@ -352,14 +352,18 @@ def check_cluster(
 
 
 def flow_explainer(cluster: Cluster, *, evaluator: str = "auto", settings: Settings = DEFAULT_SETTINGS) -> ExplainFlow:
-    """The summary of ``explain`` for a violating flow (an external block stands for its first address)."""
+    """The summary of ``explain`` for a violating flow (an external block stands for its first address).
+    The cluster's endpoint index is built at the first violation and serves the others."""
+    explainers: list[Explainer] = []
 
     def why(source: str, target: str, protocol: str, port: int | None) -> str:
         if protocol == "any":
             protocol, port = "TCP", None
+        if not explainers:
+            explainers.append(Explainer(cluster, settings))
         try:
-            summary: str = explain(cluster, _explainable(source), _explainable(target), protocol=protocol,
-                                   port=port, evaluator=evaluator, settings=settings).to_dict()["summary"]
+            summary: str = explainers[0].explain(_explainable(source), _explainable(target), protocol=protocol,
+                                                 port=port, evaluator=evaluator).summary
         except PolicyError as exc:
             return f"(no explanation: {exc})"
         return summary

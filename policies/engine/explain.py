@@ -11,7 +11,7 @@ from typing import Any
 
 from policies.engine.decisions import Decision
 from policies.engine.evaluate import FlowResult, evaluate
-from policies.engine.flows import flow_between, make_flow, workload_endpoints
+from policies.engine.flows import EndpointIndex, flow_between, make_flow, workload_endpoints
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
@@ -94,6 +94,56 @@ def _sentence(result: FlowResult) -> str:
     return f"{word}: {flow.src.id} {verb} {flow.dst.id} on {what} ({why})."
 
 
+class Explainer:
+    """Explanations of many flows of one cluster. The endpoint index is built once, so each
+    explanation costs a lookup of both ends and the evaluation of one flow (the web app keeps one
+    per snapshot in memory)."""
+
+    def __init__(self, cluster: Cluster, settings: Settings = DEFAULT_SETTINGS) -> None:
+        self.cluster = cluster
+        self.settings = settings
+        self.endpoints = EndpointIndex(cluster)
+
+    def explain(
+        self,
+        src: str,
+        dst: str,
+        *,
+        protocol: str = "TCP",
+        port: int | None = None,
+        icmp_type: int | None = None,
+        icmp_code: int | None = None,
+        evaluator: str = "auto",
+    ) -> Explanation:
+        """Evaluate one flow and explain the verdict.
+
+        A workload (``ns/Kind/name``) stands for its pods. When they differ, every pod pair is tried
+        (up to a bound) and an allowed pair is shown if there is one, as the workload graph's edges
+        are the union over the pods; the summary then says which pods the trace is for.
+        """
+        cluster, settings, index = self.cluster, self.settings, self.endpoints
+        flow = make_flow(cluster, src, dst, protocol=protocol, port=port, icmp_type=icmp_type,
+                         icmp_code=icmp_code, index=index)
+        result = evaluate(cluster, flow, evaluator=evaluator, settings=settings)
+        sources, targets = workload_endpoints(cluster, src, index), workload_endpoints(cluster, dst, index)
+        if result.allowed or len(sources) * len(targets) == 1:
+            return Explanation(result, _sentence(result))
+        tried = 0
+        for s in sources:
+            for d in targets:
+                if (s.pod is not None and s.pod == d.pod) or tried >= MAX_PAIRS:
+                    continue
+                tried += 1
+                other = evaluate(cluster, flow_between(s, d, protocol=flow.protocol, port=flow.port,
+                                                       icmp_type=icmp_type, icmp_code=icmp_code),
+                                 evaluator=evaluator, settings=settings)
+                if other.allowed:
+                    note = f" (shown for {s.id} -> {d.id}: {src} -> {dst} stands for {len(sources)} x " \
+                           f"{len(targets)} pods, and their verdicts differ)"
+                    return Explanation(other, _sentence(other)[:-1] + note + ".")
+        return Explanation(result, _sentence(result))
+
+
 def explain(
     cluster: Cluster,
     src: str,
@@ -106,28 +156,6 @@ def explain(
     evaluator: str = "auto",
     settings: Settings = DEFAULT_SETTINGS,
 ) -> Explanation:
-    """Evaluate one flow and explain the verdict.
-
-    A workload (``ns/Kind/name``) stands for its pods. When they differ, every pod pair is tried
-    (up to a bound) and an allowed pair is shown if there is one, as the workload graph's edges are
-    the union over the pods; the summary then says which pods the trace is for.
-    """
-    flow = make_flow(cluster, src, dst, protocol=protocol, port=port, icmp_type=icmp_type, icmp_code=icmp_code)
-    result = evaluate(cluster, flow, evaluator=evaluator, settings=settings)
-    sources, targets = workload_endpoints(cluster, src), workload_endpoints(cluster, dst)
-    if result.allowed or len(sources) * len(targets) == 1:
-        return Explanation(result, _sentence(result))
-    tried = 0
-    for s in sources:
-        for d in targets:
-            if (s.pod is not None and s.pod == d.pod) or tried >= MAX_PAIRS:
-                continue
-            tried += 1
-            other = evaluate(cluster, flow_between(s, d, protocol=flow.protocol, port=flow.port,
-                                                   icmp_type=icmp_type, icmp_code=icmp_code),
-                             evaluator=evaluator, settings=settings)
-            if other.allowed:
-                note = f" (shown for {s.id} -> {d.id}: {src} -> {dst} stands for {len(sources)} x {len(targets)} " \
-                       "pods, and their verdicts differ)"
-                return Explanation(other, _sentence(other)[:-1] + note + ".")
-    return Explanation(result, _sentence(result))
+    """Evaluate one flow and explain the verdict (``Explainer.explain`` for one question)."""
+    return Explainer(cluster, settings).explain(src, dst, protocol=protocol, port=port, icmp_type=icmp_type,
+                                                icmp_code=icmp_code, evaluator=evaluator)

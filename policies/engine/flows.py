@@ -10,13 +10,14 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policies.engine.cluster import IPAddress, Pod
+from policies.engine.cluster import IPAddress, Node, Pod
 from policies.engine.connections import PORT_PROTOCOLS, canonical_protocol
 from policies.engine.errors import PolicyError
 from policies.engine.model import Cluster
 
 __all__ = [
     "Endpoint",
+    "EndpointIndex",
     "EndpointKind",
     "Flow",
     "flow_between",
@@ -75,85 +76,118 @@ class Flow:
 # -- endpoint resolution (SEMANTICS.md 1.3) ----------------------------------------------------
 
 
-def _node_ip(cluster: Cluster, node: str) -> IPAddress | None:
-    for n in cluster.nodes:
-        if n.name == node and n.ips:
-            return n.ips[0]
-    return None
+class EndpointIndex:
+    """The cluster's pods and nodes by name, workload and address, built once (one pass over the
+    pods), so that resolving an endpoint name is a lookup. Where several objects share a key, the
+    first in the cluster's order wins, as a scan would find it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.pods: dict[tuple[str, str], Pod] = {}
+        self.by_workload: dict[str, list[Pod]] = {}  # lower-cased workload id -> pods, cluster order
+        self.templates: dict[tuple[str, str], list[Pod]] = {}  # (namespace, workload name) -> template pods
+        self.by_ip: dict[IPAddress, Pod] = {}
+        self.host_ips: dict[IPAddress, Pod] = {}  # hostNetwork pods by their host address
+        self.pod_nodes: set[str] = set()
+        for pod in cluster.pods:
+            self.pods.setdefault((pod.namespace, pod.name), pod)
+            self.by_workload.setdefault(pod.workload_id.lower(), []).append(pod)
+            if pod.from_template and pod.workload:
+                self.templates.setdefault((pod.namespace, pod.workload.name), []).append(pod)
+            for ip in pod.ips:
+                self.by_ip.setdefault(ip, pod)
+            if pod.host_network and pod.host_ip is not None:
+                self.host_ips.setdefault(pod.host_ip, pod)
+            self.pod_nodes.add(pod.node)
+        self.nodes: dict[str, Node] = {}
+        self.node_ips: dict[IPAddress, Node] = {}
+        self.node_first_ip: dict[str, IPAddress] = {}
+        for n in cluster.nodes:
+            self.nodes.setdefault(n.name, n)
+            if n.ips:
+                self.node_first_ip.setdefault(n.name, n.ips[0])
+            for ip in n.ips:
+                self.node_ips.setdefault(ip, n)
+
+    def node_ip(self, node: str) -> IPAddress | None:
+        """The first address of the first node of that name that has one."""
+        return self.node_first_ip.get(node)
+
+    def workload_pods(self, workload_id: str) -> list[Pod]:
+        return self.by_workload.get(workload_id.lower(), [])
 
 
-def resolve_endpoint(cluster: Cluster, text: str) -> Endpoint:
-    """Resolve ``ns/pod``, ``ns/Kind/name``, ``node:NAME`` or an IP address to an endpoint."""
+def resolve_endpoint(cluster: Cluster, text: str, index: EndpointIndex | None = None) -> Endpoint:
+    """Resolve ``ns/pod``, ``ns/Kind/name``, ``node:NAME`` or an IP address to an endpoint.
+    ``index``: the cluster's EndpointIndex, when many names are resolved in one cluster."""
+    index = index or EndpointIndex(cluster)
     text = text.strip()
     if not text:
         raise PolicyError("an empty endpoint; use ns/pod, ns/Kind/name, node:NAME or an IP address")
     if text.startswith("node:"):
         name = text[5:]
-        node = next((n for n in cluster.nodes if n.name == name), None)
-        known = node is not None or any(p.node == name for p in cluster.pods)
+        node = index.nodes.get(name)
+        known = node is not None or name in index.pod_nodes
         if not known:
             raise PolicyError(f"unknown node {name!r}")
         return Endpoint("node", text, node=name, ip=node.ips[0] if node and node.ips else None)
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
-        return _resolve_name(cluster, text)
-    for pod in cluster.pods:
-        if ip in pod.ips:
-            return _pod_endpoint(cluster, pod)
-    for n in cluster.nodes:
-        if ip in n.ips:
-            return Endpoint("node", f"node:{n.name}", node=n.name, ip=ip)
-    for pod in cluster.pods:
-        if pod.host_network and pod.host_ip == ip:
-            return Endpoint("node", f"node:{pod.node}" if pod.node else text, node=pod.node, ip=ip)
+        return _resolve_name(index, text)
+    pod = index.by_ip.get(ip)
+    if pod is not None:
+        return _pod_endpoint(index, pod)
+    node_of_ip = index.node_ips.get(ip)
+    if node_of_ip is not None:
+        return Endpoint("node", f"node:{node_of_ip.name}", node=node_of_ip.name, ip=ip)
+    host = index.host_ips.get(ip)
+    if host is not None:
+        return Endpoint("node", f"node:{host.node}" if host.node else text, node=host.node, ip=ip)
     return Endpoint("external", str(ip), ip=ip)
 
 
-def _pod_endpoint(cluster: Cluster, pod: Pod) -> Endpoint:
+def _pod_endpoint(index: EndpointIndex, pod: Pod) -> Endpoint:
     ident = pod.workload_id if pod.from_template else pod.id
     if pod.host_network:
-        ip = pod.host_ip or (pod.ips[0] if pod.ips else None) or _node_ip(cluster, pod.node)
+        ip = pod.host_ip or (pod.ips[0] if pod.ips else None) or index.node_ip(pod.node)
         return Endpoint("node", ident, pod=pod, node=pod.node, ip=ip)
     return Endpoint("pod", ident, pod=pod, node=pod.node, ip=pod.ips[0] if pod.ips else None)
 
 
-def workload_endpoints(cluster: Cluster, text: str) -> list[Endpoint]:
+def workload_endpoints(cluster: Cluster, text: str, index: EndpointIndex | None = None) -> list[Endpoint]:
     """Every pod behind ``ns/Kind/name`` (sorted), or the one endpoint any other form names."""
+    index = index or EndpointIndex(cluster)
     parts = text.strip().split("/")
     if len(parts) == 3 and parts[1].lower() != "pod":
-        ident = "/".join(parts).lower()
-        pods = sorted((p for p in cluster.pods if p.workload_id.lower() == ident), key=lambda p: p.name)
+        pods = sorted(index.workload_pods("/".join(parts)), key=lambda p: p.name)
         if pods:
-            return [_pod_endpoint(cluster, p) for p in pods]
-    return [resolve_endpoint(cluster, text)]
+            return [_pod_endpoint(index, p) for p in pods]
+    return [resolve_endpoint(cluster, text, index)]
 
 
-def _resolve_name(cluster: Cluster, text: str) -> Endpoint:
+def _resolve_name(index: EndpointIndex, text: str) -> Endpoint:
     parts = text.split("/")
     if len(parts) == 2:
         ns, name = parts
-        for pod in cluster.pods:
-            if pod.namespace == ns and pod.name == name:
-                return _pod_endpoint(cluster, pod)
+        pod = index.pods.get((ns, name))
+        if pod is not None:
+            return _pod_endpoint(index, pod)
         # A workload named without its kind: ns/name is accepted when it is unique.
-        matches = [p for p in cluster.pods if p.from_template and p.namespace == ns and p.workload
-                   and p.workload.name == name]
+        matches = index.templates.get((ns, name), [])
         if len(matches) == 1:
-            return _pod_endpoint(cluster, matches[0])
+            return _pod_endpoint(index, matches[0])
         raise PolicyError(f"unknown pod {text!r}")
     if len(parts) == 3:
         ns, kind, name = parts
-        matches = [
-            p for p in cluster.pods
-            if p.namespace == ns and p.workload_id.lower() == f"{ns}/{kind}/{name}".lower()
-        ]
+        matches = [p for p in index.workload_pods(f"{ns}/{kind}/{name}") if p.namespace == ns]
         if kind.lower() == "pod":
-            matches = [p for p in cluster.pods if p.namespace == ns and p.name == name] or matches
+            pod = index.pods.get((ns, name))
+            matches = [pod] if pod is not None else matches
         if not matches:
             raise PolicyError(f"unknown workload {text!r}")
         # A workload's pods may differ; the first (sorted) pod stands for it in a single flow.
-        return _pod_endpoint(cluster, sorted(matches, key=lambda p: p.name)[0])
+        return _pod_endpoint(index, sorted(matches, key=lambda p: p.name)[0])
     raise PolicyError(f"cannot read endpoint {text!r}; use ns/pod, ns/Kind/name, node:NAME or an IP")
 
 
@@ -167,7 +201,9 @@ def make_flow(
     src_port: int = 40000,
     icmp_type: int | None = None,
     icmp_code: int | None = None,
+    index: EndpointIndex | None = None,
 ) -> Flow:
+    index = index or EndpointIndex(cluster)
     try:
         proto = canonical_protocol(protocol)
     except ValueError as exc:
@@ -177,14 +213,14 @@ def make_flow(
             raise PolicyError(f"a {proto} flow needs a destination port", path="port")
         if not 1 <= port <= 65535:
             raise PolicyError(f"port {port} is outside 1-65535", path="port")
-    return flow_between(_endpoint_field(cluster, src, "from"), _endpoint_field(cluster, dst, "to"), protocol=proto,
+    return flow_between(_endpoint_field(index, src, "from"), _endpoint_field(index, dst, "to"), protocol=proto,
                         port=port, src_port=src_port, icmp_type=icmp_type, icmp_code=icmp_code)
 
 
-def _endpoint_field(cluster: Cluster, text: str, field: str) -> Endpoint:
+def _endpoint_field(index: EndpointIndex, text: str, field: str) -> Endpoint:
     """``resolve_endpoint``, its errors naming the flow's field (``from`` or ``to``)."""
     try:
-        return resolve_endpoint(cluster, text)
+        return resolve_endpoint(index.cluster, text, index)
     except PolicyError as exc:
         if exc.path:
             raise

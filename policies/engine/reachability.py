@@ -28,6 +28,7 @@ from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import NONE, GroupIndex
 from policies.engine.k8s.matrices import k8s_matrices
+from policies.engine.keys import policy_key
 from policies.engine.matrices import (
     DirectionMatrices,
     GroupGraph,
@@ -377,9 +378,11 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
         src: Source = obj.source
         content = json.dumps(_content(obj), sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        kind = kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy"
         entries.append({
             "id": f"{namespace}/{name}" if namespace else name,
-            "kind": kind if kind != "NetworkPolicy" or not hasattr(obj, "tier") else "CalicoNetworkPolicy",
+            "key": policy_key(kind, namespace, name),
+            "kind": kind,
             "namespace": namespace,
             "name": name,
             "digest": digest,
@@ -389,6 +392,7 @@ def policy_entries(cluster: Cluster) -> list[dict[str, Any]]:
         content = json.dumps(_content(admin), sort_keys=True, separators=(",", ":"))
         entries.append({
             "id": admin.id,  # Kind/name: cluster-wide, and the kinds may share names
+            "key": policy_key(admin.kind, "", admin.name),
             "kind": admin.kind,
             "namespace": "",
             "name": admin.name,

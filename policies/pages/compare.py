@@ -311,7 +311,7 @@ def comparison(old: Snapshot, new: Snapshot, level: str = "workload") -> Compari
 
     policies = []
     for change in diff.get("policies_changed", []):
-        key = (change["kind"], change["id"])
+        key = ("key", change.get("key", ""))  # diffs kept from before the key: by id
         new_url = new_pages.get(key) or new_pages.get(("", change["id"]), "")
         old_url = old_pages.get(key) or old_pages.get(("", change["id"]), "")
         url = old_url if change["change"] == "removed" else new_url or old_url

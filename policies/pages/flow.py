@@ -135,6 +135,30 @@ def _has_tiers(decision: dict[str, Any] | None) -> bool:
     return any(trace.get("tier") for trace in (decision or {}).get("policies", []))
 
 
+@dataclass
+class SuggestedChange:
+    change: dict[str, Any]
+    url: str  # the changed policy's page, when it is one of the snapshot's
+
+
+def suggested_changes(snapshot: Snapshot, explanation: dict[str, Any]) -> list[SuggestedChange]:
+    """The suggestion's changes, each with a link to the policy it changes."""
+    changes = (explanation.get("suggestion") or {}).get("changes", [])
+    resources = policy_resources(snapshot) if changes else []
+    out = []
+    for change in changes:
+        url = ""
+        if change.get("action") != "add-policy" and change.get("policy"):
+            namespace, _, name = str(change["policy"]).rpartition("/")
+            trace = {"kind": change.get("kind"), "id": change["policy"], "namespace": namespace, "name": name,
+                     "source": change.get("source") or {}}
+            resource = find_policy_resource(snapshot, trace, resources)
+            if resource is not None:
+                url = reverse("policies:policy", args=[snapshot.id, resource.id])
+        out.append(SuggestedChange(change, url))
+    return out
+
+
 def explanation_warnings(explanation: dict[str, Any]) -> dict[str, Any]:
     """Whether a verdict is approximate or unsupported, and why: the warnings of both directions and
     of the policies they cite (fields the evaluator does not model, selectors that may match more)."""

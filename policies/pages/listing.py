@@ -31,6 +31,24 @@ def snapshot_rows(snapshots: QuerySet[Snapshot]) -> list[dict[str, Any]]:
     return rows
 
 
+def input_error(snapshot: Snapshot, analysis: Analysis | None) -> dict[str, Any] | None:
+    """Where the input of a failed analysis is wrong (file, document, line, field, message) and the
+    lines around it, from the stored file; None when the analysis did not fail on bad input."""
+    if analysis is None or analysis.status != Analysis.Status.FAILED or not analysis.error_detail:
+        return None
+    detail = analysis.error_detail
+    error = services.PolicyError(
+        str(detail.get("message") or analysis.error),
+        file=str(detail.get("file") or ""),
+        document=detail.get("document"),
+        line=detail.get("line"),
+        path=str(detail.get("path") or ""),
+        obj=str(detail.get("object") or ""),
+    )
+    files = list(snapshot.files.filter(name=error.file).values_list("name", "text")) if error.file else []
+    return {"error": error, "lines": error_context(error, files) if files else None}
+
+
 def error_context(error: services.PolicyError, files: list[tuple[str, str]], around: int = 3) -> Listing | None:
     """The lines of the uploaded file around the error's line, the bad one marked."""
     if not error.line:

@@ -87,16 +87,20 @@ def policy_resources(snapshot: Snapshot) -> list[Resource]:
 
 
 def trace_kinds(resource: Resource) -> tuple[str, ...]:
-    """The kinds a trace gives this policy: "NetworkPolicy" (the Kubernetes evaluator) or
-    "KubernetesNetworkPolicy" (Calico's) for a networking.k8s.io one, "CalicoNetworkPolicy" for a
-    projectcalico.org one, the kind itself otherwise."""
+    """The kinds a trace without a key gives this policy: "NetworkPolicy" (the Kubernetes
+    evaluator) or "KubernetesNetworkPolicy" (Calico's) for a networking.k8s.io one,
+    "CalicoNetworkPolicy" for a projectcalico.org one, the kind itself otherwise."""
     if resource.kind == "NetworkPolicy" and not resource.is_calico:
         return ("NetworkPolicy", "KubernetesNetworkPolicy")
     return (resource.trace_kind,)
 
 
 def trace_is(trace: dict[str, Any], resource: Resource) -> bool:
-    """Whether a trace (or a trace-like dict with kind, namespace and name) is about ``resource``."""
+    """Whether a trace (or a trace-like dict) is about ``resource``: the engine's policy key
+    (``key``, engine.policy_key) against the one stored with the object. Traces kept from before
+    the key (a proposal's stored diff) are matched by kind, namespace and name."""
+    if trace.get("key") and resource.policy_key:
+        return bool(trace["key"] == resource.policy_key)
     return (
         trace.get("kind") in trace_kinds(resource)
         and (trace.get("namespace") or "") == resource.namespace
@@ -107,36 +111,26 @@ def trace_is(trace: dict[str, Any], resource: Resource) -> bool:
 def find_policy_resource(
     snapshot: Snapshot, trace: dict[str, Any], resources: list[Resource] | None = None
 ) -> Resource | None:
-    """The stored object behind a policy of a trace, of the trace's kind ("CalicoNetworkPolicy" is a
-    projectcalico.org NetworkPolicy, "KubernetesNetworkPolicy" a networking.k8s.io one): by file and
-    line, else by namespace and name. A Profile has no object (Calico makes one per namespace)."""
+    """The stored object behind a policy of a trace: the one with the trace's policy key. A
+    Profile has no object (Calico makes one per namespace)."""
     if trace.get("kind") == "Profile":
         return None
     if resources is None:
         resources = policy_resources(snapshot)
-    kind = trace.get("kind")
-    # A kind no stored policy has (an evaluator's own name for it): look among them all.
-    candidates = [r for r in resources if kind in trace_kinds(r)] or resources
-    source = trace.get("source") or {}
-    if source.get("file") and source.get("line"):
-        for resource in candidates:
-            if resource.file is not None and resource.file.name == source["file"] and resource.line == source["line"]:
-                return resource
-    return next((r for r in candidates if trace_is(trace, r)), None) or next(
-        (r for r in candidates if r.namespace == (trace.get("namespace") or "") and r.name == trace.get("name")), None
-    )
+    return next((r for r in resources if trace_is(trace, r)), None)
 
 
 PolicyPages = dict[tuple[str, str], str]
 
 
 def policy_pages(snapshot: Snapshot) -> PolicyPages:
-    """(kind, engine policy id) -> the policy's page; the kind "" finds a policy by its id alone
-    (a diff's flows name policies by id), preferring an enforced one to a staged one."""
+    """("key", policy key) -> the policy's page, and ("", engine policy id) -> the page of the
+    policy with that id (a diff's flows name policies by id), an enforced one before a staged one."""
     pages: PolicyPages = {}
     resources = policy_resources(snapshot)
     for resource in sorted(resources, key=lambda r: r.is_staged):
         url = reverse("policies:policy", args=[snapshot.id, resource.id])
-        for kind in (*trace_kinds(resource), resource.kind, ""):
-            pages.setdefault((kind, resource.engine_id), url)
+        if resource.policy_key:
+            pages[("key", resource.policy_key)] = url
+        pages.setdefault(("", resource.engine_id), url)
     return pages

@@ -5,13 +5,16 @@ Views, the API and tasks call these keyword-only functions through this front
 its message); asking for results of an analysis that has not finished raises
 ``AnalysisNotReady`` (409).
 
-- ``manifests``: uploaded files decoded and parsed (once per snapshot, cached);
-- ``snapshots``: storing an upload; ``drafts``: the files of a failed upload page, kept for the
-  next try; ``demo``: the demo snapshots;
+- ``manifests``: uploaded files decoded, checked at once (syntax) and parsed (once per snapshot, cached);
+- ``snapshots``: storing an upload; ``objects``: a snapshot's objects as Resource rows (an
+  upload's are stored by its analysis); ``drafts``: the files of a failed upload page, kept for
+  the next try; ``demo``: the demo snapshots;
 - ``analyses``: queueing and running the engine over a snapshot; ``recovery``: the sweep that
   queues again the analyses a killed worker or a broker outage left behind;
 - ``answers``: graphs, explanations, diffs and pods read from a finished analysis;
   ``change_graphs``: a proposal's graph with the edges its change opens and closes;
+  ``stored_graphs`` and ``graph_slices``: the graphs as an analysis stores them, and a
+  namespace's slice of them;
 - ``policies``: a snapshot's policies; ``placements``: where Calico runs them;
 - ``clusters``: cluster connections and their syncs; ``history``: each sync compared with the one before.
 - ``expectations``: a team's reachability assertions; ``rechecks``: their stored results checked

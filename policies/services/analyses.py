@@ -13,7 +13,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -26,6 +26,9 @@ from policies.services.expectations import ExpectationSet
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
+from policies.services.objects import store_parsed
+from policies.services.stored_graphs import compact_edges, graph_dict
+from policies.services.unlocked import when_unlocked
 
 __all__ = [
     "ANALYSIS_RUNNERS",
@@ -172,7 +175,12 @@ def run_analysis(*, analysis_id: int) -> None:
             analysis.fail(f"internal error: {type(exc).__name__}", engine_version=engine.ENGINE_VERSION)
             raise  # so that Celery logs the traceback
         else:
+            stored_from, stored_from_cpu = time.perf_counter(), time.thread_time()
             analysis.finish(result, parts=parts, timings=timings, engine_version=engine.ENGINE_VERSION)
+            # How long writing the parts took: an analysis' time is the engine's, not the database's.
+            timings["store"] = round(time.perf_counter() - stored_from, 4)
+            timings["store_cpu"] = round(time.thread_time() - stored_from_cpu, 4)
+            Analysis.objects.filter(id=analysis.id).update(timings=timings)
             _expectations_changed_meanwhile(analysis)
             if analysis.snapshot.cluster_id is not None:
                 from policies.services.history import compare_after_analysis  # history reads answers
@@ -199,19 +207,7 @@ def _alive(analysis: Analysis) -> bool:
 
 def _claim(analysis: Analysis) -> bool:
     """Mark the analysis running for this worker, unless another one changed it since it was read."""
-    for wait in CLAIM_LOCKED_WAITS:
-        try:
-            return _claim_once(analysis)
-        except OperationalError as exc:
-            # SQLite's shared-cache databases (the tests' in-memory one) answer "table is locked"
-            # at once instead of waiting; the update changed nothing, so it is safe to try again.
-            if "locked" not in str(exc):
-                raise
-            time.sleep(wait)
-    return _claim_once(analysis)
-
-
-CLAIM_LOCKED_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
+    return when_unlocked(lambda: _claim_once(analysis))
 
 
 def _claim_once(analysis: Analysis) -> bool:
@@ -264,9 +260,14 @@ def _heartbeat(analysis_id: int) -> Iterator[None]:
 def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     progress = ProgressWriter(analysis.id)
     started = time.perf_counter()
+    started_cpu = time.thread_time()  # this thread's CPU seconds: on a busy machine, what the work cost
 
-    progress.phase(0.0, 0.05, "parsing manifests")
+    progress.phase(0.0, 0.05, "reading the manifests")
     parsed = load_manifests(snapshot=analysis.snapshot)  # parsed once: the upload's parse when it is at hand
+    if not analysis.snapshot.objects_stored:
+        progress.phase(0.05, 0.05, "storing the objects")
+        # An upload's objects: read here, not in its request.
+        when_unlocked(lambda: store_parsed(snapshot=analysis.snapshot, parsed=parsed))
     parsed_at = time.perf_counter()
 
     report = progress.phase(0.05, 0.45, "computing the workload graph")
@@ -281,29 +282,14 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     findings = [finding.to_dict() for finding in engine.lint(parsed.cluster)]
     linted_at = time.perf_counter()
 
-    graphs = {"workload": workload.to_dict(), "pod": pod.to_dict(), "namespace": namespace.to_dict()}
-    parts: dict[str, Any] = {}
-    for level in ("workload", "pod"):
-        # One namespace's workloads or pods, for the graph page's namespace-first view.
-        for name, part in every_namespace_slice(graphs[level], graphs["namespace"]).items():
-            parts[f"slice:{level}:{name}"] = part
-    # Each graph's nodes alone (the flow check's endpoints, a policy's workloads), even when the
-    # pod graph is too large to store.
-    parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
+    parts, pod_graph_stored = _parts(analysis, workload, pod, namespace)
     checked = ExpectationSet.of(analysis.snapshot.team)
-    expectations = checked.check(parsed.cluster, graphs["pod"])
-    pod_size = len(json.dumps(graphs["pod"]))
-    if pod_size > settings.NETPOL_MAX_STORED_GRAPH_BYTES:
-        # Too big to keep in a row: the API computes it again when asked.
-        logger.info("analysis %s: pod graph of %s bytes not stored", analysis.id, pod_size)
-        del graphs["pod"]
-    parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
-    # What the overview shows of the workload graph: each node's name, without the graph.
-    parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
-    parts["evaluator"] = graphs["workload"]["evaluator"]
-    parts.update(matrix_parts(graphs["workload"]))
+    expectations = None
+    if checked.items:
+        pod_graph = parts.get("graph:pod") or graph_dict(pod)  # the check reads every pod edge
+        expectations = checked.check(parsed.cluster, pod_graph)
     result = {
-        "pod_graph_stored": "pod" in graphs,
+        "pod_graph_stored": pod_graph_stored,
         "summary": workload.summary(),
         "lint": findings,
         "notes": [_plain(note) for note in parsed.notes],
@@ -315,9 +301,48 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
         "parse": round(parsed_at - started, 4),
         "graph": round(graphs_at - parsed_at, 4),
         "lint": round(linted_at - graphs_at, 4),
+        "parts": round(time.perf_counter() - linted_at, 4),
         "total": round(time.perf_counter() - started, 4),
+        "cpu": round(time.thread_time() - started_cpu, 4),
     }
     return result, parts, timings
+
+
+def _parts(
+    analysis: Analysis, workload: engine.Graph, pod: engine.Graph, namespace: engine.Graph
+) -> tuple[dict[str, Any], bool]:
+    """The pieces of the result stored apart (AnalysisPart rows), and whether the whole pod graph
+    is among them.
+
+    The workload and namespace graphs are stored whole, with each namespace's workload slice. The
+    pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a larger one
+    keeps its nodes and its edges in the compact form (stored_graphs), from which a namespace's pod
+    slice is computed on its first request and then kept (answers.get_graph)."""
+    policies = workload.policy_entries()  # the same at every level
+    graphs = {"workload": graph_dict(workload, policies), "namespace": graph_dict(namespace, policies)}
+    parts: dict[str, Any] = {}
+    # One namespace's workloads, for the graph page's namespace-first view.
+    for name, part in every_namespace_slice(graphs["workload"], graphs["namespace"]).items():
+        parts[f"slice:workload:{name}"] = part
+    pod_nodes = [n.to_dict() for n in pod.nodes]
+    # Each graph's nodes alone (the flow check's endpoints, a policy's workloads).
+    parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
+    parts["nodes:pod"] = pod_nodes
+    compact, edges_size = compact_edges(pod)
+    pod_size = edges_size + len(json.dumps(pod_nodes))
+    if pod_size <= settings.NETPOL_MAX_STORED_GRAPH_BYTES:
+        graphs["pod"] = graph_dict(pod, policies)
+    else:
+        logger.info("analysis %s: pod graph of about %s bytes stored as its nodes and compact edges",
+                    analysis.id, pod_size)
+        parts["edges:pod"] = compact
+        parts["header:pod"] = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+    parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
+    # What the overview shows of the workload graph: each node's name, without the graph.
+    parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
+    parts["evaluator"] = graphs["workload"]["evaluator"]
+    parts.update(matrix_parts(graphs["workload"]))
+    return parts, "pod" in graphs
 
 
 def _node_name(node: dict[str, Any]) -> str:

@@ -8,8 +8,10 @@ from typing import Any
 from policies import engine
 from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
+from policies.services.cache import LockedCache, SnapshotCache
 from policies.services.graph_slices import SliceCache, namespace_slice
 from policies.services.manifests import load_manifests
+from policies.services.stored_graphs import graph_from_compact, slice_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -26,6 +28,12 @@ __all__ = [
 GRAPH_LEVELS = ("workload", "pod", "namespace")
 EVALUATORS = ("auto", "k8s", "calico")
 _slices = SliceCache()
+# Per process, the few most recently asked: an analysis never changes, so neither do its graphs
+# and the diffs between two of them; a snapshot's explainer holds its parsed cluster and the
+# index of its endpoints, so that an explanation is two lookups and one flow's evaluation.
+_graphs: LockedCache[dict[str, Any]] = LockedCache(size=6)
+_diffs: LockedCache[dict[str, Any]] = LockedCache(size=16)
+_explainers: SnapshotCache[engine.Explainer] = SnapshotCache(size=4)
 
 
 def connections_text(edge: dict[str, Any] | None) -> str:
@@ -54,12 +62,22 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
         return _whole_graph(snapshot, analysis, level)
 
     def compute() -> dict[str, Any] | str:
-        if len(names) == 1:
-            stored: dict[str, Any] | None = analysis.part(f"slice:{level}:{names[0]}")
+        key = f"slice:{level}:{names[0]}" if len(names) == 1 else ""
+        if key:
+            stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        graph = _whole_graph(snapshot, analysis, level)
-        return namespace_slice(graph, _whole_graph(snapshot, analysis, "namespace"), names)
+        namespaces = _whole_graph(snapshot, analysis, "namespace")
+        compact = analysis.part(f"edges:{level}") if analysis.graph(level) is None else None
+        nodes = analysis.graph_nodes(level) if compact is not None else None
+        if compact is not None and nodes is not None:
+            header = analysis.part(f"header:{level}") or {}
+            part = slice_from_compact(header, nodes, compact, namespaces, names)
+        else:
+            part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
+        if key and isinstance(part, dict):
+            analysis.store_part(key, part)  # computed on the first request, read by the next ones
+        return part
 
     part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
     if isinstance(part, str):
@@ -68,12 +86,24 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
 
 
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
-    graph = analysis.graph(level)
-    if graph is None:
-        # Not stored because it was too large: compute it now.
-        parsed = load_manifests(snapshot=snapshot)
-        graph = engine.build_graph(parsed.cluster, level=level).to_dict()
-    return graph
+    """The graph at ``level``: stored whole (kept in memory once read), else read back from the nodes
+    and compact edges a large pod graph is stored as (not kept: hundreds of megabytes as objects),
+    else computed again (analyses stored before the compact edges)."""
+    stored = _graphs.get(_analysis_key(analysis, level), lambda: analysis.graph(level) or {})
+    if stored:
+        return stored
+    compact = analysis.part(f"edges:{level}")
+    nodes = analysis.graph_nodes(level)
+    if compact is not None and nodes is not None:
+        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact)
+    parsed = load_manifests(snapshot=snapshot)
+    whole: dict[str, Any] = engine.build_graph(parsed.cluster, level=level).to_dict()
+    return whole
+
+
+def _analysis_key(analysis: Analysis, *rest: str) -> tuple[Any, ...]:
+    """An analysis by id and creation time (a reused id after a database reset is another analysis)."""
+    return (analysis.id, analysis.created.timestamp(), *rest)
 
 
 def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
@@ -97,14 +127,18 @@ def explain_flow(
     icmp_type: int | None = None,
     icmp_code: int | None = None,
     evaluator: str = "auto",
+    suggest: bool = False,
 ) -> dict[str, Any]:
-    """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain)."""
-    parsed = load_manifests(snapshot=snapshot)
-    options: dict[str, Any] = {"protocol": protocol, "evaluator": evaluator, "icmp_type": icmp_type,
-                               "icmp_code": icmp_code}
-    if port is not None:
-        options["port"] = port
-    explanation: dict[str, Any] = engine.explain(parsed.cluster, source, destination, **options).to_dict()
+    """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
+    snapshot's explainer is built at its first question in this process and kept. ``suggest``: also
+    the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
+    under the key ``suggestion``."""
+    explainer = _explainers.get(snapshot, lambda: engine.Explainer(load_manifests(snapshot=snapshot).cluster))
+    found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
+                              icmp_code=icmp_code, evaluator=evaluator)
+    explanation: dict[str, Any] = found.to_dict()
+    if suggest:
+        explanation["suggestion"] = engine.suggest(explainer.cluster, found.result).to_dict()
     return explanation
 
 
@@ -113,7 +147,15 @@ def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> 
 
     The stored graphs are compared when both cut the address space into the same external blocks;
     otherwise (a change added or altered an ipBlock) the engine computes both again over the common
-    refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one."""
+    refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one.
+    A diff between two analyses is computed once per process and kept."""
+    if level not in GRAPH_LEVELS:
+        raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
+    key = (*_analysis_key(finished_analysis(snapshot=old)), *_analysis_key(finished_analysis(snapshot=new)), level)
+    return _diffs.get(key, lambda: _diff(old, new, level))
+
+
+def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
     before = get_graph(snapshot=old, level=level)
     after = get_graph(snapshot=new, level=level)
     if _external_ids(before) == _external_ids(after):

@@ -24,6 +24,7 @@ from policies import audit, engine, kube, tasks
 from policies.encryption import DecryptionError, decrypt_text, encrypt_text
 from policies.models import ClusterConnection, ClusterSync, Snapshot, Team
 from policies.services.analyses import start_analysis
+from policies.services.manifests import remember_parse
 from policies.services.snapshots import store_contents
 
 logger = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ def _store(
     store_contents(
         snapshot=snapshot, files=read.files, objects=parsed.objects, resource_versions=read.resource_versions
     )
+    remember_parse(snapshot=snapshot, parsed=parsed)  # the analysis reads it instead of parsing again
     start_analysis(snapshot=snapshot)
     return snapshot
 

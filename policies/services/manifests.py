@@ -11,7 +11,14 @@ from policies import engine
 from policies.models import Snapshot
 from policies.services.cache import SnapshotCache
 
-__all__ = ["decode_file", "load_manifests", "parse_manifests", "remember_parse", "unique_file_names"]
+__all__ = [
+    "check_manifests",
+    "decode_file",
+    "load_manifests",
+    "parse_manifests",
+    "remember_parse",
+    "unique_file_names",
+]
 
 _parsed: SnapshotCache[Any] = SnapshotCache()
 
@@ -43,11 +50,27 @@ def unique_file_names(files: Sequence[tuple[str, str]]) -> list[tuple[str, str]]
     return result
 
 
+def check_manifests(*, files: Sequence[tuple[str, str]]) -> None:
+    """What an upload checks before it answers, in a fraction of the time reading the objects takes:
+    there are files, their names fit, each is within NETPOL_MAX_UPLOAD_BYTES, is YAML (or JSON)
+    and holds objects (mappings with a kind) no deeper than the reader allows. PolicyError names
+    file, document and line, as the full read would; the rest of the checks are the analysis'."""
+    _check_files(files)
+    for name, text in files:
+        engine.check_syntax(name, text, max_bytes=settings.NETPOL_MAX_UPLOAD_BYTES)
+
+
 def parse_manifests(*, files: Sequence[tuple[str, str]], upload: bool = False) -> Any:
     """Parse (file name, text) pairs with the engine; raises engine.PolicyError naming file and line.
 
     Size limits belong to the web upload (``upload=True``: NETPOL_MAX_UPLOAD_BYTES per file); the
     engine reads files of any size, and a stored snapshot is parsed whatever the setting is now."""
+    _check_files(files)
+    limit = settings.NETPOL_MAX_UPLOAD_BYTES if upload else None
+    return engine.parse_files(list(files), max_bytes=limit)
+
+
+def _check_files(files: Sequence[tuple[str, str]]) -> None:
     if not files:
         raise engine.PolicyError("no manifests: upload at least one YAML or JSON file")
     if not any(text.strip() for _, text in files):
@@ -58,8 +81,6 @@ def parse_manifests(*, files: Sequence[tuple[str, str]], upload: bool = False) -
                 f"a file name is {len(name)} characters long; at most {MAX_FILE_NAME} are allowed",
                 file=f"{name[:80]}...",
             )
-    limit = settings.NETPOL_MAX_UPLOAD_BYTES if upload else None
-    return engine.parse_files(list(files), max_bytes=limit)
 
 
 def load_manifests(*, snapshot: Snapshot) -> Any:

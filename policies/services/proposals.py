@@ -47,6 +47,7 @@ from policies.services.answers import diff_snapshots
 from policies.services.errors import InvalidTransition
 from policies.services.expectations import ExpectationSet
 from policies.services.manifests import parse_manifests
+from policies.services.objects import ensure_objects
 from policies.services.rechecks import expectations_state, proposal_expectations
 from policies.services.snapshots import create_snapshot
 
@@ -116,10 +117,13 @@ def _proposed_snapshot(
             raise engine.PolicyError('give either "proposed" or "manifests"/"delete", not both', file="proposed")
         if proposed.team_id != base.team_id:
             raise engine.PolicyError("the proposed snapshot must belong to the base's team", file="proposed")
+        ensure_objects(snapshot=base)  # an upload's objects are stored by its analysis: maybe not yet
+        ensure_objects(snapshot=proposed)
         return proposed
     if not manifests.strip() and not delete:
         raise engine.PolicyError('a proposal changes something: give "manifests", "delete" or "proposed"',
                                  file="manifests")
+    ensure_objects(snapshot=base)  # an upload's objects are stored by its analysis: maybe not yet
     return create_snapshot(name=f"{base.name} + {title}"[:200], files=_proposed_files(base, manifests, delete),
                            origin=Snapshot.Origin.PROPOSAL, user=user if isinstance(user, User) else None,
                            team=base.team)

@@ -8,11 +8,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from policies import engine
-from policies.models import Resource, Snapshot, SnapshotFile, Team
+from policies.models import Snapshot, SnapshotFile, Team
 from policies.services.analyses import start_analysis
-from policies.services.manifests import parse_manifests, remember_parse, unique_file_names
+from policies.services.manifests import check_manifests, parse_manifests, remember_parse, unique_file_names
+from policies.services.objects import store_objects
 
-__all__ = ["create_snapshot"]
+__all__ = ["create_snapshot", "store_contents"]
 
 
 @transaction.atomic
@@ -24,21 +25,30 @@ def create_snapshot(
     user: User | AnonymousUser | None = None,
     team: Team | None = None,
 ) -> Snapshot:
-    """Store the files and their objects as a new snapshot and queue its analysis.
+    """Store the files as a new snapshot and queue its analysis.
 
-    The manifests are parsed first: when they are invalid, PolicyError is raised and nothing is stored.
+    An upload is checked only as far as is fast (``check_manifests``: sizes, YAML syntax, objects
+    with a kind); its analysis reads the objects, stores them, and fails naming file, document,
+    line and field when one is invalid. Other snapshots (demos, proposals) are read at once, and
+    their objects stored with the files. Either way, PolicyError means nothing was stored.
     """
     files = unique_file_names(files)
-    parsed = parse_manifests(files=files, upload=origin == Snapshot.Origin.UPLOAD)
-
+    upload = origin == Snapshot.Origin.UPLOAD
+    parsed = None
+    if upload:
+        check_manifests(files=files)
+    else:
+        parsed = parse_manifests(files=files)
     snapshot = Snapshot.objects.create(
         name=name.strip() or _default_name(files),
         origin=origin,
         created_by=user if isinstance(user, User) else None,
         team=team or Team.default(),
+        objects_stored=parsed is not None,
     )
-    store_contents(snapshot=snapshot, files=files, objects=parsed.objects)
-    remember_parse(snapshot=snapshot, parsed=parsed)  # the analysis reads it instead of parsing again
+    store_contents(snapshot=snapshot, files=files, objects=parsed.objects if parsed is not None else None)
+    if parsed is not None:
+        remember_parse(snapshot=snapshot, parsed=parsed)  # the analysis reads it instead of parsing again
     start_analysis(snapshot=snapshot)
     return snapshot
 
@@ -47,35 +57,22 @@ def store_contents(
     *,
     snapshot: Snapshot,
     files: Sequence[tuple[str, str]],
-    objects: Iterable[engine.ManifestObject],
+    objects: Iterable[engine.ManifestObject] | None,
     resource_versions: Mapping[tuple[str, str, str, str], str] | None = None,
 ) -> None:
-    """Store a new snapshot's files and the objects parsed from them (each with its file, document
-    and lines; ``resource_versions`` by (apiVersion, kind, namespace, name), for synced objects)."""
-    stored = {
-        file_name: SnapshotFile.objects.create(snapshot=snapshot, name=file_name, text=text, position=i)
+    """Store a new snapshot's files and, when given, the objects parsed from them (each with its
+    file, document and lines; ``resource_versions`` by (apiVersion, kind, namespace, name), for
+    synced objects)."""
+    stored = SnapshotFile.objects.bulk_create(
+        SnapshotFile(snapshot=snapshot, name=file_name, text=text, position=i)
         for i, (file_name, text) in enumerate(files)
-    }
-    versions = resource_versions or {}
-    Resource.objects.bulk_create(
-        (
-            Resource(
-                snapshot=snapshot,
-                file=stored.get(obj.source.file),
-                kind=obj.kind,
-                api_version=obj.api_version,
-                namespace=obj.namespace or "",
-                name=obj.name or "",
-                document=obj.source.document,
-                line=obj.source.line,
-                end_line=obj.source.end_line,
-                text=obj.text,
-                resource_version=versions.get((obj.api_version, obj.kind, obj.namespace, obj.name), ""),
-            )
-            for obj in objects
-        ),
-        batch_size=1000,
     )
+    if objects is None:
+        return
+    ids = {f.name: f.id for f in stored}
+    if any(i is None for i in ids.values()):  # a database that does not return ids on insert
+        ids = dict(SnapshotFile.objects.filter(snapshot=snapshot).values_list("name", "id"))
+    store_objects(snapshot=snapshot, objects=objects, files=ids, resource_versions=resource_versions)
 
 
 def _default_name(files: Sequence[tuple[str, str]]) -> str:

@@ -136,8 +136,9 @@ def test_demo_upload_graph_edge_explanation_and_flow_check(
     page.get_by_role("button", name="Check").click()
     assert page.locator("#verdict").inner_text().startswith("✗Denied: orders/Deployment/checkout may not reach")
     page.get_by_role("button", name="Copy the netpol explain command").click()
-    page.wait_for_function("() => document.querySelector('.copy-status').textContent !== ''")
-    assert page.locator(".copy-status").first.inner_text() == "Copied."
+    # (the suggestion above has copy buttons too: this is the command's own status)
+    page.wait_for_function("() => document.querySelector('#cmd-cli ~ .copy-row .copy-status').textContent !== ''")
+    assert page.locator("#cmd-cli ~ .copy-row .copy-status").inner_text() == "Copied."
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied.startswith("netpol explain ") and copied.endswith(
         "--from orders/Deployment/checkout --to storefront/Deployment/frontend --port 8080 --protocol TCP"

@@ -60,7 +60,8 @@ def test_a_diff_names_the_admin_policy_that_changed_a_flow() -> None:
     moved = parse_files([("base.yaml", base), ("g.yaml", "\n\n" + guard.replace("ACTION", "Accept"))]).cluster
     changes = diff(build_graph(old), build_graph(new)).to_dict()
     assert changes["policies_changed"] == [
-        {"kind": "ClusterNetworkPolicy", "id": "ClusterNetworkPolicy/guard", "change": "modified"}]
+        {"kind": "ClusterNetworkPolicy", "id": "ClusterNetworkPolicy/guard", "key": "ClusterNetworkPolicy/guard",
+         "change": "modified"}]
     closed = [e for e in changes["removed"] if e["source"] == "y/cli" and e["target"] == "x/web"]
     assert closed and closed[0]["policies"] == ["ClusterNetworkPolicy/guard"]
     assert diff(build_graph(old), build_graph(moved)).to_dict()["policies_changed"] == []

@@ -100,6 +100,21 @@ def test_explain_denied_flow_says_why() -> None:
     assert "ops/monitor does not match podSelector app=api" in out or "podSelector alone only matches" in out
 
 
+def test_explain_suggests_the_rule_that_allows_a_denied_flow() -> None:
+    code, out, _ = netpol("explain", OLD, "--from", "ops/monitor", "--to", "shop/db-0", "--port", "5432",
+                          "--format", "json", "--suggest")
+    assert code == 0
+    suggestion = json.loads(out)["suggestion"]
+    assert suggestion["goal"] == "allow" and suggestion["verified"] is True
+    change = suggestion["changes"][0]
+    assert change["action"] == "add-rule" and change["direction"] == "Ingress"
+    assert "kubernetes.io/metadata.name: ops" in change["yaml"] and "port: 5432" in change["yaml"]
+    code, text, _ = netpol("explain", OLD, "--from", "ops/monitor", "--to", "shop/db-0", "--port", "5432",
+                           "--suggest")
+    assert "To allow it: an ingress rule in " in text and "(checked)." in text
+    assert "other workload pair(s) on this port" in text
+
+
 def test_explain_from_an_external_ip() -> None:
     code, out, _ = netpol("explain", NEW, "--from", "10.9.9.9", "--to", "shop/Deployment/web", "--port", "8080",
                           "--format", "json")

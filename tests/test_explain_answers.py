@@ -1,0 +1,194 @@
+"""Explanations from the web app's kept explainer are the engine's explanations, question by question,
+on the demo snapshots and on generated clusters; caches compute a value once and never answer for
+another snapshot or analysis."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from policies import engine, services
+from policies.models import Snapshot
+from policies.services.cache import LockedCache
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def generator() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def answer(ask: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | str:
+    try:
+        result: dict[str, Any] = ask(*args, **kwargs)
+    except engine.PolicyError as exc:
+        return f"error: {exc}"
+    return result
+
+
+def questions(snapshot: Snapshot, seed: int, count: int) -> list[tuple[str, str, str, int | None]]:
+    """Random pairs of the snapshot's pods and workloads, a few addresses, TCP/UDP/ICMP."""
+    rng = random.Random(seed)
+    ends = [f"{r.namespace}/{r.name}" for r in snapshot.resources.filter(kind="Pod")]
+    ends += [f"{r.namespace}/{r.kind}/{r.name}" for r in snapshot.resources.filter(
+        kind__in=("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"))]
+    ends += ["8.8.8.8", "10.0.0.1", "nowhere/nothing"]
+    out = []
+    for _ in range(count):
+        protocol = rng.choice(["TCP", "TCP", "UDP", "ICMP"])
+        port = None if protocol == "ICMP" else rng.choice([53, 80, 443, 5432, 8080])
+        out.append((rng.choice(ends), rng.choice(ends), protocol, port))
+    return out
+
+
+def engine_answer(cluster: engine.Cluster, source: str, destination: str, **options: Any) -> dict[str, Any]:
+    result: dict[str, Any] = engine.explain(cluster, source, destination, **options).to_dict()
+    return result
+
+
+def check_answers(snapshot: Snapshot, seed: int, count: int = 60) -> None:
+    cluster = engine.parse_files([(f.name, f.text) for f in snapshot.files.all()]).cluster
+    for source, destination, protocol, port in questions(snapshot, seed, count):
+        fast = answer(services.explain_flow, snapshot=snapshot, source=source, destination=destination, port=port,
+                      protocol=protocol)
+        slow = answer(engine_answer, cluster, source, destination, port=port, protocol=protocol)
+        assert fast == slow, (source, destination, protocol, port)
+
+
+def test_the_demo_snapshots_answer_as_the_engine_does() -> None:
+    for seed, (snapshot, _) in enumerate(services.load_demo()):
+        check_answers(snapshot, seed)
+
+
+@pytest.mark.parametrize(("shape", "calico"), [("sparse", 0), ("dense", 0), ("sparse", 6)])
+def test_generated_clusters_answer_as_the_engine_does(make_snapshot: Any, shape: str, calico: int) -> None:
+    files, _ = generator().generate(pods=120, namespaces=4, policies=24, calico_policies=calico, seed=7,
+                                    shape=shape)
+    snapshot = make_snapshot(sorted(files.items()), name=shape, analyse=False)
+    check_answers(snapshot, seed=len(shape) + calico, count=80)
+
+
+def test_each_snapshot_has_its_own_explainer(make_snapshot: Any, manifests: dict[str, Any]) -> None:
+    """The same question of two snapshots: the second is not answered from the first's explainer."""
+    closed = make_snapshot(name="closed", analyse=False)
+    opened = make_snapshot(manifests["open_files"], name="open", analyse=False)
+    ask = {"source": "other/intruder", "destination": "prod/db", "port": 5432}
+    assert services.explain_flow(snapshot=closed, **ask)["allowed"] is False
+    assert services.explain_flow(snapshot=opened, **ask)["allowed"] is True
+    assert services.explain_flow(snapshot=closed, **ask)["allowed"] is False
+
+
+def test_an_explainer_is_built_once_per_snapshot(snapshot: Snapshot) -> None:
+    with mock.patch.object(engine, "Explainer", wraps=engine.Explainer) as built:
+        for port in (5432, 80, 443):
+            services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=port)
+    assert built.call_count <= 1  # the snapshot fixture may have built it already
+
+
+def test_a_value_asked_for_by_many_threads_at_once_is_computed_once() -> None:
+    cache: LockedCache[int] = LockedCache(size=2)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        release.wait(5)
+        return 42
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("k", compute))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    release.wait(0.3)  # the others arrive while the first computes
+    release.set()
+    for t in threads:
+        t.join()
+    assert results == [42] * 8
+    assert len(calls) == 1
+
+
+def test_a_failed_computation_is_not_kept() -> None:
+    cache: LockedCache[int] = LockedCache(size=2)
+    with pytest.raises(ZeroDivisionError):
+        cache.get("k", lambda: 1 // 0)
+    assert cache.get("k", lambda: 7) == 7
+
+
+def test_the_cache_keeps_only_the_most_recent_values() -> None:
+    cache: LockedCache[str] = LockedCache(size=2)
+    for key in ("a", "b", "a", "c"):
+        cache.get(key, lambda key=key: key.upper())  # type: ignore[misc]
+    assert cache.get("b", lambda: "again") == "again"  # b was the least recently used
+    assert cache.get("a", lambda: "again") == "again"  # ...and then a, pushed out by b
+    assert cache.get("b", lambda: "third") == "again"
+
+
+def test_a_diff_is_computed_once_per_pair_of_analyses(make_snapshot: Any, manifests: dict[str, Any]) -> None:
+    old = make_snapshot(name="before")
+    new = make_snapshot(manifests["open_files"], name="after")
+    with mock.patch.object(engine, "diff_dicts", wraps=engine.diff_dicts) as diff:
+        first = services.diff_snapshots(old=old, new=new, level="workload")
+        second = services.diff_snapshots(old=old, new=new, level="workload")
+        reverse = services.diff_snapshots(old=new, new=old, level="workload")
+    assert first == second
+    assert diff.call_count == 2
+    assert {(e["source"], e["target"]) for e in first["added"]} == {
+        (e["source"], e["target"]) for e in reverse["removed"]}
+    # A new analysis of the same snapshot is another diff.
+    services.run_analysis(analysis_id=services.start_analysis(snapshot=new).id)
+    with mock.patch.object(engine, "diff_dicts", wraps=engine.diff_dicts) as diff:
+        assert services.diff_snapshots(old=old, new=new, level="workload") == first
+    assert diff.call_count == 1
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_explains_with_a_suggestion_when_asked(api: Any, snapshot: Snapshot) -> None:
+    url = f"/api/snapshots/{snapshot.id}/explain/"
+    ask = {"from": "other/intruder", "to": "prod/db", "port": 5432}
+    plain = api.get(url, ask)
+    assert plain.status_code == 200 and "suggestion" not in plain.json()
+    answer = api.get(url, {**ask, "suggest": "true"}).json()
+    suggestion = answer["suggestion"]
+    assert answer["allowed"] is False and suggestion["goal"] == "allow" and suggestion["verified"] is True
+    assert suggestion["changes"][0]["action"] == "add-rule"
+    assert "kubernetes.io/metadata.name: other" in suggestion["changes"][0]["yaml"]
+    assert {k: v for k, v in answer.items() if k != "suggestion"} == plain.json()
+
+
+def test_graphs_and_diffs_are_rendered_once_and_read_as_drf_renders_them(
+    api: Any, make_snapshot: Any, manifests: dict[str, Any]
+) -> None:
+    from rest_framework.renderers import JSONRenderer
+
+    old = make_snapshot(name="before")
+    new = make_snapshot(manifests["open_files"], name="after")
+    graph_url, diff_url = f"/api/snapshots/{new.id}/graph/", f"/api/snapshots/{new.id}/diff/"
+    with mock.patch.object(JSONRenderer, "render", autospec=True, side_effect=JSONRenderer.render) as render:
+        first = api.get(graph_url, {"level": "workload"})
+        again = api.get(graph_url, {"level": "workload"})
+        diffs = [api.get(diff_url, {"against": old.id}) for _ in range(2)]
+    assert first.status_code == again.status_code == 200 and first["Content-Type"] == "application/json"
+    assert first.content == again.content
+    assert first.content == JSONRenderer().render(services.get_graph(snapshot=new, level="workload"))
+    assert diffs[0].content == diffs[1].content
+    assert diffs[0].json() == services.diff_snapshots(old=old, new=new, level="workload")
+    assert render.call_count == 2  # one graph, one diff
+    # The browsable API still renders the page.
+    page = api.get(graph_url, {"level": "workload"}, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
