@@ -30,6 +30,9 @@ class Team(models.Model):
     # Goes up by one on every change of the team's expectations: a stored result of them says
     # which version it checked, so that pages never show the results of an outdated set.
     expectations_version = models.PositiveIntegerField(default=0, db_default=0)
+    # Set when the re-check of a change could not be queued (the broker was down); the sweep of
+    # stuck work queues it again and clears the flag.
+    recheck_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["name"]

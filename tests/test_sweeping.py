@@ -12,11 +12,12 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from netpol_site.celery import app
 from policies import services, tasks, worker
-from policies.models import Analysis, Snapshot
-from policies.services import analyses
+from policies.models import Analysis, Snapshot, Team
+from policies.services import analyses, rechecks, recovery
 from tests.conftest import FILES
 
 
@@ -96,3 +97,22 @@ def test_a_heartbeat_the_database_refuses_once_keeps_beating(settings: Any, monk
         while len(beats) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
     assert len(beats) >= 3
+
+
+def test_a_recheck_the_broker_refused_is_queued_again_by_the_sweep(db: None, settings: Any) -> None:
+    settings.NETPOL_ANALYSIS_RUNNER = "celery"
+    team = Team.objects.create(name="pay")
+    with mock.patch.object(tasks.recheck_expectations, "apply_async", side_effect=BrokerError("down")):
+        rechecks.queue_recheck(team_id=team.id)
+        team.refresh_from_db()
+        assert team.recheck_pending  # nothing lost: the team remembers its re-check
+        report = recovery.sweep()  # the broker is still down: it stays pending
+    team.refresh_from_db()
+    assert team.recheck_pending and report.rechecks == []
+
+    with mock.patch.object(tasks.recheck_expectations, "apply_async") as apply_async:
+        report = recovery.sweep()
+        assert recovery.sweep().rechecks == []  # sent once, not at every sweep
+    apply_async.assert_called_once_with((team.id,))
+    team.refresh_from_db()
+    assert not team.recheck_pending and report.rechecks == [team.id]

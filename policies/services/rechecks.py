@@ -34,6 +34,7 @@ __all__ = [
     "ACTIVE_STATES",
     "expectations_state",
     "proposal_expectations",
+    "publish_recheck",
     "queue_recheck",
     "recheck_expectations",
     "refresh_analysis",
@@ -85,12 +86,20 @@ def queue_recheck(*, team_id: int) -> None:
             _waiting.add(team_id)
         _background.submit(job)
         return
+    if not publish_recheck(team_id=team_id):
+        # The results stay marked outdated; the sweep of stuck work (services.recovery) queues the
+        # re-check again once the broker answers.
+        Team.objects.filter(id=team_id).update(recheck_pending=True)
+
+
+def publish_recheck(*, team_id: int) -> bool:
+    """Send a team's re-check to the Celery workers; False when the broker cannot take it."""
     try:
         tasks.recheck_expectations.apply_async((team_id,))
     except (BrokerError, OSError) as exc:
-        # The results stay marked outdated; the next change, or a page that finds none queued
-        # after a restart of the thread runner, queues the re-check again.
         logger.warning("team %s: the re-check of its expectations could not be queued (%s)", team_id, exc)
+        return False
+    return True
 
 
 def resume_recheck(*, team: Team) -> None:

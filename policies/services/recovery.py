@@ -7,6 +7,8 @@
   answered 503) or was sent NETPOL_REPUBLISH_AFTER seconds ago (a Redis restart without
   persistence loses its queue) is sent again. A duplicate message is harmless: the first delivery
   claims the analysis (services.analyses.run_analysis).
+- A team whose expectation re-check could not be queued (the broker was down when its expectations
+  changed: ``Team.recheck_pending``) has it queued again once the broker takes messages.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from policies import engine
-from policies.models import Analysis
+from policies.models import Analysis, Team
 from policies.services.analyses import publish
+from policies.services.rechecks import publish_recheck
 
 __all__ = ["SweepReport", "sweep"]
 
@@ -34,6 +37,7 @@ class SweepReport:
     failed: list[int] = field(default_factory=list)
     published: list[int] = field(default_factory=list)
     unpublished: list[int] = field(default_factory=list)  # the broker is still down
+    rechecks: list[int] = field(default_factory=list)  # teams whose queued re-check was sent again
 
 
 def sweep() -> SweepReport:
@@ -77,6 +81,19 @@ def sweep() -> SweepReport:
         else:
             report.unpublished.append(analysis_id)
             break  # the broker is down: the next sweep tries again
-    if report.requeued or report.failed or report.published:
+    if not report.unpublished:
+        _resend_rechecks(report)
+    if report.requeued or report.failed or report.published or report.rechecks:
         logger.info("sweep: %s", report)
     return report
+
+
+def _resend_rechecks(report: SweepReport) -> None:
+    """Queue again the expectation re-checks that could not be queued when they were asked for."""
+    for team_id in Team.objects.filter(recheck_pending=True).order_by("id").values_list("id", flat=True):
+        if not Team.objects.filter(id=team_id, recheck_pending=True).update(recheck_pending=False):
+            continue  # another sweep took it
+        if not publish_recheck(team_id=team_id):
+            Team.objects.filter(id=team_id).update(recheck_pending=True)
+            return  # the broker is down again: the next sweep tries again
+        report.rechecks.append(team_id)
