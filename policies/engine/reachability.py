@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from policies.engine.admin.matrices import k8s_matrices
 from policies.engine.admin.tables import domain_name_policies
 from policies.engine.cluster import IPBlock, Labels, Pod, Source
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import NONE, GroupIndex
-from policies.engine.k8s.matrices import k8s_matrices
 from policies.engine.keys import policy_key
 from policies.engine.matrices import (
     DirectionMatrices,

@@ -13,11 +13,11 @@ import random
 
 import pytest
 
+from policies.engine.admin.matrices import k8s_matrices
 from policies.engine.admin.tables import apply_admin_tiers
 from policies.engine.atoms import PortAtoms
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import GroupIndex
-from policies.engine.k8s.matrices import k8s_matrices
 from policies.engine.k8s.tables import k8s_tables
 from policies.engine.model import Cluster
 from policies.engine.options import Settings

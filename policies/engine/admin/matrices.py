@@ -17,13 +17,14 @@ import numpy as np
 
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPolicy, AdminRule
 from policies.engine.admin.tables import rule_ports, select_peer
-from policies.engine.k8s.matrices import MatrixContext
+from policies.engine.groups import GroupIndex
+from policies.engine.k8s.matrices import MatrixContext, networkpolicy_matrices
 from policies.engine.matrices import DirectionMatrices, mask_dtype, to_ints
 
 if TYPE_CHECKING:
     from policies.engine.matrices import Masks
 
-__all__ = ["fold_admin_tiers"]
+__all__ = ["fold_admin_tiers", "k8s_matrices"]
 
 
 def _subjects(ctx: MatrixContext, policy: AdminPolicy) -> list[int]:
@@ -124,3 +125,13 @@ def fold_admin_tiers(ctx: MatrixContext, dm: DirectionMatrices) -> None:
                             dm.node_exempt[(g, h)] = mask
         for g in affected:
             policies[g] = tuple(sorted({*policies[g], *names[g]}))
+
+
+def k8s_matrices(index: GroupIndex) -> DirectionMatrices:
+    """Egress and ingress matrices of every group under the k8s evaluator: NetworkPolicy, with the
+    admin tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) folded in."""
+    ctx = MatrixContext(index)
+    dm = networkpolicy_matrices(ctx)
+    if index.cluster.admin_policies:
+        fold_admin_tiers(ctx, dm)
+    return dm

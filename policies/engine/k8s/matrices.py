@@ -28,7 +28,7 @@ from policies.engine.matrices import DirectionMatrices, egress_matrix, mask_dtyp
 if TYPE_CHECKING:
     from policies.engine.matrices import Masks
 
-__all__ = ["MatrixContext", "k8s_matrices", "rule_atoms"]
+__all__ = ["MatrixContext", "networkpolicy_matrices", "rule_atoms"]
 
 
 def rule_atoms(index: GroupIndex, reps: list[tuple[ContainerPort, ...]]) -> PortAtoms:
@@ -213,15 +213,9 @@ def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool]
     return matrix, isolated, [tuple(sorted(p)) for p in policies]
 
 
-def k8s_matrices(index: GroupIndex) -> DirectionMatrices:
-    """Egress and ingress matrices of every group under NetworkPolicy and the admin tiers."""
-    ctx = MatrixContext(index)
-    atoms = ctx.atoms
+def networkpolicy_matrices(ctx: MatrixContext) -> DirectionMatrices:
+    """Egress and ingress matrices of every group under NetworkPolicy alone (the admin tiers are
+    folded in by policies.engine.admin.matrices.k8s_matrices)."""
     egress, eg_iso, eg_pols = k8s_direction(ctx, "Egress")
     ingress, in_iso, in_pols = k8s_direction(ctx, "Ingress")
-    dm = DirectionMatrices(atoms, egress, ingress, eg_iso, in_iso, eg_pols, in_pols)
-    if index.cluster.admin_policies:
-        from policies.engine.admin.matrices import fold_admin_tiers
-
-        fold_admin_tiers(ctx, dm)
-    return dm
+    return DirectionMatrices(ctx.atoms, egress, ingress, eg_iso, in_iso, eg_pols, in_pols)
