@@ -9,7 +9,7 @@ from policies import engine
 from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
-from policies.services.graph_slices import SliceCache, namespace_slice
+from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.stored_graphs import graph_from_compact, slice_from_compact
 
@@ -27,11 +27,12 @@ __all__ = [
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
 EVALUATORS = ("auto", "k8s", "calico")
-_slices = SliceCache()
-# Per process, the few most recently asked: an analysis never changes, so neither do its graphs
-# and the diffs between two of them; a snapshot's explainer holds its parsed cluster and the
-# index of its endpoints, so that an explanation is two lookups and one flow's evaluation.
+# Per process, the few most recently asked: an analysis never changes, so neither do its graphs,
+# their namespace slices (a str: the namespace that has no pods) and the diffs between two of
+# them; a snapshot's explainer holds its parsed cluster and the index of its endpoints, so that an
+# explanation is two lookups and one flow's evaluation.
 _graphs: LockedCache[dict[str, Any]] = LockedCache(size=6)
+_slices: LockedCache[dict[str, Any] | str] = LockedCache(size=64)
 _diffs: LockedCache[dict[str, Any]] = LockedCache(size=16)
 _explainers: SnapshotCache[engine.Explainer] = SnapshotCache(size=4)
 
@@ -79,7 +80,7 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
 
-    part = _slices.get((analysis.id, analysis.created.timestamp(), level, names), compute)
+    part = _slices.get(_analysis_key(analysis, level, *names), compute)
     if isinstance(part, str):
         raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
     return part

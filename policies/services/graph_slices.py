@@ -8,14 +8,11 @@ namespace, so that no response carries the whole workload graph.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from policies.engine import ConnectionSet
 
-__all__ = ["SliceCache", "every_namespace_slice", "namespace_slice"]
+__all__ = ["every_namespace_slice", "namespace_slice"]
 
 Graph = dict[str, Any]
 
@@ -52,33 +49,6 @@ def namespace_slice(graph: Graph, namespaces: Graph, names: tuple[str, ...]) -> 
     edges = [{"source": s, "target": t, **conn.to_dict()} for (s, t), conn in sorted(pairs.items())]
     header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
     return {**header, "namespaces": sorted(wanted), "nodes": nodes, "edges": edges}
-
-
-class SliceCache:
-    """The most recently asked slices, keyed by analysis (its id and creation time, so that a reused
-    id after a database reset is not mistaken for the old one), level and namespace: an analysis
-    never changes, so a slice computed once stays true. Safe across threads."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._values: OrderedDict[tuple[int, float, str, tuple[str, ...]], Graph | str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, float, str, tuple[str, ...]], compute: Callable[[], Graph | str]) -> Graph | str:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = compute()
-        with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
 
 
 def _wording(edge: Graph) -> str:
