@@ -37,6 +37,7 @@ from policies.engine.documents import RawObject
 from policies.engine.errors import UnsupportedError
 from policies.engine.k8s.model import NetworkPolicy
 from policies.engine.k8s.parse import NETWORK_POLICY_API, parse_network_policy
+from policies.engine.kinds import ADMIN_KINDS, CALICO_KINDS, CALICO_NAMESPACED_KINDS
 from policies.engine.model import Cluster
 from policies.engine.names import check_names
 from policies.engine.workloads import (
@@ -63,24 +64,6 @@ if TYPE_CHECKING:
     from policies.engine.calico.model import CalicoResources
 
 CALICO_GROUPS = ("projectcalico.org", "crd.projectcalico.org")
-CALICO_KINDS = frozenset(
-    {
-        "GlobalNetworkPolicy",
-        "GlobalNetworkSet",
-        "HostEndpoint",
-        "NetworkPolicy",
-        "NetworkSet",
-        "Profile",
-        "StagedGlobalNetworkPolicy",
-        "StagedKubernetesNetworkPolicy",
-        "StagedNetworkPolicy",
-        "Tier",
-    }
-)
-CALICO_NAMESPACED_KINDS = frozenset(
-    {"NetworkPolicy", "NetworkSet", "StagedNetworkPolicy", "StagedKubernetesNetworkPolicy"}
-)
-ADMIN_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
 WORKLOAD_GROUPS = ("", "apps", "extensions", "batch")
 # Kinds without a namespace; any other kind without metadata.namespace is in "default".
 CLUSTER_SCOPED_KINDS = frozenset(

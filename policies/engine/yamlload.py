@@ -34,6 +34,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from policies.engine.cluster import Source
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
+from policies.engine.kinds import POLICY_KINDS
 from policies.engine.yamlfast import DocumentReader, Unsupported
 
 # Nodes that aliases may add on top of what the file spells out, per file.
@@ -204,23 +205,7 @@ class _AliasBomb(Exception):
 # point at): their documents are read with every line at once. Other objects (pods, workloads,
 # namespaces and every kind the engine skips) use lines only to word an error or a warning, and get
 # them when one asks.
-EAGER_LINE_KINDS = frozenset(
-    {
-        "NetworkPolicy",
-        "AdminNetworkPolicy",
-        "BaselineAdminNetworkPolicy",
-        "ClusterNetworkPolicy",
-        "GlobalNetworkPolicy",
-        "GlobalNetworkSet",
-        "HostEndpoint",
-        "NetworkSet",
-        "Profile",
-        "StagedGlobalNetworkPolicy",
-        "StagedKubernetesNetworkPolicy",
-        "StagedNetworkPolicy",
-        "Tier",
-    }
-)
+EAGER_LINE_KINDS = POLICY_KINDS
 
 # -- the fast reader's documents --------------------------------------------------------------------
 # Text the fast reader takes: no tab, no carriage return, no other line break than "\n", nothing

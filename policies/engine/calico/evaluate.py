@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 from policies.engine.calico.index import CalicoIndex, calico_index, host_endpoint_of
 from policies.engine.calico.match import PacketMatcher, RuleResult, packet_of
-from policies.engine.calico.model import ADMIN_KINDS, CalicoPolicy, CalicoRule, Tier
+from policies.engine.calico.model import CalicoPolicy, CalicoRule, Tier
 from policies.engine.cluster import Pod, Source
 from policies.engine.decisions import Decision, PolicyTrace, RuleTrace, Verdict
 from policies.engine.flows import Endpoint, Flow
+from policies.engine.kinds import ADMIN_KINDS
 from policies.engine.model import Cluster
 from policies.engine.options import Settings
 

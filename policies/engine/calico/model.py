@@ -14,12 +14,11 @@ from typing import Literal
 
 from policies.engine.calico.selector import Selector
 from policies.engine.cluster import IPAddress, IPBlock, IPNetwork, Labels, Source
+from policies.engine.kinds import ADMIN_KINDS  # run as global policies in tiers of their own (calico/admin.py)
 
 Action = Literal["Allow", "Deny", "Pass", "Log"]
 PolicyKind = Literal["NetworkPolicy", "GlobalNetworkPolicy", "KubernetesNetworkPolicy", "AdminNetworkPolicy",
                      "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"]
-# Admin network policies, run as global policies in tiers of their own (calico/admin.py).
-ADMIN_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
 DefaultAction = Literal["Deny", "Pass"]
 # A numeric port range (inclusive) or a port name.
 PortMatch = tuple[int, int] | str
