@@ -2,6 +2,8 @@
 // each edge drawn after what the change does to it (opened, closed, changed, unchanged) with its
 // words as its label, so that no colour is the only sign. A page of its own, apart from graph.js.
 import { el, fetchJSON } from "./common.js";
+import { seededRandom } from "./graph-model.js";
+import { cssVar } from "./graph-style.js";
 
 const config = JSON.parse(document.getElementById("change-graph-config").textContent);
 const page = document.querySelector(".graph-page");
@@ -25,22 +27,6 @@ let graph = null;
 
 function setStatus(text) {
   statusBox.textContent = text;
-}
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
-
-// A small seeded generator: the same graph gets the same picture on every load.
-function seededRandom(text) {
-  let seed = 2166136261;
-  for (let i = 0; i < text.length; i += 1) seed = Math.imul(seed ^ text.charCodeAt(i), 16777619);
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function nodeLabel(node) {
