@@ -4,11 +4,8 @@ levels, checked against the full graphs they are read from."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +16,7 @@ from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
 from policies.services.stored_graphs import compact_edges, graph_dict, graph_from_compact, slice_from_compact
-
-
-def load_generator() -> Any:
-    path = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
-    spec = importlib.util.spec_from_file_location("bench_generate", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_generator import load_generator
 
 
 def get(api: APIClient, snapshot: Snapshot, **params: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import ipaddress
 import json
 import subprocess
@@ -13,21 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.bench_generator import load_generator
+
 ROOT = Path(__file__).resolve().parents[1]
 GENERATE = ROOT / "bench" / "generate.py"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
+gen = load_generator()
 
 
 def _docs(files: dict[str, str]) -> dict[str, list[dict]]:

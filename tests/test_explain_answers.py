@@ -4,11 +4,8 @@ another snapshot or analysis."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -17,19 +14,9 @@ import pytest
 from policies import engine, services
 from policies.models import Snapshot
 from policies.services.cache import LockedCache
+from tests.bench_generator import load_generator
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def generator() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def answer(ask: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | str:
@@ -76,7 +63,7 @@ def test_the_demo_snapshots_answer_as_the_engine_does() -> None:
 
 @pytest.mark.parametrize(("shape", "calico"), [("sparse", 0), ("dense", 0), ("sparse", 6)])
 def test_generated_clusters_answer_as_the_engine_does(make_snapshot: Any, shape: str, calico: int) -> None:
-    files, _ = generator().generate(pods=120, namespaces=4, policies=24, calico_policies=calico, seed=7,
+    files, _ = load_generator().generate(pods=120, namespaces=4, policies=24, calico_policies=calico, seed=7,
                                     shape=shape)
     snapshot = make_snapshot(sorted(files.items()), name=shape, analyse=False)
     check_answers(snapshot, seed=len(shape) + calico, count=80)

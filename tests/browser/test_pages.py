@@ -3,9 +3,7 @@ click an edge, read why, check a flow. Chromium runs headless against the live s
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from django.conf import settings
 
 from policies import services
 from policies.models import Analysis, Snapshot
+from tests.bench_generator import load_generator
 
 from .conftest import finish_analyses
 
@@ -212,16 +211,6 @@ def test_a_workload_opens_into_its_pods(login: Callable[[], Any], live_server: A
     assert all("/Pod/" not in pod for pod in pods)
 
 
-def load_bench_generator() -> Any:
-    path = settings.BASE_DIR / "bench" / "generate.py"
-    spec = importlib.util.spec_from_file_location("bench_generate", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 # The namespace boxes' bounding boxes (labels included) that intersect another's.
 OVERLAPS = """() => {
   const boxes = window.netpolGraph.cy.nodes('.namespace').map(n => [n.id(), n.boundingBox()]);
@@ -237,7 +226,7 @@ OVERLAPS = """() => {
 def test_a_large_graph_opens_at_namespace_level_and_expands_in_place(
     login: Callable[[], Any], live_server: Any, transactional_db: None
 ) -> None:
-    files, summary = load_bench_generator().generate(pods=2000, namespaces=20, policies=100)
+    files, summary = load_generator().generate(pods=2000, namespaces=20, policies=100)
     assert summary["pods"] == 2000
     snapshot = services.create_snapshot(name="large", files=sorted(files.items()))
     finish_analyses()
