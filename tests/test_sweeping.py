@@ -3,6 +3,7 @@ the sweep interval) and, on the embedded default, the web process that runs the 
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -116,3 +117,20 @@ def test_a_recheck_the_broker_refused_is_queued_again_by_the_sweep(db: None, set
     apply_async.assert_called_once_with((team.id,))
     team.refresh_from_db()
     assert not team.recheck_pending and report.rechecks == [team.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_that_needs_an_analysis_waits_for_the_worker_running_it(settings: Any) -> None:
+    snapshot = services.create_snapshot(name="prod", files=FILES)  # analysed (Celery eager)
+    now = timezone.now()
+    elsewhere = Analysis.objects.create(snapshot=snapshot, status="running", attempts=1, started=now, heartbeat=now)
+
+    def worker_gives_up() -> None:  # the other worker stops; the analysis is queued again
+        time.sleep(1.0)
+        Analysis.objects.filter(id=elsewhere.id).update(status="queued", heartbeat=None, started=None)
+
+    thread = threading.Thread(target=worker_gives_up)
+    thread.start()
+    finished = analyses.finish_analysis(analysis_id=elsewhere.id, poll=0.1)
+    thread.join()
+    assert finished.status == "done"  # waited while it ran elsewhere, then ran it here

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -42,7 +43,7 @@ from policies.models import (
     Review,
     Snapshot,
 )
-from policies.services.analyses import run_analysis
+from policies.services.analyses import finish_analysis
 from policies.services.answers import diff_snapshots
 from policies.services.errors import InvalidTransition
 from policies.services.expectations import ExpectationSet
@@ -244,10 +245,10 @@ def run_proposal(*, proposal_id: int) -> None:
         for snapshot in (proposal.base, proposal.proposed):
             analysis = snapshot.latest_analysis()
             if analysis is not None and not analysis.is_finished:
-                run_analysis(analysis_id=analysis.id)
-            analysis = snapshot.latest_analysis()
+                analysis = finish_analysis(analysis_id=analysis.id)  # or wait for the worker running it
             if analysis is None or analysis.status != Analysis.Status.DONE:
-                reason = analysis.error if analysis is not None else "it has no analysis"
+                reason = "it has no analysis" if analysis is None else analysis.error or (
+                    f"it is still {analysis.status} after {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds")
                 raise engine.PolicyError(f"the analysis of snapshot {snapshot.id} ({snapshot.name}) failed: {reason}")
         diff = diff_snapshots(old=proposal.base, new=proposal.proposed)
         while True:  # again when the team's expectations change meanwhile
