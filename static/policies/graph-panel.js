@@ -30,7 +30,7 @@ export function createSidePanel({ config, page, body, titleBox, graph, actions }
     const wasOpen = !page.classList.contains("panel-closed");
     page.classList.add("panel-closed");
     if (graph.cy) {
-      graph.cy.elements().unselect();
+      graph.cy.elements(":selected").unselect();
       if (wasOpen) resizeKeepingCentre();
     }
   }

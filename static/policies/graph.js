@@ -19,6 +19,7 @@ import {
 import { el, pollAnalysis } from "./common.js";
 import { GraphData } from "./graph-data.js";
 import { runLayout } from "./graph-layout.js";
+import { speedUpRenderer } from "./graph-renderer.js";
 import { createSidePanel } from "./graph-panel.js";
 import { cssVar, graphStyles } from "./graph-style.js";
 
@@ -122,6 +123,7 @@ function render({ relayout }) {
       maxZoom: 3,
       boxSelectionEnabled: false,
     });
+    speedUpRenderer(cy);
     cy.on("tap", "node", (event) => onTapNode(event.target));
     cy.on("tap", "edge", (event) => select(event.target.id()));
     cy.on("tap", (event) => {
@@ -280,7 +282,7 @@ function select(id, { center = false } = {}) {
   const element = cy.getElementById(id);
   state.selected = id;
   saveState();
-  cy.elements().unselect();
+  cy.elements(":selected").unselect();
   if (element.empty()) {
     closePanel();
     return;
