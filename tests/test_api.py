@@ -535,7 +535,7 @@ def test_pods_with_their_neighbours(api: APIClient, snapshot: Snapshot) -> None:
     assert {p["id"] for p in in_prod} == {"prod/web", "prod/db"}
 
     db = api.get(f"/api/snapshots/{snapshot.id}/pods/prod/db/").json()
-    assert db["policies"]["ingress"] == ["prod/db-same-namespace"]
+    assert db["policies"]["ingress"] == ["NetworkPolicy/prod/db-same-namespace"]
     assert {n["id"] for n in db["ingress"]} >= {"prod/web"}
     assert "other/intruder" not in {n["id"] for n in db["ingress"]}
 

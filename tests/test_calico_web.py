@@ -394,13 +394,20 @@ def test_graph_page_config_has_tier_and_order_of_each_policy(web: Client, calico
     response = web.get(reverse("policies:graph", args=[calico.id]))
     assert response.status_code == 200
     config = response.context["config"]
-    details = config["policy_details"]
-    assert details[GNP]["tier"] == "security"
-    assert details[GNP]["order_text"] == "10"
-    assert details["storefront/web-public"]["kind"] == "Calico NetworkPolicy"
-    assert details["payments/payments-api"]["tier"] == "default"
-    assert details[GNP]["position"] < details["storefront/web-public"]["position"]
-    assert details["payments/payments-api"]["url"] == config["policy_urls"]["payments/payments-api"]
+    details = config["policy_details"]  # by policy key, as graph nodes name their policies
+    gnp, web_public = f"GlobalNetworkPolicy/{GNP}", "CalicoNetworkPolicy/storefront/web-public"
+    payments = "NetworkPolicy/payments/payments-api"
+    assert details[gnp]["tier"] == "security"
+    assert details[gnp]["order_text"] == "10"
+    assert details[gnp]["name"] == GNP
+    assert details[web_public]["kind"] == "Calico NetworkPolicy"
+    assert details[web_public]["name"] == "storefront/web-public"
+    assert details[payments]["tier"] == "default"
+    assert details[gnp]["position"] < details[web_public]["position"]
+    assert details[payments]["url"] == config["policy_urls"][payments]
+    graph = web.get(reverse("api:snapshot-graph", args=[calico.id])).json()
+    named = {key for node in graph["nodes"] for keys in (node.get("policies") or {}).values() for key in keys}
+    assert {gnp, web_public, payments} <= named <= set(details) | set(config["policy_urls"])
 
 
 def test_pages_of_a_kubernetes_snapshot_show_no_tiers(web: Client, snapshot: Snapshot) -> None:

@@ -315,7 +315,7 @@ def test_graph_page_hands_the_api_urls_and_policy_links_to_the_script(web: Clien
     assert config["analysis"]["status"] == "done"
     policy = policy_resource(snapshot)
     policy_url = reverse("policies:policy", args=[snapshot.id, policy.id])
-    assert config["policy_urls"] == {"prod/db-same-namespace": policy_url}
+    assert config["policy_urls"] == {"NetworkPolicy/prod/db-same-namespace": policy_url}
     assert config["headline"]["not-isolated"] == ["other/Pod/intruder", "prod/Pod/web"]
     # The filter form starts from the URL (it also works as a plain GET form).
     assert 'value="5432"' in html

@@ -112,6 +112,15 @@ class Decision:
     approximate: bool = False
     warnings: tuple[str, ...] = field(default=())
 
+    @property
+    def deciding_key(self) -> str:
+        """The deciding policy's key (keys.py): that of the last trace with the deciding id (a
+        Profile has none)."""
+        if not self.deciding_policy:
+            return ""
+        trace = next((t for t in reversed(self.policies) if t.id == self.deciding_policy), None)
+        return trace.policy_key if trace is not None and trace.kind != "Profile" else ""
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "direction": self.direction,
@@ -121,6 +130,7 @@ class Decision:
             "detail": self.detail,
             "policies": [p.to_dict() for p in self.policies],
             "deciding_policy": self.deciding_policy or None,
+            "deciding_key": self.deciding_key or None,
             "deciding_rule": self.deciding_rule,
         }
         if self.deciding_tier:

@@ -1,9 +1,9 @@
 """Compare two reachability graphs by stable node identity: flows added, removed and changed.
 
-Each changed flow names the policies responsible: the policies that were added, removed or edited
-between the versions and that apply to the source's egress or the destination's ingress. When no
-policy changed there, the flow changed because of the endpoints (new pods, new labels) and the
-policies that apply to its ends are listed instead.
+Each changed flow names the policies responsible, by their keys (keys.py): the policies that were
+added, removed or edited between the versions and that apply to the source's egress or the
+destination's ingress. When no policy changed there, the flow changed because of the endpoints (new
+pods, new labels) and the policies that apply to its ends are listed instead.
 """
 
 from __future__ import annotations
@@ -114,10 +114,21 @@ def _edges(graph: Mapping[str, Any]) -> dict[tuple[str, str], ConnectionSet]:
 
 
 def _node_policies(graph: Mapping[str, Any]) -> dict[str, tuple[set[str], set[str]]]:
+    """Each node's policies by key. A graph written before nodes carried keys names them by id:
+    such an id is read as the keys of the graph's policies with that id."""
+    entries = graph.get("policies", [])
+    keys = {p.get("key") or _key_of(p["kind"], p["id"]) for p in entries}
+    by_id: dict[str, set[str]] = {}
+    for p in entries:
+        by_id.setdefault(p["id"], set()).add(p.get("key") or _key_of(p["kind"], p["id"]))
+
+    def as_keys(names: list[str]) -> set[str]:
+        return {key for name in names for key in ({name} if name in keys else by_id.get(name, {name}))}
+
     out: dict[str, tuple[set[str], set[str]]] = {}
     for n in graph.get("nodes", []):
         pols = n.get("policies") or {}
-        out[n["id"]] = (set(pols.get("ingress", [])), set(pols.get("egress", [])))
+        out[n["id"]] = (as_keys(pols.get("ingress", [])), as_keys(pols.get("egress", [])))
     return out
 
 
@@ -157,7 +168,7 @@ def _diff(old: _Side, new: _Side) -> Diff:
         if old_pols.get(key) != new_pols.get(key):
             state = "added" if key not in old_pols else "removed" if key not in new_pols else "modified"
             changed_pols.append({"kind": key[0], "id": key[1], "key": _key_of(*key), "change": state})
-    changed_ids = {p["id"] for p in changed_pols}
+    changed_keys = {p["key"] for p in changed_pols}
     old_np, new_np = old.node_policies, new.node_policies
 
     def responsible(src: str, dst: str) -> tuple[tuple[str, ...], str]:
@@ -167,7 +178,7 @@ def _diff(old: _Side, new: _Side) -> Diff:
                 ends |= table[src][1]
             if dst in table:
                 ends |= table[dst][0]
-        hit = ends & changed_ids
+        hit = ends & changed_keys
         if hit:
             return tuple(sorted(hit)), "policy"
         return tuple(sorted(ends)), "endpoints"

@@ -241,7 +241,8 @@ def comparison(old: Snapshot, new: Snapshot, level: str = "workload") -> Compari
     old_nodes = {node["id"]: node for node in stored_nodes(old, level)}
     new_nodes = {node["id"]: node for node in stored_nodes(new, level)}
     old_pages, new_pages = policy_pages(old), policy_pages(new)
-    changes = {p["id"]: p["change"] for p in diff.get("policies_changed", [])}
+    # Flows name policies by key (diffs kept from before the key: by id).
+    changes = {p.get("key") or p["id"]: p["change"] for p in diff.get("policies_changed", [])}
 
     def endpoint(node_id: str, first: dict[str, Any], then: dict[str, Any]) -> Endpoint:
         node = first.get(node_id) or then.get(node_id) or _node_from_id(node_id)
@@ -259,10 +260,13 @@ def comparison(old: Snapshot, new: Snapshot, level: str = "workload") -> Compari
         return flow["source"] in nodes and flow["target"] in nodes
 
     def links(flow: dict[str, Any], first: PolicyPages, then: PolicyPages) -> list[PolicyLink]:
-        return [
-            PolicyLink(pid, first.get(("", pid)) or then.get(("", pid), ""), changes.get(pid, ""))
-            for pid in flow.get("policies", [])
-        ]
+        def page(pid: str) -> str:
+            return first.get(("key", pid)) or then.get(("key", pid)) or first.get(("", pid)) or then.get(("", pid), "")
+
+        def name(pid: str) -> str:
+            return first.get(("name", pid)) or then.get(("name", pid)) or pid
+
+        return [PolicyLink(name(pid), page(pid), changes.get(pid, "")) for pid in flow.get("policies", [])]
 
     Side = tuple[Snapshot, dict[str, Any], PolicyPages]  # a snapshot, its graph nodes, its policy pages
     after: Side = (new, new_nodes, new_pages)

@@ -13,22 +13,26 @@ from policies.pages.words import order_text
 
 
 def policy_urls(snapshot: Snapshot) -> dict[str, str]:
-    """Engine policy id ("namespace/name", or the name of a global policy) -> its policy page."""
+    """Policy key (engine keys.py: "NetworkPolicy/shop/db", as graph nodes and explanations name
+    policies) -> its policy page, an enforced policy before a staged one."""
     urls: dict[str, str] = {}
-    for resource in policy_resources(snapshot):
-        urls.setdefault(resource.engine_id, reverse("policies:policy", args=[snapshot.id, resource.id]))
+    for resource in sorted(policy_resources(snapshot), key=lambda r: r.is_staged):
+        if resource.policy_key:
+            urls.setdefault(resource.policy_key, reverse("policies:policy", args=[snapshot.id, resource.id]))
     return urls
 
 
 def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
-    """Engine policy id -> its page, kind and, under Calico, tier, tier order, order and evaluation
-    position (the graph's side panel lists a node's policies in that order)."""
+    """Policy key -> its name (the engine id, "namespace/name"), page, kind and, under Calico, tier,
+    tier order, order and evaluation position (the graph's side panel lists a node's policies in
+    that order)."""
     details: dict[str, dict[str, Any]] = {}
     for resource in policy_resources(snapshot):
-        if resource.is_staged or resource.engine_id in details:
+        if resource.is_staged or not resource.policy_key or resource.policy_key in details:
             continue
         placement = services.policy_placement(policy=resource)
         entry: dict[str, Any] = {
+            "name": resource.engine_id,
             "url": reverse("policies:policy", args=[snapshot.id, resource.id]),
             "kind": resource.display_kind,
         }
@@ -38,7 +42,7 @@ def policy_details(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
             entry["order_text"] = order_text(placement.order)
         if resource.is_admin_policy:
             entry["admin"] = True
-        details[resource.engine_id] = entry
+        details[resource.policy_key] = entry
     return details
 
 

@@ -51,7 +51,7 @@ def policy_flows(snapshot: Snapshot, policy: Resource, graph: dict[str, Any]) ->
     """Edges whose explanation cites the policy as allowing them (ingress or egress), or, for a
     Calico policy, as passing them to a later tier that allowed them; and how many candidate edges
     were left unchecked (at most POLICY_FLOW_CHECKS explanations per page)."""
-    policy_id = policy.engine_id
+    policy_id = policy.policy_key  # graph nodes name their policies by key (engine keys.py)
     nodes = {node["id"]: node for node in graph["nodes"]}
     candidates = []
     for edge in graph["edges"]:

@@ -124,13 +124,16 @@ PolicyPages = dict[tuple[str, str], str]
 
 
 def policy_pages(snapshot: Snapshot) -> PolicyPages:
-    """("key", policy key) -> the policy's page, and ("", engine policy id) -> the page of the
-    policy with that id (a diff's flows name policies by id), an enforced one before a staged one."""
+    """("key", policy key) -> the policy's page (graphs, diffs and traces name policies by key),
+    ("name", policy key) -> its engine id ("namespace/name", what a page shows), and ("", engine
+    policy id) -> the page of the policy with that id (diffs kept from before the key), an enforced
+    one before a staged one."""
     pages: PolicyPages = {}
     resources = policy_resources(snapshot)
     for resource in sorted(resources, key=lambda r: r.is_staged):
         url = reverse("policies:policy", args=[snapshot.id, resource.id])
         if resource.policy_key:
             pages[("key", resource.policy_key)] = url
+            pages[("name", resource.policy_key)] = resource.engine_id
         pages.setdefault(("", resource.engine_id), url)
     return pages

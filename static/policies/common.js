@@ -59,7 +59,11 @@ export function renderExplanationSummary(explanation, policyUrls) {
     const who = DIRECTION_WHO[decision.direction] || key;
     const items = [el("strong", {}, `${decision.direction} of the ${who}: ${decision.verdict.toLowerCase()}`)];
     if (decision.deciding_policy) {
-      const url = policyUrls && policyUrls[decision.deciding_policy];
+      // Policy pages are keyed by policy key; an explanation kept from before deciding_key names the
+      // deciding policy by id only, and its trace carries the key.
+      const trace = [...(decision.policies || [])].reverse().find((p) => p.id === decision.deciding_policy);
+      const key = decision.deciding_key || (trace && trace.key);
+      const url = policyUrls && key && policyUrls[key];
       const rule = decision.deciding_rule === null || decision.deciding_rule === undefined ? "" : `, rule ${decision.deciding_rule}`;
       items.push(" by ");
       items.push(url ? el("a", { href: url }, decision.deciding_policy) : decision.deciding_policy);

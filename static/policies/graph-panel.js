@@ -59,7 +59,8 @@ export function createSidePanel({ config, page, body, titleBox, graph, actions }
 
   // One line per policy, with the directions it selects the node for: "shop/web (ingress, egress)".
   // Under Calico each line also says the policy's tier and order, and the lines come in the order
-  // Calico runs them (tier by tier, then by order).
+  // Calico runs them (tier by tier, then by order). A node names its policies by key (the engine's
+  // "NetworkPolicy/shop/web"); config.policy_details and config.policy_urls are keyed the same way.
   function policyItems(policies) {
     const directions = new Map();
     for (const direction of ["ingress", "egress"]) {
@@ -76,10 +77,11 @@ export function createSidePanel({ config, page, body, titleBox, graph, actions }
     const entries = [...directions.entries()].sort(
       ([a], [b]) => position(a) - position(b) || (a < b ? -1 : a > b ? 1 : 0),
     );
-    return entries.map(([id, which]) => {
-      const info = details[id] || {};
-      const url = info.url || config.policy_urls[id];
-      const link = url ? el("a", { href: url }, id) : el("span", {}, id);
+    return entries.map(([key, which]) => {
+      const info = details[key] || {};
+      const url = info.url || config.policy_urls[key];
+      const name = info.name || key;
+      const link = url ? el("a", { href: url, "data-policy-key": key }, name) : el("span", {}, name);
       const children = [link, el("span", { class: "muted small" }, ` (${which.join(", ")})`)];
       if (info.tier) {
         children.push(

@@ -19,12 +19,14 @@ pytestmark = pytest.mark.browser
 PICK = """() => window.netpolGraph.cy.nodes('.workload')
   .filter(n => n.parent().children().length > 1 && n.connectedEdges().length > 0)
   .sort((a, b) => b.connectedEdges().length - a.connectedEdges().length)[0].id()"""
-POSITIONS = "() => Object.fromEntries(window.netpolGraph.cy.nodes().filter(n => !n.isParent()).map(n => [n.id(), n.position()]))"
+POSITIONS = """() => Object.fromEntries(window.netpolGraph.cy.nodes().filter(n => !n.isParent())
+  .map(n => [n.id(), n.position()]))"""
 DRAG_LAYER = "() => window.netpolGraph.cy.renderer().getCachedZSortedEles().drag.map(e => e.id()).sort()"
 MOVING = """(id) => { const n = window.netpolGraph.cy.getElementById(id);
   return n.union(n.connectedEdges()).map(e => e.id()).sort(); }"""
 # A mouse move (in pixels) that takes the node to a free spot on screen, clear of every other node.
-FREE_MOVE = """(id) => { const cy = window.netpolGraph.cy, n = cy.getElementById(id), b = n.boundingBox(), z = cy.zoom();
+FREE_MOVE = """(id) => { const cy = window.netpolGraph.cy, n = cy.getElementById(id);
+  const b = n.boundingBox(), z = cy.zoom();
   const others = cy.nodes().filter(o => !o.isParent() && !o.same(n)).map(o => o.boundingBox());
   const view = cy.extent();
   for (let r = 60; r <= 600; r += 30) for (let a = 0; a < 360; a += 30) {
@@ -84,3 +86,25 @@ def test_dragging_a_workload_moves_it_and_redraws_only_it_and_its_edges(
     assert point is not None
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function("(id) => window.netpolGraph.cy.getElementById(id).selected()", arg=node)
+
+
+def test_the_side_panel_links_a_nodes_policies_by_their_key(
+    login: Callable[[], Any], live_server: Any, shop: Snapshot
+) -> None:
+    """Graph nodes name their policies by the engine's key; the panel links each to its page."""
+    page = login()
+    page.goto(f"{live_server.url}/snapshots/{shop.id}/graph/")
+    wait_for_graph(page)
+    node = page.evaluate(PICK)
+    point = page.evaluate(CLICK_POINT, node)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector("#panel-body a[data-policy-key]")
+    links = page.eval_on_selector_all(
+        "#panel-body a[data-policy-key]", "as => as.map(a => [a.dataset.policyKey, a.textContent, a.pathname])"
+    )
+    keys = {r.policy_key: r for r in shop.resources.exclude(policy_key="")}
+    assert links
+    for key, text, path in links:
+        resource = keys[key]
+        assert text == resource.engine_id
+        assert path == f"/snapshots/{shop.id}/policies/{resource.id}/"

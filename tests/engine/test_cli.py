@@ -130,10 +130,14 @@ def test_diff_reports_opened_and_closed_flows_with_policies() -> None:
     data = json.loads(out)
     added = {(e["source"], e["target"]): e for e in data["added"]}
     removed = {(e["source"], e["target"]): e for e in data["removed"]}
-    assert added[("ops/Pod/monitor", "shop/Pod/db-0")]["policies"] == ["shop/db-from-api"]
+    assert added[("ops/Pod/monitor", "shop/Pod/db-0")]["policies"] == ["NetworkPolicy/shop/db-from-api"]
     assert ("shop/Deployment/api", "shop/Deployment/web") in removed
     assert ("10.0.0.0/8", "shop/Deployment/web") in removed
     assert {p["id"] for p in data["policies_changed"]} == {"shop/db-from-api", "shop/web-from-anywhere"}
+    # Flows name the policies by the same key as the changed policies' list (keys.py).
+    changed_keys = {p["key"] for p in data["policies_changed"]}
+    assert changed_keys == {"NetworkPolicy/shop/db-from-api", "NetworkPolicy/shop/web-from-anywhere"}
+    assert set(added[("ops/Pod/monitor", "shop/Pod/db-0")]["policies"]) <= changed_keys
 
 
 @pytest.mark.parametrize("fail_on, expected", [("added", 1), ("removed", 1), ("any", 1)])

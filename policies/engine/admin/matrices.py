@@ -19,6 +19,7 @@ from policies.engine.admin.model import ADMIN, BASELINE, AdminPolicy, AdminRule
 from policies.engine.admin.tables import rule_ports, select_peer
 from policies.engine.groups import GroupIndex
 from policies.engine.k8s.matrices import MatrixContext, networkpolicy_matrices
+from policies.engine.keys import policy_key
 from policies.engine.matrices import DirectionMatrices, mask_dtype, to_ints
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def fold_admin_tiers(ctx: MatrixContext, dm: DirectionMatrices) -> None:
         names: dict[int, set[str]] = {}
         for p, rows in (*admin, *baseline):
             for r in rows:
-                names.setdefault(r, set()).add(f"{p.kind}/{p.name}")
+                names.setdefault(r, set()).add(policy_key(p.kind, "", p.name))
         affected = sorted(names)
         position = {g: i for i, g in enumerate(affected)}
         top = _Tier((len(affected), ctx.peers, ctx.atoms.words), mask_dtype(ctx.atoms))

@@ -17,6 +17,7 @@ from policies.engine.admin.model import ADMIN, BASELINE, AdminPeer, AdminPolicy,
 from policies.engine.cluster import ContainerPort, IPBlock
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, PeerKey, Table
+from policies.engine.keys import policy_key
 
 __all__ = ["apply_admin_tiers", "domain_name_policies", "group_admin_policies", "rule_ports",
            "select_peer"]
@@ -153,5 +154,5 @@ def _fold(index: GroupIndex, group: EndpointGroup, direction: str, inner: Table,
     if direction == "Egress":
         hosts = {g.index for g in index.groups if g.host_network}
         node_exempt = {k: c for k in keys & hosts if (c := exempt(k)) != ALL}
-    names = tuple(sorted({*inner.policies, *(f"{p.kind}/{p.name}" for p in (*admin, *baseline))}))
+    names = tuple(sorted({*inner.policies, *(policy_key(p.kind, "", p.name) for p in (*admin, *baseline))}))
     return Table(default, overrides, isolated=inner.isolated, policies=names, node_exempt=node_exempt)

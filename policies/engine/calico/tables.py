@@ -44,6 +44,7 @@ from policies.engine.cluster import ContainerPort, IPBlock
 from policies.engine.connections import PORT_PROTOCOLS, ConnectionSet
 from policies.engine.flows import Endpoint
 from policies.engine.groups import OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
+from policies.engine.keys import policy_key
 
 ALL = ConnectionSet.all()
 NONE = ConnectionSet.none()
@@ -390,9 +391,9 @@ class CalicoTables:
             result = result_of(key)
             if result != default:
                 overrides[key] = result
-        # Plain policy ids, as ``reachability.policy_entries`` lists them (diffs match on them).
-        ids = tuple(sorted({p.id for _, pols in tiers for p in pols}))
-        return Table(default, overrides, isolated=True, policies=ids)
+        # The policies' keys (keys.py), as traces and ``reachability.policy_entries`` give them.
+        keys = tuple(sorted({policy_key(p.trace_kind, p.namespace, p.name) for _, pols in tiers for p in pols}))
+        return Table(default, overrides, isolated=True, policies=keys)
 
 
 def calico_tables(

@@ -20,6 +20,7 @@ from policies.engine.findings import Finding
 from policies.engine.groups import NONE, EndpointGroup, GroupIndex, PeerKey, Table
 from policies.engine.k8s.model import NetworkPolicy
 from policies.engine.k8s.tables import k8s_table
+from policies.engine.keys import policy_key
 
 __all__ = ["k8s_findings"]
 
@@ -195,7 +196,7 @@ def _dns(index: GroupIndex) -> list[Finding]:
             if key in reported:
                 continue
             reported.add(key)
-            np = next(p for p in index.cluster.policies if p.id == pol)
+            np = next(p for p in index.cluster.policies if policy_key("NetworkPolicy", p.namespace, p.name) == pol)
             out.append(Finding("warning", "NP005", f"egress isolation of {g.namespace} pods "
                                f"({', '.join(p.name for p in g.pods[:3])}) blocks DNS: no egress rule allows "
                                "UDP 53 to the cluster DNS", np.id, np.source))

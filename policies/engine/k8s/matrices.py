@@ -23,6 +23,7 @@ from policies.engine.connections import ConnectionSet
 from policies.engine.groups import GroupIndex, PeerKey
 from policies.engine.k8s.model import NetworkPolicy, PortSpec
 from policies.engine.k8s.vectors import GroupVectors
+from policies.engine.keys import policy_key
 from policies.engine.matrices import DirectionMatrices, egress_matrix, mask_dtype, words
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool]
         named = direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress)
         for r in rows:
             isolated[r] = True
-            policies[r].append(np_.id)
+            policies[r].append(policy_key("NetworkPolicy", np_.namespace, np_.name))
             signature[r].append((i, int(ctx.port_class[r]) if named else None))
     by_signature: dict[tuple[tuple[int, int | None], ...], list[int]] = defaultdict(list)
     for r in range(ctx.n):

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import NONE, OPEN_TABLE, EndpointGroup, GroupIndex, PeerKey, Table
+from policies.engine.keys import policy_key
+
+if TYPE_CHECKING:
+    from policies.engine.k8s.model import NetworkPolicy
 
 __all__ = ["k8s_table", "k8s_tables"]
 
@@ -91,7 +96,7 @@ def k8s_table(index: GroupIndex, group: EndpointGroup, direction: str) -> Table:
                         conn = index.resolve_ports(rule.ports, index.dst_ports(key))
                         if conn:
                             extra.add((key,), conn)
-    return Table(default, extra.united(default), isolated=True, policies=tuple(sorted(np.id for np in pols)))
+    return Table(default, extra.united(default), isolated=True, policies=tuple(sorted(_key(np) for np in pols)))
 
 
 def k8s_tables(
@@ -107,3 +112,8 @@ def k8s_tables(
         if progress is not None and g.index % 64 == 0:
             progress(g.index / n)
     return egress, ingress
+
+
+def _key(np: NetworkPolicy) -> str:
+    """A NetworkPolicy's key (keys.py)."""
+    return policy_key("NetworkPolicy", np.namespace, np.name)
