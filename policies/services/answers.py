@@ -9,6 +9,7 @@ from policies import engine
 from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
+from policies.services.explainers import stored_explainer
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.stored_graphs import graph_from_compact, slice_from_compact
@@ -131,16 +132,23 @@ def explain_flow(
     suggest: bool = False,
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
-    snapshot's explainer is built at its first question in this process and kept. ``suggest``: also
+    snapshot's explainer is read from its analysis (or built) at its first question in this
+    process, and kept. ``suggest``: also
     the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
     under the key ``suggestion``."""
-    explainer = _explainers.get(snapshot, lambda: engine.Explainer(load_manifests(snapshot=snapshot).cluster))
+    explainer = _explainers.get(snapshot, lambda: _explainer(snapshot))
     found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
                               icmp_code=icmp_code, evaluator=evaluator)
     explanation: dict[str, Any] = found.to_dict()
     if suggest:
         explanation["suggestion"] = engine.suggest(explainer.cluster, found.result).to_dict()
     return explanation
+
+
+def _explainer(snapshot: Snapshot) -> engine.Explainer:
+    """The explainer stored with the snapshot's analysis, else one built from its parsed manifests
+    (before its analysis is done, or for analyses stored without it)."""
+    return stored_explainer(snapshot) or engine.Explainer(load_manifests(snapshot=snapshot).cluster)
 
 
 def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> dict[str, Any]:
