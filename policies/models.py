@@ -33,6 +33,9 @@ class Team(models.Model):
     # Set when the re-check of a change could not be queued (the broker was down); the sweep of
     # stuck work queues it again and clears the flag.
     recheck_pending = models.BooleanField(default=False, db_default=False)
+    # When the re-check task now waiting in the broker's queue was sent (None: none waits). Further
+    # changes before it starts send no other: it reads the version when it starts, so it sees them.
+    recheck_queued = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
