@@ -5,7 +5,9 @@ diffs of a generated cluster; prints throughput and p50/p95/p99 latency per kind
 
 The cluster comes from bench/generate.py (two snapshots: the second with fewer policies, for the
 diff). Both are stored and analysed in-process before the clock starts, in a SQLite file of a
-temporary directory; explanations and graphs are then answered from the stored analyses.
+temporary directory; explanations and graphs are then answered from the stored analyses. Before
+the server starts, a new process times its first explanation of the snapshot, from the explainer
+stored with the analysis and by parsing the snapshot (as before it was stored).
 
 Without think time, each client asks again as soon as it is answered: the server is saturated and
 a request's latency is about clients / throughput (Little's law), whatever one request costs. With
@@ -78,6 +80,37 @@ print(json.dumps({{"token": Token.objects.create(user=user).key, "old": ids[0], 
     return data["token"], data["new"], data["old"], data["pods"]
 
 
+def cold_start(env: dict[str, str], snapshot: int, pods: list[str]) -> dict[str, float]:
+    """Seconds to the first and second explanation of a new process (Django set up, nothing of the
+    snapshot in memory): from the explainer stored with the analysis, and by parsing the snapshot as
+    a process did before it was stored (and still does for analyses stored without it)."""
+    script = f"""
+import json, time
+from contextlib import nullcontext
+from unittest import mock
+from policies import services
+from policies.models import Snapshot
+from policies.services import answers
+snapshot = Snapshot.objects.get(id={snapshot})
+ask = dict(snapshot=snapshot, source={pods[0]!r}, destination={pods[-1]!r}, port=80)
+took = {{}}
+for way in ("stored", "parsed"):
+    answers._explainers.clear()
+    with mock.patch.object(answers, "stored_explainer", return_value=None) if way == "parsed" else nullcontext():
+        began = time.perf_counter()
+        services.explain_flow(**ask)
+        took[way + " first"] = time.perf_counter() - began
+        began = time.perf_counter()
+        services.explain_flow(**{{**ask, "port": 443}})
+        took[way + " second"] = time.perf_counter() - began
+print(json.dumps(took))
+"""
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    took: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return took
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
@@ -107,6 +140,11 @@ def main() -> None:
         started = time.perf_counter()
         token, new, old, pods = prepare(tmp, args.pods, env)
         print(f"prepared {len(pods)} pods in two snapshots in {time.perf_counter() - started:.0f} s")
+        took = cold_start(env, new, pods)
+        print("a new process's first explanation: {:.3f} s from the stored explainer (then {:.4f} s), "
+              "{:.3f} s parsing the snapshot (then {:.4f} s); load average {:.1f}".format(
+                  took["stored first"], took["stored second"], took["parsed first"], took["parsed second"],
+                  os.getloadavg()[0]))
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "netpol_site.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "300"],
