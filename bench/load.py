@@ -182,21 +182,33 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
                 break
         except OSError:
             time.sleep(0.2)
-    # Warm up: every gunicorn worker reads the stored analyses and parses the snapshot once. The
-    # requests go out together, so that each worker gets some of them.
+    # Warm up: every gunicorn worker reads the stored analyses (each worker's first explanation
+    # reads the snapshot's stored explainer). Explanations go first and alone, so that their time
+    # is the explainer's; then graphs and diffs (a worker's first diff computes it). The requests of
+    # a kind go out together, so that each worker gets some of them.
     warm_started = time.perf_counter()
-    for _ in range(2 if warm else 0):
-        warm = [threading.Thread(target=get, args=request) for request in (
-            (f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
-            (f"/snapshots/{new}/graph/", {"level": "workload"}),
-            (f"/snapshots/{new}/diff/", {"against": str(old)}),
-        ) for _ in range(args.workers * args.threads)]
-        for t in warm:
+    slowest: dict[str, float] = {}
+    warm_lock = threading.Lock()
+    for request in ((f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
+                    (f"/snapshots/{new}/graph/", {"level": "workload"}),
+                    (f"/snapshots/{new}/diff/", {"against": str(old)})) if warm else ():
+
+        def timed(request: tuple[str, dict[str, str]] = request) -> None:
+            began = time.perf_counter()
+            get(*request)
+            took = time.perf_counter() - began
+            with warm_lock:
+                slowest[request[0]] = max(slowest.get(request[0], 0.0), took)
+
+        batch = [threading.Thread(target=timed) for _ in range(args.workers * args.threads)]
+        for t in batch:
             t.start()
-        for t in warm:
+        for t in batch:
             t.join()
     if warm:
-        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s; load average {os.getloadavg()[0]:.1f}")
+        kinds = ", ".join(f"{path.rstrip('/').rsplit('/', 1)[-1]} {took:.2f} s" for path, took in slowest.items())
+        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s ({args.workers * args.threads} concurrent "
+              f"requests of each kind, the slowest: {kinds}); load average {os.getloadavg()[0]:.1f}")
 
     latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
     errors: dict[str, int] = {name: 0 for name, _ in MIX}
