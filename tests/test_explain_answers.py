@@ -116,6 +116,15 @@ def test_an_analysis_whose_explainer_cannot_be_used_is_answered_by_parsing(snaps
         assert parse.call_count == 1
 
 
+def test_an_explainer_that_cannot_be_written_leaves_the_analysis_done(make_snapshot: Any) -> None:
+    with mock.patch.object(engine.Explainer, "to_bytes", side_effect=TypeError("cannot pickle 'x'")):
+        snapshot = make_snapshot()
+    analysis = snapshot.analyses.get()
+    assert analysis.status == "done" and not analysis.parts.filter(key=EXPLAINER_PART).exists()
+    cold_process()
+    assert services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=5432)["allowed"]
+
+
 def test_a_stored_state_builds_nothing_but_engine_classes() -> None:
     """Correctly signed bytes that name any other callable are refused before it is called."""
     key = b"k" * 32

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 
 from django.conf import settings
 
 from policies import engine
 from policies.models import Analysis, AnalysisPart, Snapshot
 
-__all__ = ["EXPLAINER_PART", "explainer_part", "stored_explainer"]
+__all__ = ["EXPLAINER_PART", "explainer_parts", "stored_explainer"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,16 @@ def _key() -> bytes:
     return hashlib.sha256(b"netpol stored explainer\0" + str(settings.SECRET_KEY).encode()).digest()
 
 
-def explainer_part(cluster: engine.Cluster) -> bytes:
-    """The part an analysis stores under EXPLAINER_PART: the explainer of ``cluster``, signed."""
-    data: bytes = engine.Explainer(cluster).to_bytes(key=_key())
-    return data
+def explainer_parts(cluster: engine.Cluster) -> dict[str, bytes]:
+    """The part an analysis stores under EXPLAINER_PART: the explainer of ``cluster``, signed; none
+    when it cannot be written (explanations then parse the snapshot: never a failed analysis)."""
+    try:
+        data: bytes = engine.Explainer(cluster).to_bytes(key=_key())
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+        logger.warning("the explainer is not stored (%s: %s); explanations will parse the snapshot",
+                       type(exc).__name__, exc)
+        return {}
+    return {EXPLAINER_PART: data}
 
 
 def stored_explainer(snapshot: Snapshot) -> engine.Explainer | None:
