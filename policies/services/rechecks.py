@@ -11,7 +11,8 @@ newest first. A result computed with an older version is never shown as current:
 Re-checks of a team are coalesced, so that several changes in a row check each snapshot once:
 
 - a re-check starts NETPOL_RECHECK_DELAY seconds after it is asked for (on the thread, after the
-  team's last change), and reads the version when it starts;
+  team's last change, and at most five delays after the first), and reads the version when it
+  starts;
 - while one waits to start, further changes queue no other (``Team.recheck_queued`` says so to
   every web process with Celery; the thread runner keeps it in memory);
 - a change made while a re-check runs queues the next one, and the running one stops before its
@@ -73,11 +74,14 @@ _ids = itertools.count(1)
 
 
 def _run_job(job: int) -> None:
+    delay = float(settings.NETPOL_RECHECK_DELAY)
     with _lock:
         team_id = _jobs[job]
+        # A team whose expectations keep changing does not hold the thread for ever.
+        latest_start = _asked.get(team_id, time.monotonic()) + 5 * delay
     while True:  # wait until NETPOL_RECHECK_DELAY has passed since the team's last change
         with _lock:
-            left = _asked.get(team_id, 0.0) + float(settings.NETPOL_RECHECK_DELAY) - time.monotonic()
+            left = min(_asked.get(team_id, 0.0) + delay, latest_start) - time.monotonic()
             if left <= 0:
                 del _jobs[job]
                 _waiting.discard(team_id)
