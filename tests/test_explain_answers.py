@@ -15,10 +15,11 @@ from django.test import override_settings
 
 from policies import engine, services
 from policies.engine import stored_state
-from policies.models import AnalysisPart, Snapshot
-from policies.services import answers
+from policies.models import AnalysisPart, Snapshot, TeamExpectation
+from policies.services import answers, rechecks
 from policies.services import manifests as manifests_service
 from policies.services.cache import LockedCache
+from policies.services.expectations import ExpectationSet
 from policies.services.explainers import EXPLAINER_PART, stored_explainer
 from tests.bench_generator import load_generator
 
@@ -222,6 +223,29 @@ def test_a_diff_is_computed_once_per_pair_of_analyses(make_snapshot: Any, manife
     with mock.patch.object(engine, "diff_dicts", wraps=engine.diff_dicts) as diff:
         assert services.diff_snapshots(old=old, new=new, level="workload") == first
     assert diff.call_count == 1
+
+
+def test_a_diff_over_new_address_blocks_and_a_recheck_use_the_stored_clusters(
+    make_snapshot: Any, manifests: dict[str, Any],
+) -> None:
+    """A change that adds an ipBlock cuts the address space anew: the diff is computed again from
+    both clusters, read from the stored explainers (no parse), and is the engine's."""
+    block = manifests["policy"].replace("        - podSelector: {}\n",
+                                        "        - podSelector: {}\n        - ipBlock: {cidr: 10.20.0.0/16}\n")
+    assert block != manifests["policy"]
+    old = make_snapshot(name="before")
+    new = make_snapshot([*manifests["files"][:2], ("policy.yaml", block)], name="after")
+    cold_process()
+    with mock.patch.object(engine, "parse_files", wraps=engine.parse_files) as parse:
+        diff = services.diff_snapshots(old=old, new=new, level="workload")
+        report = rechecks.refresh_analysis(analysis=new.analyses.get(), checked=ExpectationSet(
+            new.team_id, 1, (TeamExpectation(team=new.team, name="x", spec={
+                "from": {"cidr": "10.20.0.0/16"}, "to": {"namespace": "prod"}, "expect": "deny"}),)))
+    assert parse.call_count == 0
+    parse_both = [engine.parse_files([(f.name, f.text) for f in s.files.all()]).cluster for s in (old, new)]
+    assert diff == engine.diff_clusters(*parse_both, level="workload").to_dict()
+    assert ("10.20.0.0/16", "prod/Pod/db") in {(e["source"], e["target"]) for e in diff["added"]}
+    assert report is not None and report["ok"] is False  # 10.20.0.0/16 now reaches db
 
 
 # --- the API -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ __all__ = [
     "connections_text",
     "list_pods",
     "render_graph",
+    "snapshot_cluster",
 ]
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
@@ -114,8 +115,7 @@ def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(get_graph(snapshot=snapshot, level=level), indent=2, sort_keys=True) + "\n"
     finished_analysis(snapshot=snapshot)  # AnalysisNotReady before doing the work
-    parsed = load_manifests(snapshot=snapshot)
-    text: str = engine.render(engine.build_graph(parsed.cluster, level=level), fmt)
+    text: str = engine.render(engine.build_graph(snapshot_cluster(snapshot=snapshot), level=level), fmt)
     return text
 
 
@@ -145,6 +145,13 @@ def explain_flow(
     return explanation
 
 
+def snapshot_cluster(*, snapshot: Snapshot) -> engine.Cluster:
+    """The snapshot's parsed cluster: its explainer's (read from the analysis or built, then kept in
+    this process), so that diffs, renderings and expectation checks do not parse the snapshot again."""
+    cluster: engine.Cluster = _explainers.get(snapshot, lambda: _explainer(snapshot)).cluster
+    return cluster
+
+
 def _explainer(snapshot: Snapshot) -> engine.Explainer:
     """The explainer stored with the snapshot's analysis, else one built from its parsed manifests
     (before its analysis is done, or for analyses stored without it)."""
@@ -170,8 +177,7 @@ def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
     if _external_ids(before) == _external_ids(after):
         diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     else:
-        old_cluster = load_manifests(snapshot=old).cluster
-        new_cluster = load_manifests(snapshot=new).cluster
+        old_cluster, new_cluster = snapshot_cluster(snapshot=old), snapshot_cluster(snapshot=new)
         diff = engine.diff_clusters(old_cluster, new_cluster, level=level).to_dict()
     return diff
 

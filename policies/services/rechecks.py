@@ -39,10 +39,9 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from policies import engine, tasks
 from policies.models import Analysis, Proposal, ProposalRevision, Snapshot, Team
-from policies.services.answers import get_graph
+from policies.services.answers import get_graph, snapshot_cluster
 from policies.services.background import BackgroundRunner
 from policies.services.expectations import ExpectationSet, compare_checks
-from policies.services.manifests import load_manifests
 
 __all__ = [
     "ACTIVE_STATES",
@@ -178,7 +177,7 @@ def refresh_analysis(*, analysis: Analysis, checked: ExpectationSet | None = Non
     if stored_version(analysis) == checked.version:
         stored: dict[str, Any] | None = analysis.result_part("expectations")
         return stored
-    report = checked.check(load_manifests(snapshot=snapshot).cluster, get_graph(snapshot=snapshot, level="pod"))
+    report = checked.check(snapshot_cluster(snapshot=snapshot), get_graph(snapshot=snapshot, level="pod"))
     _store_analysis(analysis.id, report, checked.version)
     return report
 
