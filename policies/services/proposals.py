@@ -227,7 +227,9 @@ def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> li
     """The base's files with replaced and deleted objects taken out, and the new YAML as its own file."""
     added = parse_manifests(files=[(PROPOSAL_FILE, manifests)]).objects if manifests.strip() else ()
     replaced = {_key(obj) for obj in added}
-    resources = list(base.resources.select_related("file").order_by("file__position", "document", "line", "id"))
+    # Without their text (and never joined to their file's text: at 5,000 pods that join alone moved
+    # hundreds of megabytes); the kept objects of a changed file are read below.
+    resources = list(base.resources.defer("text").order_by("file__position", "document", "line", "id"))
     removed: set[int] = set()
     for i, entry in enumerate(delete):
         if not isinstance(entry, str) or entry.count("/") > 1 or not entry.strip("/"):
@@ -239,12 +241,13 @@ def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> li
         removed.update(hits)
     removed.update(r.id for r in resources if _key(r) in replaced)
     changed_files = {r.file_id for r in resources if r.id in removed}
+    texts = dict(base.resources.filter(file_id__in=changed_files).values_list("id", "text"))
     files = []
     for f in base.files.order_by("position", "id"):
         if f.id not in changed_files:
             files.append((f.name, f.text))
             continue
-        kept = [r.text.rstrip("\n") + "\n" for r in resources if r.file_id == f.id and r.id not in removed]
+        kept = [texts[r.id].rstrip("\n") + "\n" for r in resources if r.file_id == f.id and r.id not in removed]
         if kept:
             files.append((f.name, "---\n".join(kept)))
     if manifests.strip():
@@ -257,7 +260,8 @@ def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> li
 def policy_changes(base: Snapshot, proposed: Snapshot) -> list[dict[str, Any]]:
     """Every policy added, removed or changed, with the unified diff of its YAML."""
     def policies(snapshot: Snapshot) -> dict[Key, Resource]:
-        return {_key(r): r for r in snapshot.resources.filter(kind__in=REVIEWABLE_KINDS).select_related("file")}
+        chosen = snapshot.resources.filter(kind__in=REVIEWABLE_KINDS).select_related("file").defer("file__text")
+        return {_key(r): r for r in chosen}
 
     before, after = policies(base), policies(proposed)
     changes = []
