@@ -133,9 +133,8 @@ def explain_flow(
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
     snapshot's explainer is read from its analysis (or built) at its first question in this
-    process, and kept. ``suggest``: also
-    the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
-    under the key ``suggestion``."""
+    process, and kept. ``suggest``: also the smallest change that turns the verdict, and what else
+    it opens or closes (engine.suggest), under the key ``suggestion``."""
     explainer = _explainers.get(snapshot, lambda: _explainer(snapshot))
     found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
                               icmp_code=icmp_code, evaluator=evaluator)

@@ -1,7 +1,7 @@
 """A snapshot's explainer (engine.Explainer: its parsed cluster and the index of its pods,
 workloads and addresses), stored with its analysis so that a web process answers its first
-explanation of a snapshot after reading it back (about 0.2 s at 5,000 pods) instead of parsing the
-snapshot's manifests (about 5 to 8 s).
+explanation of a snapshot after reading it back (0.15 s of CPU at 5,000 pods) instead of parsing
+the snapshot's manifests (about 2 s of CPU; docs/benchmarks.md).
 
 The part holds a pickle, read back only from this application's own database and only when it
 carries this site's signature (a key derived from SECRET_KEY) and this engine's code fingerprint;
