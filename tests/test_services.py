@@ -369,12 +369,16 @@ def test_explain_flow_names_an_unknown_pod(snapshot: Snapshot) -> None:
     assert "prod/nope" in str(info.value)
 
 
-def test_parsed_manifests_are_reused(snapshot: Snapshot) -> None:
+def test_parsed_manifests_are_reused(make_snapshot: MakeSnapshot) -> None:
+    snapshot = make_snapshot(analyse=False)  # no stored explainer yet: the explainer is built from the parse
     services.load_manifests(snapshot=snapshot)
     with CaptureQueriesContext(connection) as queries, mock.patch.object(engine, "parse_files") as parse:
         services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=5432)
+        again = len(queries)
+        services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=80)
     parse.assert_not_called()
-    assert len(queries) == 0
+    assert again == 1  # the look for a finished analysis with a stored explainer
+    assert len(queries) == again  # the explainer is kept
 
 
 def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot, manifests: dict[str, Any]) -> None:
