@@ -406,7 +406,7 @@ def test_list_pods_gives_neighbours_and_policies(snapshot: Snapshot) -> None:
     assert set(pods) == {"prod/web", "prod/db", "other/intruder"}
     db = pods["prod/db"]
     assert db["isolated"]["ingress"] is True
-    assert db["policies"]["ingress"] == ["prod/db-same-namespace"]
+    assert db["policies"]["ingress"] == ["NetworkPolicy/prod/db-same-namespace"]
     callers = {n["id"]: n for n in db["ingress"]}
     assert "prod/web" in callers and "other/intruder" not in callers
     assert callers["prod/web"]["ports"] == [{"protocol": "TCP", "from": 5432, "to": 5432}]
