@@ -27,6 +27,7 @@ from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
 from policies.services.objects import store_parsed
+from policies.services.pod_slices import every_pod_slice
 from policies.services.stored_graphs import compact_edges, graph_dict
 from policies.services.unlocked import when_unlocked
 
@@ -329,10 +330,10 @@ def _parts(
     """The pieces of the result stored apart (AnalysisPart rows), and whether the whole pod graph
     is among them.
 
-    The workload and namespace graphs are stored whole, with each namespace's workload slice. The
-    pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a larger one
-    keeps its nodes and its edges in the compact form (stored_graphs), from which a namespace's pod
-    slice is computed on its first request and then kept (answers.get_graph)."""
+    The workload and namespace graphs are stored whole, with each namespace's workload and pod
+    slices. The pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a
+    larger one keeps its nodes and its edges in the compact form (stored_graphs), from which a slice
+    of several namespaces is computed on request (answers.get_graph)."""
     policies = workload.policy_entries()  # the same at every level
     graphs = {"workload": graph_dict(workload, policies), "namespace": graph_dict(namespace, policies)}
     parts: dict[str, Any] = {}
@@ -344,6 +345,12 @@ def _parts(
     parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
     parts["nodes:pod"] = pod_nodes
     compact, edges_size = compact_edges(pod)
+    pod_header = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+    # One namespace's pods, the largest workloads drawn whole (pod_slices): opening a namespace at
+    # pod level reads one row, never the pod graph.
+    for name, part in every_pod_slice(pod_header, pod_nodes, compact, graphs["workload"]["nodes"],
+                                      graphs["namespace"]).items():
+        parts[f"slice:pod:{name}"] = part
     pod_size = edges_size + len(json.dumps(pod_nodes))
     if pod_size <= settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         graphs["pod"] = graph_dict(pod, policies)
@@ -351,7 +358,7 @@ def _parts(
         logger.info("analysis %s: pod graph of about %s bytes stored as its nodes and compact edges",
                     analysis.id, pod_size)
         parts["edges:pod"] = compact
-        parts["header:pod"] = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+        parts["header:pod"] = pod_header
     parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
     # What the overview shows of the workload graph: each node's name, without the graph.
     parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}

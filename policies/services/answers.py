@@ -11,7 +11,8 @@ from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
-from policies.services.stored_graphs import graph_from_compact, slice_from_compact
+from policies.services.pod_slices import pod_slice
+from policies.services.stored_graphs import compact_from_dict, graph_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -69,13 +70,19 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             if stored is not None:
                 return stored
         namespaces = _whole_graph(snapshot, analysis, "namespace")
-        compact = analysis.part(f"edges:{level}") if analysis.graph(level) is None else None
-        nodes = analysis.graph_nodes(level) if compact is not None else None
-        if compact is not None and nodes is not None:
-            header = analysis.part(f"header:{level}") or {}
-            part = slice_from_compact(header, nodes, compact, namespaces, names)
-        else:
+        if level != "pod":
             part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
+        else:  # at most POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole
+            whole = analysis.graph(level)
+            compact = compact_from_dict(whole) if whole is not None else analysis.part(f"edges:{level}")
+            nodes = whole["nodes"] if whole is not None else analysis.graph_nodes(level)
+            if compact is None or nodes is None:  # analyses stored before the compact edges
+                whole = _whole_graph(snapshot, analysis, level)
+                compact, nodes = compact_from_dict(whole), whole["nodes"]
+            header = {k: v for k, v in (whole or analysis.part(f"header:{level}") or {}).items()
+                      if k not in ("nodes", "edges")}
+            workloads = _whole_graph(snapshot, analysis, "workload")["nodes"]
+            part = pod_slice(header, nodes, compact, workloads, namespaces, names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
