@@ -72,6 +72,48 @@ def measure(client: Any, url: str, **params: Any) -> dict[str, Any]:
             "first": round(first, 3), "sent": len(body), "bytes": len(raw)}
 
 
+CHANGE = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bench-opens-9999
+  namespace: {namespace}
+spec:
+  podSelector: {{}}
+  policyTypes: [Ingress]
+  ingress:
+    - ports:
+        - port: 9999
+"""
+
+
+def biggest_namespace(files: dict[str, str]) -> str:
+    """The namespace named in the most files' "namespace:" lines (where the change opens a port)."""
+    counts: dict[str, int] = {}
+    for text in files.values():
+        for line in text.splitlines():
+            if line.strip().startswith("namespace: "):
+                name = line.split(":", 1)[1].strip()
+                counts[name] = counts.get(name, 0) + 1
+    return max(sorted(counts), key=lambda n: counts[n])
+
+
+def upload(client: Any, uploads: list[Any]) -> tuple[int, float, float, float, dict[str, Any]]:
+    """POST the files as a snapshot, wait for its analysis: (id, upload s, upload CPU s, upload to
+    finished analysis s, the analysis)."""
+    started, started_cpu = time.perf_counter(), time.thread_time()
+    response = client.post("/api/snapshots/", {"name": "bench", "files": uploads})
+    upload_seconds, upload_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+    assert response.status_code == 201, response.content[:500]
+    body = response.json()
+    while True:
+        analysis: dict[str, Any] = client.get(body["analysis"]["url"]).json()
+        if analysis["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert analysis["status"] == "done", analysis.get("error")
+    return int(body["id"]), upload_seconds, upload_cpu, time.perf_counter() - started, analysis
+
+
 def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any]:
     files, counts = load_generator().generate(pods=pods, namespaces=namespaces, policies=policies,
                                               calico_policies=calico)
@@ -87,19 +129,13 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     client.force_login(user)
     uploads = [SimpleUploadedFile(name, text.encode(), content_type="application/yaml")
                for name, text in sorted(files.items())]
-    started, started_cpu = time.perf_counter(), time.thread_time()
-    response = client.post("/api/snapshots/", {"name": "bench", "files": uploads})
-    upload_seconds, upload_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
-    assert response.status_code == 201, response.content[:500]
-    body = response.json()
-    snapshot_id, analysis_url = body["id"], body["analysis"]["url"]
-    while True:
-        analysis = client.get(analysis_url).json()
-        if analysis["status"] in ("done", "failed"):
-            break
-        time.sleep(0.5)
-    analysis_seconds = time.perf_counter() - started
-    assert analysis["status"] == "done", analysis.get("error")
+    snapshot_id, upload_seconds, upload_cpu, analysis_seconds, analysis = upload(client, uploads)
+    # A second snapshot of the same cluster with one policy changed: the compare page's diff.
+    changed = dict(files)
+    changed["zz-bench-change.yaml"] = CHANGE.format(namespace=biggest_namespace(files))
+    second = [SimpleUploadedFile(n, text.encode(), content_type="application/yaml")
+              for n, text in sorted(changed.items())]
+    new_id, *second_figures = upload(client, second)
 
     graph = json.loads(gzip.decompress(client.get(f"/api/snapshots/{snapshot_id}/graph/", {"level": "namespace"},
                                                   HTTP_ACCEPT_ENCODING="gzip").content))
@@ -118,12 +154,18 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
         (f"graph API, workloads of {biggest}", f"{api}/graph/", {"level": "workload", "namespace": biggest}),
         (f"graph API, pods of {biggest}", f"{api}/graph/", {"level": "pod", "namespace": biggest}),
         ("graph API, every workload", f"{api}/graph/", {"level": "workload"}),
+        (f"graph API, pods of {biggest} and {other.namespace}", f"{api}/graph/",
+         {"level": "pod", "namespace": f"{biggest},{other.namespace}"}),
         ("matrix", f"{base}/matrix/", {}),
         (f"matrix of {biggest}", f"{base}/matrix/", {"ns": biggest}),
+        (f"matrix {other.namespace} to {biggest}", f"{base}/matrix/", {"from": other.namespace, "to": biggest}),
         ("flow check", f"{base}/flow/", {"src": f"{other.namespace}/{other.name}",
                                           "dst": f"{pod.namespace}/{pod.name}", "protocol": "TCP", "port": 8080}),
         ("policy page", f"{base}/policies/{policy.id}/", {}),
         ("snapshot list", "/", {}),
+        ("compare page (second snapshot against the first)", f"/snapshots/{new_id}/compare/", {"against": snapshot_id}),
+        ("graph page, what changed", f"/snapshots/{new_id}/graph/", {"against": snapshot_id}),
+        ("diff API", f"/api/snapshots/{new_id}/diff/", {"against": snapshot_id}),
     ]
     rows = []
     for name, url, params in pages:
@@ -133,7 +175,9 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
               f"{row['first']:.3f} s), {row['sent']:,} bytes sent "
               f"({row['bytes']:,} uncompressed)", flush=True)
     return {"cluster": counts, "upload_seconds": round(upload_seconds, 3), "upload_cpu": round(upload_cpu, 3),
-            "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"), "pages": rows}
+            "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"),
+            "second_upload_seconds": round(second_figures[0], 3),
+            "second_analysis_seconds": round(second_figures[2], 3), "load_average": os.getloadavg(), "pages": rows}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -164,7 +208,9 @@ def main() -> int:
         result = run(args.pods, args.namespaces, args.policies, args.calico_policies)
     print(f"upload (201): {result['upload_seconds']:.2f} s ({result['upload_cpu']:.2f} s CPU); "
           f"upload to finished analysis: "
-          f"{result['analysis_seconds']:.2f} s (engine {result['timings']})")
+          f"{result['analysis_seconds']:.2f} s (engine {result['timings']}); the second snapshot: "
+          f"{result['second_upload_seconds']:.2f} s, {result['second_analysis_seconds']:.2f} s; "
+          f"load average at the end {result['load_average']}")
     print(table(result))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
