@@ -167,7 +167,7 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))
     assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "nodes:pod"} <= set(
         analysis.result["parts"])
-    assert not any(key.startswith("slice:pod:") for key in analysis.result["parts"])  # computed when asked
+    assert {"slice:pod:prod", "endpoints"} <= set(analysis.result["parts"])  # stored: a lookup when asked
 
     pod = analysis.graph("pod")
     assert pod is not None and pod["level"] == "pod"

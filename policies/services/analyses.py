@@ -299,6 +299,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     linted_at = time.perf_counter()
 
     parts, pod_graph_stored = _parts(analysis, workload, pod, namespace)
+    parts["endpoints"] = _endpoints(parts, parsed.cluster.pods)
     checked = ExpectationSet.of(analysis.snapshot.team)
     expectations = None
     if checked.items:
@@ -365,6 +366,17 @@ def _parts(
     parts["evaluator"] = graphs["workload"]["evaluator"]
     parts.update(matrix_parts(graphs["workload"]))
     return parts, "pod" in graphs
+
+
+def _endpoints(parts: dict[str, Any], pods: Any) -> list[list[str]]:
+    """[[value, description], ...] for the flow check's autocomplete: every workload and pod, by value."""
+    names: dict[str, str] = {}
+    for node in [*parts["nodes:workload"], *parts["nodes:pod"]]:
+        if node["kind"] != "external":
+            names.setdefault(node["id"], f"{node['kind']} {_node_name(node)}")
+    for pod in pods:
+        names.setdefault(f"{pod.namespace}/{pod.name}", f"pod {pod.namespace}/{pod.name}")
+    return [[value, names[value]] for value in sorted(names)]
 
 
 def _node_name(node: dict[str, Any]) -> str:

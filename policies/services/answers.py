@@ -50,7 +50,8 @@ def connections_text(edge: dict[str, Any] | None) -> str:
 def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | None = None) -> dict[str, Any]:
     """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace`` (one name or
     several, comma-separated), only the workloads or pods of those namespaces with every edge in
-    and out, the other ends folded into their namespaces (graph_slices)."""
+    and out, the other ends folded into their namespaces (graph_slices); at pod level at most
+    POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole (pod_slices)."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
     names = tuple(sorted({n.strip() for n in (namespace or "").split(",") if n.strip()}))
