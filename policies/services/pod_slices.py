@@ -128,7 +128,7 @@ def _slices(
             return str(ids[k])
         if k < base_ns:
             return str(workload_nodes[k - base_w]["id"])
-        return outer_ids[k - base_ns]
+        return str(outer_ids[k - base_ns])
 
     sets: dict[int, engine.ConnectionSet] = {}
     united: dict[tuple[int, ...], dict[str, Any]] = {}
