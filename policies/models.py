@@ -380,8 +380,12 @@ class AnalysisPart(models.Model):
     def __str__(self) -> str:
         return f"{self.key} of analysis {self.analysis_id}"
 
+    RAW = b"RAW\x00"  # a blob of bytes kept as they are (a zlib stream starts with 0x78)
+
     @classmethod
     def encode(cls, analysis: Analysis, key: str, value: Any) -> AnalysisPart:
+        if isinstance(value, bytes):  # already packed (services.pod_slices' edge arrays)
+            return cls(analysis=analysis, key=key, data=None, blob=cls.RAW + value)
         text = json.dumps(value, separators=(",", ":"))
         if len(text) <= cls.COMPRESS_ABOVE:
             return cls(analysis=analysis, key=key, data=value)
@@ -391,7 +395,10 @@ class AnalysisPart(models.Model):
     def decode(data: Any, blob: bytes | memoryview | None) -> Any:
         if blob is None:
             return data
-        return json.loads(zlib.decompress(bytes(blob)))
+        raw = bytes(blob)
+        if raw.startswith(AnalysisPart.RAW):
+            return raw[len(AnalysisPart.RAW):]
+        return json.loads(zlib.decompress(raw))
 
     @property
     def value(self) -> Any:

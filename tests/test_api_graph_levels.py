@@ -15,7 +15,7 @@ from policies import engine, services
 from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
-from policies.services.pod_slices import every_pod_slice, pod_slice
+from policies.services.pod_slices import every_pod_slice, flat_edges, pack, pod_slice, unpack
 from policies.services.stored_graphs import compact_edges, compact_from_dict, graph_dict, graph_from_compact
 from tests.bench_generator import load_generator
 
@@ -151,14 +151,17 @@ def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -
     assert graph_from_compact(header, graph["nodes"], compact) == graph
     assert graph_from_compact(header, graph["nodes"], compact_from_dict(graph)) == graph
     names = sorted({n["namespace"] for n in graph["nodes"] if n["kind"] == "pod"})
-    every = every_pod_slice(header, graph["nodes"], compact, workloads["nodes"], namespaces, budget=len(graph["nodes"]))
+    flat = flat_edges(compact)
+    packed = unpack(pack(flat), flat.ids, flat.conns)
+    assert all((a == b).all() for a, b in zip(flat[2:], packed[2:], strict=True))
+    every = every_pod_slice(header, graph["nodes"], packed, workloads["nodes"], namespaces, budget=len(graph["nodes"]))
     assert sorted(every) == names
     for name in names:
         assert every[name] == namespace_slice(graph, namespaces, (name,)), name
     both = tuple(names[:2])
-    two = pod_slice(header, graph["nodes"], compact, workloads["nodes"], namespaces, both, budget=300)
+    two = pod_slice(header, graph["nodes"], flat, workloads["nodes"], namespaces, both, budget=300)
     assert two == namespace_slice(graph, namespaces, both)
-    assert pod_slice(header, graph["nodes"], compact, workloads["nodes"], namespaces, ("nowhere",)) == "nowhere"
+    assert pod_slice(header, graph["nodes"], flat, workloads["nodes"], namespaces, ("nowhere",)) == "nowhere"
 
 
 def test_a_pod_slice_over_its_budget_draws_its_largest_workloads_whole() -> None:
@@ -167,7 +170,7 @@ def test_a_pod_slice_over_its_budget_draws_its_largest_workloads_whole() -> None
     namespaces = engine.build_graph(cluster, level="namespace").to_dict()
     workloads = engine.build_graph(cluster, level="workload").to_dict()
     graph = engine.build_graph(cluster, level="pod").to_dict()
-    compact = compact_from_dict(graph)
+    compact = flat_edges(compact_from_dict(graph))
     header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
     by_workload = every_namespace_slice(workloads, namespaces)
     # Without a pod to spare, every workload is drawn whole: the namespace's workload slice.

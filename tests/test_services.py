@@ -320,7 +320,7 @@ def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(
     assert graph == engine.build_graph(parsed.cluster, level="pod").to_dict()
     assert ("prod/web", "prod/db") in edge_pairs(graph)
     assert analysis.graph_nodes("pod") == graph["nodes"]
-    # A namespace's slice is computed from them on its first request, and kept.
+    # A namespace's slice was stored by the analysis.
     assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
     assert analysis.part("slice:pod:other") == other
 

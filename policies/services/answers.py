@@ -11,7 +11,7 @@ from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
-from policies.services.pod_slices import pod_slice
+from policies.services.pod_slices import FlatEdges, flat_edges, pod_slice, unpack
 from policies.services.stored_graphs import compact_from_dict, graph_from_compact
 
 __all__ = [
@@ -74,16 +74,8 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
         if level != "pod":
             part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
         else:  # at most POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole
-            whole = analysis.graph(level)
-            compact = compact_from_dict(whole) if whole is not None else analysis.part(f"edges:{level}")
-            nodes = whole["nodes"] if whole is not None else analysis.graph_nodes(level)
-            if compact is None or nodes is None:  # analyses stored before the compact edges
-                whole = _whole_graph(snapshot, analysis, level)
-                compact, nodes = compact_from_dict(whole), whole["nodes"]
-            header = {k: v for k, v in (whole or analysis.part(f"header:{level}") or {}).items()
-                      if k not in ("nodes", "edges")}
-            workloads = _whole_graph(snapshot, analysis, "workload")["nodes"]
-            part = pod_slice(header, nodes, compact, workloads, namespaces, names)
+            part = pod_slice(*_pod_edges(snapshot, analysis), _whole_graph(snapshot, analysis, "workload")["nodes"],
+                             namespaces, names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
@@ -92,6 +84,26 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
     if isinstance(part, str):
         raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
     return part
+
+
+def _pod_edges(snapshot: Snapshot, analysis: Analysis) -> tuple[dict[str, Any], list[dict[str, Any]], FlatEdges]:
+    """The pod graph's header, nodes and edges as arrays: packed by the analysis, else from the
+    compact edges or the whole graph (analyses stored before)."""
+    nodes = analysis.graph_nodes("pod")
+    packed, conns = analysis.part("edges:pod:packed"), analysis.part("conns:pod")
+    if nodes is not None and packed is not None and conns is not None:
+        stored = analysis.graph("pod")  # a small pod graph is stored whole: its header is there
+        header = stored if stored is not None else analysis.part("header:pod") or {}
+        return _header(header), nodes, unpack(packed, [n["id"] for n in nodes], conns)
+    compact = analysis.part("edges:pod")
+    if nodes is not None and compact is not None:
+        return _header(analysis.part("header:pod") or {}), nodes, flat_edges(compact)
+    whole = _whole_graph(snapshot, analysis, "pod")
+    return _header(whole), whole["nodes"], flat_edges(compact_from_dict(whole))
+
+
+def _header(graph: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
 
 
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
@@ -157,11 +169,23 @@ def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> 
     The stored graphs are compared when both cut the address space into the same external blocks;
     otherwise (a change added or altered an ipBlock) the engine computes both again over the common
     refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one.
-    A diff between two analyses is computed once per process and kept."""
+    A diff between two analyses is computed once: stored with the new analysis (an analysis
+    computes the one against the snapshot before it of the same name, analyses.diff_with_previous)
+    and kept in memory."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
-    key = (*_analysis_key(finished_analysis(snapshot=old)), *_analysis_key(finished_analysis(snapshot=new)), level)
-    return _diffs.get(key, lambda: _diff(old, new, level))
+    before, after = finished_analysis(snapshot=old), finished_analysis(snapshot=new)
+    key = (*_analysis_key(before), *_analysis_key(after), level)
+
+    def stored_or_computed() -> dict[str, Any]:
+        part_key = f"diff:{level}:{before.id}"
+        stored: dict[str, Any] | None = after.part(part_key)
+        if stored is None:
+            stored = _diff(old, new, level)
+            after.store_part(part_key, stored)
+        return stored
+
+    return _diffs.get(key, stored_or_computed)
 
 
 def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
