@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import shlex
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from policies import services
@@ -202,7 +202,7 @@ def endpoint_options(snapshot: Snapshot) -> SafeString:
         stored = None
     pairs = stored if stored is not None else endpoint_names(snapshot)
     return mark_safe("".join(  # noqa: S308 (each value and description is escaped)
-        f'<option value="{escape(value)}">{escape(description)}</option>' for value, description in pairs))
+        f'<option value="{html.escape(value)}">{html.escape(description)}</option>' for value, description in pairs))
 
 
 def endpoint_names(snapshot: Snapshot) -> list[tuple[str, str]]:
