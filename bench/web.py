@@ -9,9 +9,11 @@ A fresh SQLite database in a temporary directory, the site's own settings (DEBUG
 Django's test client: each request goes through the whole middleware stack (sessions, CSRF,
 gzip, ...) but not a socket. The upload is a multipart POST to /api/snapshots/; the analysis
 runs as it does on the embedded default (a background thread of this process), and the script
-polls /api/analyses/ID/ until it is done. Then every page is fetched twice, the second time
-counted (caches warm, as for a person clicking around), with `Accept-Encoding: gzip`: the table
-gives the server time, the bytes sent and their uncompressed size.
+polls /api/analyses/ID/ until it is done. A second snapshot (the same files and one policy more)
+gives the compare page and the diff; a proposal on the first (that policy) the proposal pages.
+Then every page is fetched twice, the second time counted (caches warm, as for a person clicking
+around; the first is given too), with `Accept-Encoding: gzip`: the table gives the server time,
+the CPU time of the thread that served it, the bytes sent and their uncompressed size.
 """
 
 from __future__ import annotations
@@ -136,6 +138,18 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     second = [SimpleUploadedFile(n, text.encode(), content_type="application/yaml")
               for n, text in sorted(changed.items())]
     new_id, *second_figures = upload(client, second)
+    # A proposal on the first snapshot (the same policy added): its analysis and diff, then its pages.
+    started = time.perf_counter()
+    response = client.post("/api/proposals/", {"base": snapshot_id, "title": "bench: open 9999",
+                                                "manifests": CHANGE.format(namespace=biggest_namespace(files))},
+                           content_type="application/json")
+    assert response.status_code == 201, response.content[:500]
+    proposal = response.json()
+    while proposal["status"] not in ("ready", "failed"):
+        time.sleep(0.5)
+        proposal = client.get(f"/api/proposals/{proposal['id']}/").json()
+    proposal_seconds = time.perf_counter() - started
+    assert proposal["status"] == "ready", proposal.get("error")
 
     graph = json.loads(gzip.decompress(client.get(f"/api/snapshots/{snapshot_id}/graph/", {"level": "namespace"},
                                                   HTTP_ACCEPT_ENCODING="gzip").content))
@@ -166,6 +180,9 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
         ("compare page (second snapshot against the first)", f"/snapshots/{new_id}/compare/", {"against": snapshot_id}),
         ("graph page, what changed", f"/snapshots/{new_id}/graph/", {"against": snapshot_id}),
         ("diff API", f"/api/snapshots/{new_id}/diff/", {"against": snapshot_id}),
+        ("proposal page", f"/proposals/{proposal['id']}/", {}),
+        ("proposal list", "/proposals/", {}),
+        ("proposal graph API", f"/api/proposals/{proposal['id']}/graph/", {}),
     ]
     rows = []
     for name, url, params in pages:
@@ -177,7 +194,8 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     return {"cluster": counts, "upload_seconds": round(upload_seconds, 3), "upload_cpu": round(upload_cpu, 3),
             "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"),
             "second_upload_seconds": round(second_figures[0], 3),
-            "second_analysis_seconds": round(second_figures[2], 3), "load_average": os.getloadavg(), "pages": rows}
+            "second_analysis_seconds": round(second_figures[2], 3), "proposal_seconds": round(proposal_seconds, 3),
+            "load_average": os.getloadavg(), "pages": rows}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -209,7 +227,8 @@ def main() -> int:
     print(f"upload (201): {result['upload_seconds']:.2f} s ({result['upload_cpu']:.2f} s CPU); "
           f"upload to finished analysis: "
           f"{result['analysis_seconds']:.2f} s (engine {result['timings']}); the second snapshot: "
-          f"{result['second_upload_seconds']:.2f} s, {result['second_analysis_seconds']:.2f} s; "
+          f"{result['second_upload_seconds']:.2f} s, {result['second_analysis_seconds']:.2f} s; a proposal "
+          f"to ready: {result['proposal_seconds']:.2f} s; "
           f"load average at the end {result['load_average']}")
     print(table(result))
     if args.json_out:
