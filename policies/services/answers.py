@@ -70,12 +70,11 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        namespaces = _whole_graph(snapshot, analysis, "namespace")
         if level != "pod":
+            namespaces = _whole_graph(snapshot, analysis, "namespace")
             part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
         else:  # at most POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole
-            part = pod_slice(*_pod_edges(snapshot, analysis), _whole_graph(snapshot, analysis, "workload")["nodes"],
-                             namespaces, names)
+            part = pod_slice(*_pod_edges(snapshot, analysis), *_nodes_for_pod_slices(snapshot, analysis), names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
@@ -100,6 +99,18 @@ def _pod_edges(snapshot: Snapshot, analysis: Analysis) -> tuple[dict[str, Any], 
         return _header(analysis.part("header:pod") or {}), nodes, flat_edges(compact)
     whole = _whole_graph(snapshot, analysis, "pod")
     return _header(whole), whole["nodes"], flat_edges(compact_from_dict(whole))
+
+
+def _nodes_for_pod_slices(snapshot: Snapshot, analysis: Analysis) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The workload nodes and the namespace graph's nodes a pod slice draws (the stored nodes: the
+    workload graph's JSON is ten times theirs)."""
+    workloads = analysis.graph_nodes("workload")
+    namespaces = analysis.graph_nodes("namespace")
+    if workloads is None:
+        workloads = _whole_graph(snapshot, analysis, "workload")["nodes"]
+    if namespaces is None:
+        namespaces = _whole_graph(snapshot, analysis, "namespace")["nodes"]
+    return workloads, {"nodes": namespaces}
 
 
 def _header(graph: dict[str, Any]) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def pack(edges: FlatEdges) -> bytes:
 
 
 def unpack(data: bytes, ids: list[str], conns: list[dict[str, Any]]) -> FlatEdges:
-    arrays = np.frombuffer(zlib.decompress(data), dtype="<i4").reshape(3, -1).astype(np.int64)
+    arrays = np.frombuffer(zlib.decompress(data), dtype="<i4").reshape(3, -1)
     return FlatEdges(ids, conns, arrays[0], arrays[1], arrays[2])
 
 
@@ -129,8 +129,11 @@ def _slices(
         collapsed.append(whole)
     inside_as = np.where(opened, np.arange(n, dtype=np.int64), as_workload)  # drawn within its group
 
-    sources, targets, cs = edges.sources, edges.targets, edges.cs
-    source_group, target_group = grp[sources], grp[targets]
+    source_group, target_group = grp[edges.sources], grp[edges.targets]
+    touched = (source_group >= 0) | (target_group >= 0)  # the edges of the groups' pods, first
+    sources, targets = edges.sources[touched].astype(np.int64), edges.targets[touched].astype(np.int64)
+    cs = edges.cs[touched].astype(np.int64)
+    source_group, target_group = source_group[touched], target_group[touched]
     # An edge is drawn in its source's group, and in its target's when that is another group.
     same = source_group == target_group
     first = source_group >= 0
