@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from policies.models import Snapshot
 from policies.pages.words import OUTSIDE, endpoint_text, first_port, natural_key, node_label, plural, ports_text
@@ -21,6 +23,15 @@ class Cell:
     openness: str  # "all", "some", "none" or "self"
     url: str = ""
     title: str = ""
+
+    @property
+    def html(self) -> SafeString:
+        """The cell's <td>, written here: 10,000 cells at 100 namespaces took the template seconds."""
+        kind = f"open-{self.openness}" + (" self" if self.openness == "self" else "")
+        text, title = escape(self.text), escape(self.title)
+        inner = (f'<a href="{escape(self.url)}" title="{title}">{text}</a>' if self.url
+                 else f'<span class="cell" title="{title}">{text}</span>')
+        return mark_safe(f'<td class="{kind}" data-openness="{escape(self.openness)}">{inner}</td>')  # noqa: S308
 
 
 @dataclass
