@@ -390,6 +390,23 @@ def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot,
     assert (same["added"], same["removed"], same["changed"]) == ([], [], [])
 
 
+def test_an_analysis_stores_the_diff_against_the_snapshot_before_it_of_the_same_name(
+    make_snapshot: MakeSnapshot, manifests: dict[str, Any]
+) -> None:
+    old = make_snapshot(name="shop")
+    new = make_snapshot(manifests["open_files"], name="shop")
+    before, after = old.analyses.get(), new.analyses.get()
+    stored = after.part(f"diff:workload:{before.id}")
+    assert stored is not None, "computed when the analysis finished"
+    assert stored == services.answers._diff(old, new, "workload") and stored["added"]
+    services.answers._diffs.clear()
+    with mock.patch.object(services.answers, "_diff", side_effect=AssertionError("computed again")):
+        assert services.diff_snapshots(old=old, new=new) == stored
+    other = make_snapshot(name="elsewhere")
+    assert not any(key.startswith("diff:") for key in other.analyses.get().result["parts"])
+    assert not other.analyses.get().parts.filter(key__startswith="diff:").exists()
+
+
 def test_selected_pods_of_a_policy(snapshot: Snapshot) -> None:
     policy = services.policies_of(snapshot_id=snapshot.id).get()
     assert policy.name == "db-same-namespace"
