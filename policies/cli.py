@@ -155,8 +155,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
                 stdout.write("\n" + found.to_text())
         return EXIT_OK
     if args.command == "diff":
-        old = load_paths([args.old], stdin=stdin).cluster
-        new = load_paths([args.new], stdin=stdin).cluster
+        old, new = _load_versions(args.old, args.new, stdin)
         d = diff_clusters(old, new, level=args.level, evaluator=args.evaluator, settings=settings)
         verdict = None
         if args.expect:
@@ -204,6 +203,16 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         if any({"error": 0, "warning": 1, "info": 2}.get(f.severity, 9) <= worst for f in findings):
             return EXIT_FAIL_ON
     return EXIT_OK
+
+
+def _load_versions(old: str, new: str, stdin: TextIO) -> tuple[Cluster, Cluster]:
+    """Both versions' clusters; the files they share (most, for a change to a few policies) are read
+    once: the first result keeps them cached while the second version is read, and no longer."""
+    from policies.engine import ParseCache, load_paths
+
+    cache = ParseCache()
+    first = load_paths([old], stdin=stdin, cache=cache)
+    return first.cluster, load_paths([new], stdin=stdin, cache=cache).cluster
 
 
 def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:

@@ -201,6 +201,16 @@ def template_pod(obj: RawObject) -> tuple[Pod | None, tuple[str, ...]]:
 
 def owner_of(obj: RawObject) -> OwnerRef | None:
     """The ownerReference with ``controller: true``, else the first one, else None."""
+    memo = obj.memo  # an object read through a ParseCache: its owner is found once
+    if memo is None:
+        return _owner_of(obj)
+    if "owner" not in memo:
+        memo["owner"] = _owner_of(obj)
+    owner: OwnerRef | None = memo["owner"]
+    return owner
+
+
+def _owner_of(obj: RawObject) -> OwnerRef | None:
     path = "metadata.ownerReferences"
     refs = get_list(obj, obj.metadata.get("ownerReferences"), path)
     if not refs:

@@ -20,7 +20,6 @@ settings; the command line reads files of any size), a size limit per file.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import sys
@@ -32,6 +31,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from policies.engine.cluster import Source
+from policies.engine.collector import collector_paused
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 from policies.engine.kinds import POLICY_KINDS
@@ -95,16 +95,9 @@ def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[Raw
     ``max_bytes``: refuse a larger file (None: no limit)."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
-    # The node tree has no cycles to collect, and the collector would rescan it over and over
-    # as objects pile up (more than half the time on large files).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         objects = _fast_load(name, text)
         return objects if objects is not None else _FileLoader(name, text).load()
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_size(name: str, text: str, max_bytes: int | None) -> None:
