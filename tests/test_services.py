@@ -390,6 +390,42 @@ def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot,
     assert (same["added"], same["removed"], same["changed"]) == ([], [], [])
 
 
+EGRESS_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: to-partners, namespace: prod}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - ipBlock: {cidr: 203.0.113.0/24}
+"""
+
+
+def test_a_diff_that_computes_both_versions_reads_their_shared_files_once(
+    make_snapshot: MakeSnapshot, manifests: dict[str, Any]
+) -> None:
+    # A new ipBlock cuts the address space anew: the stored graphs do not compare, both are computed.
+    old = make_snapshot(name="before")
+    new = make_snapshot([*manifests["files"], ("egress.yaml", EGRESS_POLICY)], name="after")
+    from policies.engine import parse as engine_parse
+    from policies.services import manifests as manifest_service
+
+    manifest_service._parsed.clear()
+    with mock.patch.object(engine_parse, "load_text", wraps=engine_parse.load_text) as read:
+        diff = services.diff_snapshots(old=old, new=new, level="workload")
+    assert sorted(call.args[0] for call in read.call_args_list) == [
+        "egress.yaml", "namespaces.yaml", "pods.yaml", "policy.yaml"]
+    old_cluster = engine.parse_files(manifests["files"]).cluster
+    new_cluster = engine.parse_files([*manifests["files"], ("egress.yaml", EGRESS_POLICY)]).cluster
+    assert diff == engine.diff_clusters(old_cluster, new_cluster, level="workload").to_dict()
+    assert diff["policies_changed"] == [{"change": "added", "id": "prod/to-partners",
+                                         "key": "NetworkPolicy/prod/to-partners", "kind": "NetworkPolicy"}]
+    # The kept parses do not hold the files' objects.
+    assert services.load_manifests(snapshot=old).files == () == services.load_manifests(snapshot=new).files
+
+
 def test_selected_pods_of_a_policy(snapshot: Snapshot) -> None:
     policy = services.policies_of(snapshot_id=snapshot.id).get()
     assert policy.name == "db-same-namespace"

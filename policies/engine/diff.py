@@ -110,8 +110,21 @@ def _key_of(kind: str, policy_id: str) -> str:
     return policy_key(kind, namespace, name)
 
 
-def _edges(graph: Mapping[str, Any]) -> dict[tuple[str, str], ConnectionSet]:
-    return {(e["source"], e["target"]): ConnectionSet.from_dict(e) for e in graph.get("edges", [])}
+_ReadSets = dict[tuple[bool, str], ConnectionSet]  # connection sets read, by the JSON they were read from
+
+
+def _edges(graph: Mapping[str, Any], read: _ReadSets) -> dict[tuple[str, str], ConnectionSet]:
+    """Each edge's connections, read once per distinct set (a graph has a few hundred distinct sets
+    over tens of thousands of edges); ``read`` holds the sets read so far, shared by both versions
+    so that equal edges hold the same object."""
+    out: dict[tuple[str, str], ConnectionSet] = {}
+    for e in graph.get("edges", []):
+        key = (bool(e.get("all")), repr(e.get("ports")))  # JSON data: equal reprs are equal values
+        conn = read.get(key)
+        if conn is None:
+            conn = read[key] = ConnectionSet.from_dict(e)
+        out[(e["source"], e["target"])] = conn
+    return out
 
 
 def _node_policies(graph: Mapping[str, Any]) -> dict[str, tuple[set[str], set[str]]]:
@@ -132,8 +145,8 @@ class _Side:
     nodes: set[str]
 
 
-def _side_of_dict(graph: Mapping[str, Any]) -> _Side:
-    return _Side(_edges(graph), {(p["kind"], p["id"]): p["digest"] for p in graph.get("policies", [])},
+def _side_of_dict(graph: Mapping[str, Any], read: _ReadSets) -> _Side:
+    return _Side(_edges(graph, read), {(p["kind"], p["id"]): p["digest"] for p in graph.get("policies", [])},
                  _node_policies(graph), {n["id"] for n in graph.get("nodes", [])})
 
 
@@ -169,7 +182,8 @@ def _policy_digests(old: Cluster, new: Cluster) -> tuple[dict[tuple[str, str], s
 
 def diff_dicts(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
     """Diff two graphs in their JSON form (as ``Graph.to_dict`` writes them)."""
-    return _diff(_side_of_dict(old), _side_of_dict(new))
+    read: _ReadSets = {}
+    return _diff(_side_of_dict(old, read), _side_of_dict(new, read))
 
 
 def _diff(old: _Side, new: _Side) -> Diff:
@@ -197,7 +211,11 @@ def _diff(old: _Side, new: _Side) -> Diff:
 
     none = ConnectionSet.none()
     added, removed, changed = [], [], []
-    keys = [k for k in old_edges if old_edges[k] != new_edges.get(k, none)]
+    keys = []
+    for key, before in old_edges.items():
+        after = new_edges.get(key, none)
+        if after is not before and after != before:  # equal sets are mostly the same object
+            keys.append(key)
     keys.extend(k for k in new_edges if k not in old_edges)
     for key in sorted(keys):
         before, after = old_edges.get(key, none), new_edges.get(key, none)

@@ -10,7 +10,7 @@ from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
 from policies.services.graph_slices import namespace_slice
-from policies.services.manifests import load_manifests
+from policies.services.manifests import load_manifests, load_versions
 from policies.services.stored_graphs import graph_from_compact, slice_from_compact
 
 __all__ = [
@@ -162,9 +162,8 @@ def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
     if _external_ids(before) == _external_ids(after):
         diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     else:
-        old_cluster = load_manifests(snapshot=old).cluster
-        new_cluster = load_manifests(snapshot=new).cluster
-        diff = engine.diff_clusters(old_cluster, new_cluster, level=level).to_dict()
+        old_parsed, new_parsed = load_versions(old=old, new=new)
+        diff = engine.diff_clusters(old_parsed.cluster, new_parsed.cluster, level=level).to_dict()
     return diff
 
 
