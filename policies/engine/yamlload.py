@@ -35,7 +35,7 @@ from policies.engine.collector import collector_paused
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 from policies.engine.kinds import POLICY_KINDS
-from policies.engine.yamlfast import DocumentReader, Unsupported
+from policies.engine.yamlfast import VALUE, DocumentReader, LineCache, Unsupported
 
 # Nodes that aliases may add on top of what the file spells out, per file.
 ALIAS_NODE_BUDGET = 1_000_000
@@ -222,14 +222,19 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
         return None
     lines = text.split("\n")
     out: list[RawObject] = []
+    cache: LineCache = {}  # the file's distinct lines, each worked out once
     for index, marker, start, stop in documents:
-        reader = DocumentReader(lines, start, stop, record=False)
+        reader = DocumentReader(lines, start, stop, record=False, cache=cache)
         if not reader.entries:
             continue  # an empty document
         try:
+            if _root_kind(reader) in EAGER_LINE_KINDS:
+                reader.record = True  # a policy: every line at once, in one reading
+                out.extend(_fast_objects(name, index, reader, lines))
+                continue
             objects = _fast_objects(name, index, reader, lines)
             if any(o.kind in EAGER_LINE_KINDS for o in objects):
-                out.extend(_fast_objects(name, index, DocumentReader(lines, start, stop), lines))
+                out.extend(_fast_objects(name, index, DocumentReader(lines, start, stop, cache=cache), lines))
             else:
                 later = _DocumentLines(name, index, lines, start, stop)
                 out.extend(
@@ -244,6 +249,17 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
             except PolicyError:
                 return None  # read the whole file again so that the error is worded as always
     return out
+
+
+def _root_kind(reader: DocumentReader) -> Any:
+    """The value of the document's root ``kind: X`` line as the reader worked it out ("" when the
+    line is not a plain one or there is none)."""
+    entries = reader.entries
+    col = entries[0][1]
+    for entry in entries:
+        if entry[1] == col and entry[3] == "kind":
+            return entry[5] if entry[4] == VALUE else ""
+    return ""
 
 
 class _DocumentLines:
