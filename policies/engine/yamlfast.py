@@ -123,6 +123,7 @@ def _unescape(match: re.Match[str]) -> str:
 GENERAL, BLOCK, VALUE = 0, 1, 2
 LineInfo = tuple[int, str, str, int, Any]
 LineCache = dict[str, "LineInfo | None"]
+_UNSEEN: LineInfo = (-1, "", "", GENERAL, None)  # a line not in the cache yet
 
 
 def line_info(line: str) -> LineInfo | None:
@@ -192,11 +193,11 @@ class DocumentReader:
         append = entries.append
         known = self.cache
         for i, line in enumerate(lines[start:stop], start):
-            info = known.get(line, known)
-            if info is known:
+            info = known.get(line, _UNSEEN)
+            if info is _UNSEEN:
                 info = known[line] = line_info(line)
             if info is not None:
-                append((i, *info))  # type: ignore[misc]
+                append((i, *info))
         self.entries = entries
         self.k = 0  # the next entry to read
         self.depth = 0
@@ -406,11 +407,11 @@ class DocumentReader:
 
     def _content(self, content: str) -> tuple[str, int, Any]:
         """``_content_info`` of a list item's mapping content (the line after its dash), cached."""
-        info = self.cache.get(content, self.cache)
-        if info is self.cache:
+        info = self.cache.get(content)
+        if info is None:  # (a content is never a blank or comment line)
             info = self.cache[content] = line_info(content)
-        assert info is not None
-        return info[2:]  # type: ignore[return-value]
+            assert info is not None
+        return info[2], info[3], info[4]
 
     # -- scalars ----------------------------------------------------------------------------------
 
