@@ -51,6 +51,7 @@ from policies.engine.workloads import (
     parse_pod,
     pod_phase,
 )
+from policies.engine.yamlfast import LineCache
 from policies.engine.yamlload import (
     at,
     check_size,
@@ -124,15 +125,19 @@ def parse_files(
     a text read before through it is not read again, nor are its objects built again (the result
     is the same; see parse_cache.py)."""
     raws: list[RawObject] = []
+    lines: LineCache = {}  # each distinct line of the files worked out once (they repeat each other's)
     with collector_paused():
         if cache is None:
             for name, text in files:
-                raws.extend(load_text(name, text, max_bytes=max_bytes))
+                raws.extend(load_text(name, text, max_bytes=max_bytes, line_cache=lines))
             return build_cluster(raws)
         kept: list[FileObjects] = []
         for name, text in files:
             check_size(name, text, max_bytes)
-            entry = cache.load(name, text, lambda name=name, text=text: load_text(name, text))  # type: ignore[misc]
+            def read(name: str = name, text: str = text) -> list[RawObject]:
+                return load_text(name, text, line_cache=lines)
+
+            entry = cache.load(name, text, read)
             kept.append(entry)
             raws.extend(entry.named(name))
         result = build_cluster(raws)

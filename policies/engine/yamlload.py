@@ -90,13 +90,16 @@ def end_line_of(obj: RawObject, path: str) -> int:
     return obj.lines.get(path + END) or obj.line_of(path)
 
 
-def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[RawObject]:
+def load_text(
+    name: str, text: str, *, max_bytes: int | None = None, line_cache: LineCache | None = None
+) -> list[RawObject]:
     """Parse one file's text into RawObjects, in file order; empty documents are skipped.
-    ``max_bytes``: refuse a larger file (None: no limit)."""
+    ``max_bytes``: refuse a larger file (None: no limit). ``line_cache``: what the reader worked out
+    of each distinct line, to share among the files of one input (they repeat each other's lines)."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
     with collector_paused():
-        objects = _fast_load(name, text)
+        objects = _fast_load(name, text, {} if line_cache is None else line_cache)
         return objects if objects is not None else _FileLoader(name, text).load()
 
 
@@ -209,7 +212,7 @@ _UNSAFE_PATTERN = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\uff
 _CONTENT_LINE = re.compile(r"^ *[^ #\n]", re.MULTILINE)
 
 
-def _fast_load(name: str, text: str) -> list[RawObject] | None:
+def _fast_load(name: str, text: str, cache: LineCache) -> list[RawObject] | None:
     """The file's objects read by the fast reader, each document it cannot read by the composer;
     None when the whole file is for the composer (unusual text, or an error to report)."""
     if text.isascii():
@@ -222,7 +225,6 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
         return None
     lines = text.split("\n")
     out: list[RawObject] = []
-    cache: LineCache = {}  # the file's distinct lines, each worked out once
     for index, marker, start, stop in documents:
         reader = DocumentReader(lines, start, stop, record=False, cache=cache)
         if not reader.entries:
