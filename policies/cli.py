@@ -11,7 +11,6 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -115,19 +114,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     args = _parser().parse_args(argv)
-    from policies.engine import (
-        build_graph,
-        compare_reports,
-        diff_clusters,
-        explain,
-        lint,
-        load_paths,
-        render,
-        suggest,
-    )
+    # Each command imports what it uses (the engine loads a module when a name is first asked for).
+    from policies.engine import load_paths
 
     settings = _settings(args)
     if args.command == "reach":
+        from policies.engine import build_graph, render
+
         result = load_paths(args.paths, stdin=stdin)
         for note in result.notes:
             stderr.write(f"note: {note}\n")
@@ -139,6 +132,8 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
                 render(graph, args.format, out=fh)
         return EXIT_OK
     if args.command == "explain":
+        from policies.engine import explain, suggest
+
         cluster = load_paths(args.paths, stdin=stdin).cluster
         exp = explain(cluster, args.src, args.dst, protocol=args.protocol, port=args.port,
                       icmp_type=args.icmp_type, icmp_code=args.icmp_code, evaluator=args.evaluator,
@@ -155,6 +150,8 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
                 stdout.write("\n" + found.to_text())
         return EXIT_OK
     if args.command == "diff":
+        from policies.engine import compare_reports, diff_clusters
+
         old, new = _load_versions(args.old, args.new, stdin)
         d = diff_clusters(old, new, level=args.level, evaluator=args.evaluator, settings=settings)
         verdict = None
@@ -189,6 +186,8 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
             stdout.write(report.to_text())
         return EXIT_OK if report.ok else EXIT_FAIL_ON
     # lint
+    from policies.engine import lint
+
     cluster = load_paths(args.paths, stdin=stdin).cluster
     findings = lint(cluster, settings=settings)
     if args.format == "json":
@@ -217,6 +216,8 @@ def _load_versions(old: str, new: str, stdin: TextIO) -> tuple[Cluster, Cluster]
 
 def _check(path: str, cluster: Cluster, args: argparse.Namespace, settings: Settings) -> CheckReport:
     """The expectations of the file at ``path`` checked against the pod graph of ``cluster``."""
+    from pathlib import Path
+
     from policies.engine import PolicyError, build_graph, check_cluster, parse_expectations
 
     try:
