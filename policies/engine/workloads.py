@@ -115,9 +115,7 @@ def parse_pod_spec(obj: RawObject, value: Any, path: str) -> PodSpecInfo:
             container = get_mapping(obj, container, container_path)
             ports_path = at(container_path, "ports")
             for j, entry in enumerate(get_list(obj, entries, ports_path)):
-                port = plain_port(entry)
-                if port is None:
-                    port = container_port(obj, entry, at(ports_path, j))
+                port = plain_port(entry) or container_port(obj, entry, at(ports_path, j))
                 if port is None:
                     continue
                 if isinstance(port, str):
