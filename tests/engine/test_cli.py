@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,15 @@ def test_reach_on_kubernetes_input_loads_only_what_it_uses(tmp_path: Path) -> No
     calico.write_text("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny}\n"
                       "spec: {selector: all(), types: [Ingress]}\n")
     assert "policies.engine.calico.model" in loaded("reach", OLD, str(calico))
+
+
+def test_the_command_keeps_openblas_to_one_thread_unless_told_otherwise() -> None:
+    code = ("import os, sys\nfrom policies.cli import main\nmain(sys.argv[1:])\n"
+            "import numpy\nprint(os.environ['OPENBLAS_NUM_THREADS'])")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    default = subprocess.run([sys.executable, "-c", code, "reach", OLD], capture_output=True, text=True, cwd=root,
+                             env=env)
+    told = subprocess.run([sys.executable, "-c", code, "reach", OLD], capture_output=True, text=True, cwd=root,
+                          env={**env, "OPENBLAS_NUM_THREADS": "2"})
+    assert default.stdout.splitlines()[-1] == "1" and told.stdout.splitlines()[-1] == "2"
