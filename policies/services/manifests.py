@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +15,6 @@ __all__ = [
     "check_manifests",
     "decode_file",
     "load_manifests",
-    "load_versions",
     "parse_manifests",
     "remember_parse",
     "unique_file_names",
@@ -62,15 +60,14 @@ def check_manifests(*, files: Sequence[tuple[str, str]]) -> None:
         engine.check_syntax(name, text, max_bytes=settings.NETPOL_MAX_UPLOAD_BYTES)
 
 
-def parse_manifests(*, files: Sequence[tuple[str, str]], upload: bool = False, cache: Any = None) -> Any:
+def parse_manifests(*, files: Sequence[tuple[str, str]], upload: bool = False) -> Any:
     """Parse (file name, text) pairs with the engine; raises engine.PolicyError naming file and line.
 
     Size limits belong to the web upload (``upload=True``: NETPOL_MAX_UPLOAD_BYTES per file); the
-    engine reads files of any size, and a stored snapshot is parsed whatever the setting is now.
-    ``cache``: an engine.ParseCache, so that files read through it before are not read again."""
+    engine reads files of any size, and a stored snapshot is parsed whatever the setting is now."""
     _check_files(files)
     limit = settings.NETPOL_MAX_UPLOAD_BYTES if upload else None
-    return engine.parse_files(list(files), max_bytes=limit, cache=cache)
+    return engine.parse_files(list(files), max_bytes=limit)
 
 
 def _check_files(files: Sequence[tuple[str, str]]) -> None:
@@ -89,26 +86,7 @@ def _check_files(files: Sequence[tuple[str, str]]) -> None:
 def load_manifests(*, snapshot: Snapshot) -> Any:
     """The snapshot's files parsed by the engine (a ParseResult). Snapshots never change,
     so a few recent parses are kept in memory for explanations and policy pages."""
-    return _parsed.get(snapshot, lambda: parse_manifests(files=_files_of(snapshot)))
-
-
-def load_versions(*, old: Snapshot, new: Snapshot) -> tuple[Any, Any]:
-    """Both snapshots' parses (as ``load_manifests``), the files they share read once when neither
-    is kept yet: the engine's ParseCache holds the first one's objects while the second is read,
-    and the kept parses do not hold them (they would double a parse's memory)."""
-    cache = engine.ParseCache()
-    held: list[Any] = []
-
-    def parse(snapshot: Snapshot) -> Any:
-        result = parse_manifests(files=_files_of(snapshot), cache=cache)
-        held.append(result)
-        return dataclasses.replace(result, files=())
-
-    return _parsed.get(old, lambda: parse(old)), _parsed.get(new, lambda: parse(new))
-
-
-def _files_of(snapshot: Snapshot) -> list[tuple[str, str]]:
-    return [(f.name, f.text) for f in snapshot.files.all()]
+    return _parsed.get(snapshot, lambda: parse_manifests(files=[(f.name, f.text) for f in snapshot.files.all()]))
 
 
 def remember_parse(*, snapshot: Snapshot, parsed: Any) -> None:
