@@ -268,10 +268,10 @@ def plain_owner(refs: Any) -> OwnerRef | None:
     ``controller``), without building the paths that errors name; None for anything else."""
     if type(refs) is not list or not refs:
         return None
+    if any(type(ref) is not dict for ref in refs):
+        return None  # every entry must be a mapping, also those after the controller
     chosen = None
     for ref in refs:
-        if type(ref) is not dict:
-            return None
         controller = ref.get("controller")
         if controller is True:
             chosen = ref
