@@ -33,6 +33,9 @@ class Team(models.Model):
     # Set when the re-check of a change could not be queued (the broker was down); the sweep of
     # stuck work queues it again and clears the flag.
     recheck_pending = models.BooleanField(default=False, db_default=False)
+    # When the re-check task now waiting in the broker's queue was sent (None: none waits). Further
+    # changes before it starts send no other: it reads the version when it starts, so it sees them.
+    recheck_queued = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -356,6 +359,9 @@ class Analysis(models.Model):
         return stored
 
 
+BYTES_PART = {"bytes": True}  # AnalysisPart.data of a part stored as bytes (JSON parts in a blob have none)
+
+
 class AnalysisPart(models.Model):
     """A large piece of an analysis' result, stored apart so that reading one never parses the
     others: a graph ("graph:workload", "graph:pod", "graph:namespace"), a graph's nodes
@@ -363,9 +369,10 @@ class AnalysisPart(models.Model):
     services.stored_graphs) or one namespace's slice of a graph ("slice:workload:NS",
     "slice:pod:NS", see services.graph_slices).
 
-    A piece whose JSON is over COMPRESS_ABOVE bytes is kept zlib-compressed in ``blob`` (``data``
-    is then null): graphs compress ten to fifty times, and writing and reading a tenth of the bytes
-    is faster than the compression costs."""
+    A piece given as bytes (a stored explainer, services.explainers) is kept as it is in ``blob``,
+    with ``data`` saying so. A piece whose JSON is over COMPRESS_ABOVE bytes is kept zlib-compressed
+    in ``blob`` (``data`` is then null): graphs compress ten to fifty times, and writing and reading
+    a tenth of the bytes is faster than the compression costs."""
 
     COMPRESS_ABOVE = 64 * 1024
 
@@ -380,12 +387,10 @@ class AnalysisPart(models.Model):
     def __str__(self) -> str:
         return f"{self.key} of analysis {self.analysis_id}"
 
-    RAW = b"RAW\x00"  # a blob of bytes kept as they are (a zlib stream starts with 0x78)
-
     @classmethod
     def encode(cls, analysis: Analysis, key: str, value: Any) -> AnalysisPart:
-        if isinstance(value, bytes):  # already packed (services.pod_slices' edge arrays)
-            return cls(analysis=analysis, key=key, data=None, blob=cls.RAW + value)
+        if isinstance(value, bytes):  # already packed by its writer (a stored explainer): kept as given
+            return cls(analysis=analysis, key=key, data=BYTES_PART, blob=value)
         text = json.dumps(value, separators=(",", ":"))
         if len(text) <= cls.COMPRESS_ABOVE:
             return cls(analysis=analysis, key=key, data=value)
@@ -395,10 +400,9 @@ class AnalysisPart(models.Model):
     def decode(data: Any, blob: bytes | memoryview | None) -> Any:
         if blob is None:
             return data
-        raw = bytes(blob)
-        if raw.startswith(AnalysisPart.RAW):
-            return raw[len(AnalysisPart.RAW):]
-        return json.loads(zlib.decompress(raw))
+        if data == BYTES_PART:
+            return bytes(blob)
+        return json.loads(zlib.decompress(bytes(blob)))
 
     @property
     def value(self) -> Any:

@@ -23,6 +23,7 @@ from policies.models import Analysis, Snapshot, Team
 from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
 from policies.services.expectations import ExpectationSet
+from policies.services.explainers import explainer_parts
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
@@ -317,6 +318,7 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
 
     parts, pod_graph_stored = _parts(analysis, workload, pod, namespace)
     parts["endpoints"] = _endpoints(parts, parsed.cluster.pods)
+    parts.update(explainer_parts(parsed.cluster))  # explanations read it instead of parsing the snapshot
     checked = ExpectationSet.of(analysis.snapshot.team)
     expectations = None
     if checked.items:

@@ -9,6 +9,7 @@ from policies import engine
 from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
+from policies.services.explainers import stored_explainer
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.pod_slices import FlatEdges, flat_edges, pod_slice, unpack
@@ -24,6 +25,7 @@ __all__ = [
     "connections_text",
     "list_pods",
     "render_graph",
+    "snapshot_cluster",
 ]
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
@@ -144,8 +146,7 @@ def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(get_graph(snapshot=snapshot, level=level), indent=2, sort_keys=True) + "\n"
     finished_analysis(snapshot=snapshot)  # AnalysisNotReady before doing the work
-    parsed = load_manifests(snapshot=snapshot)
-    text: str = engine.render(engine.build_graph(parsed.cluster, level=level), fmt)
+    text: str = engine.render(engine.build_graph(snapshot_cluster(snapshot=snapshot), level=level), fmt)
     return text
 
 
@@ -162,16 +163,29 @@ def explain_flow(
     suggest: bool = False,
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
-    snapshot's explainer is built at its first question in this process and kept. ``suggest``: also
-    the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
-    under the key ``suggestion``."""
-    explainer = _explainers.get(snapshot, lambda: engine.Explainer(load_manifests(snapshot=snapshot).cluster))
+    snapshot's explainer is read from its analysis (or built) at its first question in this
+    process, and kept. ``suggest``: also the smallest change that turns the verdict, and what else
+    it opens or closes (engine.suggest), under the key ``suggestion``."""
+    explainer = _explainers.get(snapshot, lambda: _explainer(snapshot))
     found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
                               icmp_code=icmp_code, evaluator=evaluator)
     explanation: dict[str, Any] = found.to_dict()
     if suggest:
         explanation["suggestion"] = engine.suggest(explainer.cluster, found.result).to_dict()
     return explanation
+
+
+def snapshot_cluster(*, snapshot: Snapshot) -> engine.Cluster:
+    """The snapshot's parsed cluster: its explainer's (read from the analysis or built, then kept in
+    this process), so that diffs, renderings and expectation checks do not parse the snapshot again."""
+    cluster: engine.Cluster = _explainers.get(snapshot, lambda: _explainer(snapshot)).cluster
+    return cluster
+
+
+def _explainer(snapshot: Snapshot) -> engine.Explainer:
+    """The explainer stored with the snapshot's analysis, else one built from its parsed manifests
+    (before its analysis is done, or for analyses stored without it)."""
+    return stored_explainer(snapshot) or engine.Explainer(load_manifests(snapshot=snapshot).cluster)
 
 
 def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> dict[str, Any]:
@@ -205,8 +219,7 @@ def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
     if _external_ids(before) == _external_ids(after):
         diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     else:
-        old_cluster = load_manifests(snapshot=old).cluster
-        new_cluster = load_manifests(snapshot=new).cluster
+        old_cluster, new_cluster = snapshot_cluster(snapshot=old), snapshot_cluster(snapshot=new)
         diff = engine.diff_clusters(old_cluster, new_cluster, level=level).to_dict()
     return diff
 
