@@ -8,11 +8,14 @@ all of them are parsed, validated and defaulted, so the evaluators never see raw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from policies.engine.admin.model import AdminPolicy
-from policies.engine.calico.model import CalicoResources
 from policies.engine.cluster import NAMESPACE_NAME_LABEL, Labels, Namespace, Node, Pod, ServiceAccount
 from policies.engine.k8s.model import NetworkPolicy
+
+if TYPE_CHECKING:  # the Calico model is loaded when an input has Calico resources
+    from policies.engine.calico.model import CalicoResources
 
 __all__ = ["Cluster"]
 
