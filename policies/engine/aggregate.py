@@ -288,7 +288,7 @@ class _Aggregator:
             at[at >= len(ids)] = 0
             hit = ids[at] == wanted if len(ids) else np.zeros(len(groups), dtype=bool)
             if hit.any():
-                out[u][hit] = rows[at[hit]][:, groups]
+                out[u][hit] = rows[np.ix_(at[hit], groups)]
 
     def _self_loop(self, groups: Ints, e_loc: Masks, i_loc: Masks, specials: _Specials) -> Masks:
         """A -> A at namespace level: every pair of A's groups (a group's own pair only when it has
