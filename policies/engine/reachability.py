@@ -234,14 +234,23 @@ class Graph:
         }
 
     def summary(self) -> dict[str, Any]:
-        """Counts and the headline answers of the overview page."""
-        adjacency = self.adjacency()
+        """Counts and the headline answers of the overview page (one pass over the edges; the
+        level graph is not kept for it)."""
         external = {n.id for n in self.nodes if n.kind == "external"}
+        public = {b for b in external if _is_public(self._by_id[b])}
         exposed: set[str] = set()
-        for src in external:
-            exposed.update(adjacency.get(src, {}))
-        internet = {u for u, row in adjacency.items() if u not in external and any(
-            v in external and _is_public(self._by_id[v]) for v in row)}
+        internet: set[str] = set()
+        edges = 0
+        rows: Iterable[tuple[str, Iterable[str]]] = (
+            self._edges.items() if self._edges is not None  # computed already
+            else ((u, targets) for u, targets, _ in self._level_rows()))  # else streamed, not kept
+        for u, targets in rows:
+            targets = list(targets)
+            edges += len(targets)
+            if u in external:
+                exposed.update(targets)
+            elif any(v in public for v in targets):
+                internet.add(u)
         endpoints = [n for n in self.nodes if n.kind != "external"]
         return {
             "counts": {
@@ -253,7 +262,7 @@ class Graph:
                 "policies": len(self.cluster.policies) + (
                     len(self.cluster.calico.policies) if self.cluster.calico is not None else 0),
                 "nodes": len(self.nodes),
-                "edges": sum(len(r) for r in adjacency.values()),
+                "edges": edges,
                 "groups": self.index.n_groups,
                 "external_blocks": len(external),
             },

@@ -93,3 +93,19 @@ def test_many_pods_per_group_at_namespace_level() -> None:
     want = reference_adjacency(cluster, "namespace", "k8s", Settings())
     for budget in (1, 4_000, 1 << 28):
         assert build_graph(cluster, level="namespace", block_bytes=budget).adjacency() == want
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_summary_streamed_equals_summary_of_the_held_graph(seed: int) -> None:
+    """``summary`` reads the edges in one pass when the level graph is not held; the same answers
+    as from the held adjacency, whose counts it checks against."""
+    cluster = random_admin_cluster(seed)
+    for level in LEVELS:
+        streamed = build_graph(cluster, level=level, block_bytes=1).summary()
+        graph = build_graph(cluster, level=level)
+        adjacency = graph.adjacency()
+        held = graph.summary()
+        assert streamed == held
+        assert held["counts"]["edges"] == sum(len(row) for row in adjacency.values())
+        external = {n.id for n in graph.nodes if n.kind == "external"}
+        assert held["exposed_to_external"] == sorted({v for u in external for v in adjacency.get(u, {})})
