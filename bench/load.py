@@ -5,7 +5,9 @@ diffs of a generated cluster; prints throughput and p50/p95/p99 latency per kind
 
 The cluster comes from bench/generate.py (two snapshots: the second with fewer policies, for the
 diff). Both are stored and analysed in-process before the clock starts, in a SQLite file of a
-temporary directory; explanations and graphs are then answered from the stored analyses.
+temporary directory; explanations and graphs are then answered from the stored analyses. Before
+the server starts, a new process times its first explanation of the snapshot, from the explainer
+stored with the analysis and by parsing the snapshot (as before it was stored).
 
 Without think time, each client asks again as soon as it is answered: the server is saturated and
 a request's latency is about clients / throughput (Little's law), whatever one request costs. With
@@ -78,6 +80,38 @@ print(json.dumps({{"token": Token.objects.create(user=user).key, "old": ids[0], 
     return data["token"], data["new"], data["old"], data["pods"]
 
 
+def cold_start(env: dict[str, str], snapshot: int, pods: list[str]) -> dict[str, float]:
+    """Seconds to the first and second explanation of a new process (Django set up, nothing of the
+    snapshot in memory): from the explainer stored with the analysis, and by parsing the snapshot as
+    a process did before it was stored (and still does for analyses stored without it)."""
+    script = f"""
+import json, time
+from contextlib import nullcontext
+from unittest import mock
+from policies import services
+from policies.models import Snapshot
+from policies.services import answers
+snapshot = Snapshot.objects.get(id={snapshot})
+ask = dict(snapshot=snapshot, source={pods[0]!r}, destination={pods[-1]!r}, port=80)
+took = {{}}
+for way in ("stored", "parsed"):
+    answers._explainers.clear()
+    with mock.patch.object(answers, "stored_explainer", return_value=None) if way == "parsed" else nullcontext():
+        began, began_cpu = time.perf_counter(), time.process_time()
+        services.explain_flow(**ask)
+        took[way + " first"] = time.perf_counter() - began
+        took[way + " first cpu"] = time.process_time() - began_cpu
+        began = time.perf_counter()
+        services.explain_flow(**{{**ask, "port": 443}})
+        took[way + " second"] = time.perf_counter() - began
+print(json.dumps(took))
+"""
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    took: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return took
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
@@ -107,6 +141,11 @@ def main() -> None:
         started = time.perf_counter()
         token, new, old, pods = prepare(tmp, args.pods, env)
         print(f"prepared {len(pods)} pods in two snapshots in {time.perf_counter() - started:.0f} s")
+        took = cold_start(env, new, pods)
+        print("a new process's first explanation: {:.3f} s ({:.3f} s CPU) from the stored explainer (then "
+              "{:.4f} s), {:.3f} s ({:.3f} s CPU) parsing the snapshot (then {:.4f} s); load average {:.1f}".format(
+                  took["stored first"], took["stored first cpu"], took["stored second"], took["parsed first"],
+                  took["parsed first cpu"], took["parsed second"], os.getloadavg()[0]))
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "netpol_site.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "300"],
@@ -144,21 +183,33 @@ def run(port: int, token: str, new: int, old: int, pods: list[str], args: argpar
                 break
         except OSError:
             time.sleep(0.2)
-    # Warm up: every gunicorn worker reads the stored analyses and parses the snapshot once. The
-    # requests go out together, so that each worker gets some of them.
+    # Warm up: every gunicorn worker reads the stored analyses (each worker's first explanation
+    # reads the snapshot's stored explainer). Explanations go first and alone, so that their time
+    # is the explainer's; then graphs and diffs (a worker's first diff computes it). The requests of
+    # a kind go out together, so that each worker gets some of them.
     warm_started = time.perf_counter()
-    for _ in range(2 if warm else 0):
-        warm = [threading.Thread(target=get, args=request) for request in (
-            (f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
-            (f"/snapshots/{new}/graph/", {"level": "workload"}),
-            (f"/snapshots/{new}/diff/", {"against": str(old)}),
-        ) for _ in range(args.workers * args.threads)]
-        for t in warm:
+    slowest: dict[str, float] = {}
+    warm_lock = threading.Lock()
+    for request in ((f"/snapshots/{new}/explain/", {"from": pods[0], "to": pods[-1], "port": "80"}),
+                    (f"/snapshots/{new}/graph/", {"level": "workload"}),
+                    (f"/snapshots/{new}/diff/", {"against": str(old)})) if warm else ():
+
+        def timed(request: tuple[str, dict[str, str]] = request) -> None:
+            began = time.perf_counter()
+            get(*request)
+            took = time.perf_counter() - began
+            with warm_lock:
+                slowest[request[0]] = max(slowest.get(request[0], 0.0), took)
+
+        batch = [threading.Thread(target=timed) for _ in range(args.workers * args.threads)]
+        for t in batch:
             t.start()
-        for t in warm:
+        for t in batch:
             t.join()
     if warm:
-        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s; load average {os.getloadavg()[0]:.1f}")
+        kinds = ", ".join(f"{path.rstrip('/').rsplit('/', 1)[-1]} {took:.2f} s" for path, took in slowest.items())
+        print(f"warmed up in {time.perf_counter() - warm_started:.1f} s ({args.workers * args.threads} concurrent "
+              f"requests of each kind, the slowest: {kinds}); load average {os.getloadavg()[0]:.1f}")
 
     latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
     errors: dict[str, int] = {name: 0 for name, _ in MIX}

@@ -9,9 +9,11 @@ A fresh SQLite database in a temporary directory, the site's own settings (DEBUG
 Django's test client: each request goes through the whole middleware stack (sessions, CSRF,
 gzip, ...) but not a socket. The upload is a multipart POST to /api/snapshots/; the analysis
 runs as it does on the embedded default (a background thread of this process), and the script
-polls /api/analyses/ID/ until it is done. Then every page is fetched twice, the second time
-counted (caches warm, as for a person clicking around), with `Accept-Encoding: gzip`: the table
-gives the server time, the bytes sent and their uncompressed size.
+polls /api/analyses/ID/ until it is done. A second snapshot (the same files and one policy more)
+gives the compare page and the diff; a proposal on the first (that policy) the proposal pages.
+Then every page is fetched twice, the second time counted (caches warm, as for a person clicking
+around; the first is given too), with `Accept-Encoding: gzip`: the table gives the server time,
+the CPU time of the thread that served it, the bytes sent and their uncompressed size.
 """
 
 from __future__ import annotations
@@ -72,6 +74,48 @@ def measure(client: Any, url: str, **params: Any) -> dict[str, Any]:
             "first": round(first, 3), "sent": len(body), "bytes": len(raw)}
 
 
+CHANGE = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bench-opens-9999
+  namespace: {namespace}
+spec:
+  podSelector: {{}}
+  policyTypes: [Ingress]
+  ingress:
+    - ports:
+        - port: 9999
+"""
+
+
+def biggest_namespace(files: dict[str, str]) -> str:
+    """The namespace named in the most files' "namespace:" lines (where the change opens a port)."""
+    counts: dict[str, int] = {}
+    for text in files.values():
+        for line in text.splitlines():
+            if line.strip().startswith("namespace: "):
+                name = line.split(":", 1)[1].strip()
+                counts[name] = counts.get(name, 0) + 1
+    return max(sorted(counts), key=lambda n: counts[n])
+
+
+def upload(client: Any, uploads: list[Any]) -> tuple[int, float, float, float, dict[str, Any]]:
+    """POST the files as a snapshot, wait for its analysis: (id, upload s, upload CPU s, upload to
+    finished analysis s, the analysis)."""
+    started, started_cpu = time.perf_counter(), time.thread_time()
+    response = client.post("/api/snapshots/", {"name": "bench", "files": uploads})
+    upload_seconds, upload_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+    assert response.status_code == 201, response.content[:500]
+    body = response.json()
+    while True:
+        analysis: dict[str, Any] = client.get(body["analysis"]["url"]).json()
+        if analysis["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert analysis["status"] == "done", analysis.get("error")
+    return int(body["id"]), upload_seconds, upload_cpu, time.perf_counter() - started, analysis
+
+
 def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any]:
     files, counts = load_generator().generate(pods=pods, namespaces=namespaces, policies=policies,
                                               calico_policies=calico)
@@ -87,19 +131,25 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
     client.force_login(user)
     uploads = [SimpleUploadedFile(name, text.encode(), content_type="application/yaml")
                for name, text in sorted(files.items())]
-    started, started_cpu = time.perf_counter(), time.thread_time()
-    response = client.post("/api/snapshots/", {"name": "bench", "files": uploads})
-    upload_seconds, upload_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+    snapshot_id, upload_seconds, upload_cpu, analysis_seconds, analysis = upload(client, uploads)
+    # A second snapshot of the same cluster with one policy changed: the compare page's diff.
+    changed = dict(files)
+    changed["zz-bench-change.yaml"] = CHANGE.format(namespace=biggest_namespace(files))
+    second = [SimpleUploadedFile(n, text.encode(), content_type="application/yaml")
+              for n, text in sorted(changed.items())]
+    new_id, *second_figures = upload(client, second)
+    # A proposal on the first snapshot (the same policy added): its analysis and diff, then its pages.
+    started = time.perf_counter()
+    response = client.post("/api/proposals/", {"base": snapshot_id, "title": "bench: open 9999",
+                                                "manifests": CHANGE.format(namespace=biggest_namespace(files))},
+                           content_type="application/json")
     assert response.status_code == 201, response.content[:500]
-    body = response.json()
-    snapshot_id, analysis_url = body["id"], body["analysis"]["url"]
-    while True:
-        analysis = client.get(analysis_url).json()
-        if analysis["status"] in ("done", "failed"):
-            break
+    proposal = response.json()
+    while proposal["status"] not in ("ready", "failed"):
         time.sleep(0.5)
-    analysis_seconds = time.perf_counter() - started
-    assert analysis["status"] == "done", analysis.get("error")
+        proposal = client.get(f"/api/proposals/{proposal['id']}/").json()
+    proposal_seconds = time.perf_counter() - started
+    assert proposal["status"] == "ready", proposal.get("error")
 
     graph = json.loads(gzip.decompress(client.get(f"/api/snapshots/{snapshot_id}/graph/", {"level": "namespace"},
                                                   HTTP_ACCEPT_ENCODING="gzip").content))
@@ -118,12 +168,21 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
         (f"graph API, workloads of {biggest}", f"{api}/graph/", {"level": "workload", "namespace": biggest}),
         (f"graph API, pods of {biggest}", f"{api}/graph/", {"level": "pod", "namespace": biggest}),
         ("graph API, every workload", f"{api}/graph/", {"level": "workload"}),
+        (f"graph API, pods of {biggest} and {other.namespace}", f"{api}/graph/",
+         {"level": "pod", "namespace": f"{biggest},{other.namespace}"}),
         ("matrix", f"{base}/matrix/", {}),
         (f"matrix of {biggest}", f"{base}/matrix/", {"ns": biggest}),
+        (f"matrix {other.namespace} to {biggest}", f"{base}/matrix/", {"from": other.namespace, "to": biggest}),
         ("flow check", f"{base}/flow/", {"src": f"{other.namespace}/{other.name}",
                                           "dst": f"{pod.namespace}/{pod.name}", "protocol": "TCP", "port": 8080}),
         ("policy page", f"{base}/policies/{policy.id}/", {}),
         ("snapshot list", "/", {}),
+        ("compare page (second snapshot against the first)", f"/snapshots/{new_id}/compare/", {"against": snapshot_id}),
+        ("graph page, what changed", f"/snapshots/{new_id}/graph/", {"against": snapshot_id}),
+        ("diff API", f"/api/snapshots/{new_id}/diff/", {"against": snapshot_id}),
+        ("proposal page", f"/proposals/{proposal['id']}/", {}),
+        ("proposal list", "/proposals/", {}),
+        ("proposal graph API", f"/api/proposals/{proposal['id']}/graph/", {}),
     ]
     rows = []
     for name, url, params in pages:
@@ -133,7 +192,10 @@ def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any
               f"{row['first']:.3f} s), {row['sent']:,} bytes sent "
               f"({row['bytes']:,} uncompressed)", flush=True)
     return {"cluster": counts, "upload_seconds": round(upload_seconds, 3), "upload_cpu": round(upload_cpu, 3),
-            "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"), "pages": rows}
+            "analysis_seconds": round(analysis_seconds, 3), "timings": analysis.get("timings"),
+            "second_upload_seconds": round(second_figures[0], 3),
+            "second_analysis_seconds": round(second_figures[2], 3), "proposal_seconds": round(proposal_seconds, 3),
+            "load_average": os.getloadavg(), "pages": rows}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -164,7 +226,10 @@ def main() -> int:
         result = run(args.pods, args.namespaces, args.policies, args.calico_policies)
     print(f"upload (201): {result['upload_seconds']:.2f} s ({result['upload_cpu']:.2f} s CPU); "
           f"upload to finished analysis: "
-          f"{result['analysis_seconds']:.2f} s (engine {result['timings']})")
+          f"{result['analysis_seconds']:.2f} s (engine {result['timings']}); the second snapshot: "
+          f"{result['second_upload_seconds']:.2f} s, {result['second_analysis_seconds']:.2f} s; a proposal "
+          f"to ready: {result['proposal_seconds']:.2f} s; "
+          f"load average at the end {result['load_average']}")
     print(table(result))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

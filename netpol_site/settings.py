@@ -319,6 +319,9 @@ NETPOL_HEARTBEAT_STALE = float(os.getenv("NETPOL_HEARTBEAT_STALE", "60"))
 NETPOL_SWEEP_INTERVAL = float(os.getenv("NETPOL_SWEEP_INTERVAL", "60"))
 NETPOL_REPUBLISH_AFTER = float(os.getenv("NETPOL_REPUBLISH_AFTER", "600"))
 NETPOL_MAX_ATTEMPTS = env_int("NETPOL_MAX_ATTEMPTS", "3")
+# A change of a team's expectations is checked again this many seconds after it (on the thread
+# runner, after the team's last change): several changes in a row make one re-check.
+NETPOL_RECHECK_DELAY = float(os.getenv("NETPOL_RECHECK_DELAY", "2"))
 
 # Clusters due a sync are looked for every NETPOL_SCHEDULER_SECONDS: by Celery beat with Redis
 # (docker-compose's and deploy/'s `beat`), by `manage.py run_scheduler` on the embedded default.

@@ -33,6 +33,9 @@ class Team(models.Model):
     # Set when the re-check of a change could not be queued (the broker was down); the sweep of
     # stuck work queues it again and clears the flag.
     recheck_pending = models.BooleanField(default=False, db_default=False)
+    # When the re-check task now waiting in the broker's queue was sent (None: none waits). Further
+    # changes before it starts send no other: it reads the version when it starts, so it sees them.
+    recheck_queued = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -356,6 +359,9 @@ class Analysis(models.Model):
         return stored
 
 
+BYTES_PART = {"bytes": True}  # AnalysisPart.data of a part stored as bytes (JSON parts in a blob have none)
+
+
 class AnalysisPart(models.Model):
     """A large piece of an analysis' result, stored apart so that reading one never parses the
     others: a graph ("graph:workload", "graph:pod", "graph:namespace"), a graph's nodes
@@ -363,9 +369,10 @@ class AnalysisPart(models.Model):
     services.stored_graphs) or one namespace's slice of a graph ("slice:workload:NS",
     "slice:pod:NS", see services.graph_slices).
 
-    A piece whose JSON is over COMPRESS_ABOVE bytes is kept zlib-compressed in ``blob`` (``data``
-    is then null): graphs compress ten to fifty times, and writing and reading a tenth of the bytes
-    is faster than the compression costs."""
+    A piece given as bytes (a stored explainer, services.explainers) is kept as it is in ``blob``,
+    with ``data`` saying so. A piece whose JSON is over COMPRESS_ABOVE bytes is kept zlib-compressed
+    in ``blob`` (``data`` is then null): graphs compress ten to fifty times, and writing and reading
+    a tenth of the bytes is faster than the compression costs."""
 
     COMPRESS_ABOVE = 64 * 1024
 
@@ -382,6 +389,8 @@ class AnalysisPart(models.Model):
 
     @classmethod
     def encode(cls, analysis: Analysis, key: str, value: Any) -> AnalysisPart:
+        if isinstance(value, bytes):  # already packed by its writer (a stored explainer): kept as given
+            return cls(analysis=analysis, key=key, data=BYTES_PART, blob=value)
         text = json.dumps(value, separators=(",", ":"))
         if len(text) <= cls.COMPRESS_ABOVE:
             return cls(analysis=analysis, key=key, data=value)
@@ -391,6 +400,8 @@ class AnalysisPart(models.Model):
     def decode(data: Any, blob: bytes | memoryview | None) -> Any:
         if blob is None:
             return data
+        if data == BYTES_PART:
+            return bytes(blob)
         return json.loads(zlib.decompress(bytes(blob)))
 
     @property

@@ -196,6 +196,7 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if against.isdigit():
         old = access.get_visible_or_404(Snapshot, request.user, id=int(against))
         headline["changed"] = pages.graph.changed_ids(old, snapshot)  # the "only what changed" filter
+    resources = pages.state.policy_resources(snapshot)
     config = {
         "snapshot": snapshot.id,
         "analysis": state,
@@ -204,8 +205,8 @@ def graph(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         # workloads when someone opens it: the whole workload graph is never sent.
         "namespace_first": _graph_workloads(snapshot, summary) > settings.NETPOL_GRAPH_NAMESPACE_FIRST_ABOVE,
         "headline": headline,
-        "policy_urls": pages.graph.policy_urls(snapshot),
-        "policy_details": pages.graph.policy_details(snapshot),
+        "policy_urls": pages.graph.policy_urls(snapshot, resources),
+        "policy_details": pages.graph.policy_details(snapshot, resources),
         "filename": f"netpol-snapshot-{snapshot.id}",
         "icons": {"shield": static("policies/shield.svg"), "globe": static("policies/globe.svg")},
         "urls": {
@@ -295,7 +296,7 @@ def flow_check(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "suggested_changes": suggestion,
             "caveats": caveats,
             "commands": commands,
-            "endpoint_names": pages.flow.endpoint_names(snapshot),
+            "endpoint_options": pages.flow.endpoint_options(snapshot),
         }
     )
     return render(request, "policies/flow.html", ctx, status=400 if form.errors else 200)

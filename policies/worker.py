@@ -48,6 +48,11 @@ def sweeping() -> bool:
 def start_sweeping(**_: Any) -> None:
     """Start this process's sweep thread, unless it runs already."""
     global _thread
+    # Imported here, before the thread starts: a thread importing the services while a request of
+    # this process imports them too can meet a half-initialised module (an ImportError on the first
+    # request of the web benchmark, in the kubernetes client's imports).
+    from policies import services  # noqa: F401
+
     with _lock:
         if sweeping():
             return

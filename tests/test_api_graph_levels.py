@@ -15,7 +15,8 @@ from policies import engine, services
 from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
-from policies.services.stored_graphs import compact_edges, graph_dict, graph_from_compact, slice_from_compact
+from policies.services.pod_slices import every_pod_slice, flat_edges, pack, pod_slice, unpack
+from policies.services.stored_graphs import compact_edges, compact_from_dict, graph_dict, graph_from_compact
 from tests.bench_generator import load_generator
 
 
@@ -120,10 +121,8 @@ def test_the_stored_slices_are_the_slices_computed_on_demand(snapshot: Snapshot)
         assert set(stored) == {"prod", "other"}
         for name, part in stored.items():
             assert part == namespace_slice(graph, namespaces, (name,))
-            if level == "pod":  # stored on the first request
-                assert analysis.part(f"slice:pod:{name}") is None
-                assert services.get_graph(snapshot=snapshot, level="pod", namespace=name) == part
             assert analysis.part(f"slice:{level}:{name}") == part
+            assert services.get_graph(snapshot=snapshot, level=level, namespace=name) == part
 
 
 def test_a_bench_cluster_slices_the_same_both_ways() -> None:
@@ -141,6 +140,7 @@ def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -
     files, _ = load_generator().generate(pods=300, namespaces=8, policies=60)
     cluster = engine.parse_files(sorted(files.items())).cluster
     namespaces = engine.build_graph(cluster, level="namespace").to_dict()
+    workloads = engine.build_graph(cluster, level="workload").to_dict()
     pod = engine.build_graph(cluster, level="pod")
     graph = pod.to_dict()
     assert graph_dict(pod) == graph
@@ -149,11 +149,46 @@ def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -
     assert 0.85 * exact < size < 1.15 * exact  # an estimate, for NETPOL_MAX_STORED_GRAPH_BYTES
     header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
     assert graph_from_compact(header, graph["nodes"], compact) == graph
+    assert graph_from_compact(header, graph["nodes"], compact_from_dict(graph)) == graph
     names = sorted({n["namespace"] for n in graph["nodes"] if n["kind"] == "pod"})
+    flat = flat_edges(compact)
+    packed = unpack(pack(flat), flat.ids, flat.conns)
+    assert all((a == b).all() for a, b in zip(flat[2:], packed[2:], strict=True))
+    every = every_pod_slice(header, graph["nodes"], packed, workloads["nodes"], namespaces, budget=len(graph["nodes"]))
+    assert sorted(every) == names
     for name in names:
-        assert slice_from_compact(header, graph["nodes"], compact, namespaces, (name,)) == namespace_slice(
-            graph, namespaces, (name,)), name
+        assert every[name] == namespace_slice(graph, namespaces, (name,)), name
     both = tuple(names[:2])
-    assert slice_from_compact(header, graph["nodes"], compact, namespaces, both) == namespace_slice(
-        graph, namespaces, both)
-    assert slice_from_compact(header, graph["nodes"], compact, namespaces, ("nowhere",)) == "nowhere"
+    two = pod_slice(header, graph["nodes"], flat, workloads["nodes"], namespaces, both, budget=300)
+    assert two == namespace_slice(graph, namespaces, both)
+    assert pod_slice(header, graph["nodes"], flat, workloads["nodes"], namespaces, ("nowhere",)) == "nowhere"
+
+
+def test_a_pod_slice_over_its_budget_draws_its_largest_workloads_whole() -> None:
+    files, _ = load_generator().generate(pods=300, namespaces=8, policies=60)
+    cluster = engine.parse_files(sorted(files.items())).cluster
+    namespaces = engine.build_graph(cluster, level="namespace").to_dict()
+    workloads = engine.build_graph(cluster, level="workload").to_dict()
+    graph = engine.build_graph(cluster, level="pod").to_dict()
+    compact = flat_edges(compact_from_dict(graph))
+    header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
+    by_workload = every_namespace_slice(workloads, namespaces)
+    # Without a pod to spare, every workload is drawn whole: the namespace's workload slice.
+    for name, part in every_pod_slice(header, graph["nodes"], compact, workloads["nodes"], namespaces,
+                                      budget=0).items():
+        expected = by_workload[name]
+        assert part["collapsed"] == sorted(n["id"] for n in expected["nodes"] if n["kind"] == "workload")
+        assert (part["nodes"], part["edges"]) == (expected["nodes"], expected["edges"]), name
+    # With room for a few pods, the smallest workloads open; the edges of an opened pod are its own.
+    name = max(by_workload, key=lambda ns: sum(1 for n in graph["nodes"] if n.get("namespace") == ns))
+    part = pod_slice(header, graph["nodes"], compact, workloads["nodes"], namespaces, (name,), budget=5)
+    assert isinstance(part, dict)
+    pods = [n for n in part["nodes"] if n["kind"] == "pod"]
+    assert 0 < len(pods) <= 5 and part["collapsed"]
+    whole = namespace_slice(graph, namespaces, (name,))
+    assert isinstance(whole, dict)
+    exact = {(e["source"], e["target"]): e for e in whole["edges"]}
+    collapsed = set(part["collapsed"])
+    for edge in part["edges"]:
+        if edge["source"] not in collapsed and edge["target"] not in collapsed:
+            assert exact[(edge["source"], edge["target"])] == edge

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import random
 import threading
+from contextlib import ExitStack
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.test import override_settings
 
 from policies import engine, services
-from policies.models import Snapshot
+from policies.engine import stored_state
+from policies.models import AnalysisPart, Snapshot, TeamExpectation
+from policies.services import answers, rechecks
+from policies.services import manifests as manifests_service
 from policies.services.cache import LockedCache
+from policies.services.expectations import ExpectationSet
+from policies.services.explainers import EXPLAINER_PART, stored_explainer
 from tests.bench_generator import load_generator
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +74,82 @@ def test_generated_clusters_answer_as_the_engine_does(make_snapshot: Any, shape:
                                     shape=shape)
     snapshot = make_snapshot(sorted(files.items()), name=shape, analyse=False)
     check_answers(snapshot, seed=len(shape) + calico, count=80)
+
+
+def test_analysed_clusters_answer_from_the_stored_explainer_as_the_engine_does(make_snapshot: Any) -> None:
+    """A process that never parsed the snapshot reads its explainer from the analysis: no parse, and
+    the same answers as the engine's, question by question."""
+    files, _ = load_generator().generate(pods=120, namespaces=4, policies=24, calico_policies=4, seed=11)
+    snapshot = make_snapshot(sorted(files.items()), name="stored")
+    assert snapshot.analyses.get().parts.filter(key=EXPLAINER_PART).exists()
+    cold_process()
+    with mock.patch.object(engine, "parse_files", wraps=engine.parse_files) as parse:
+        answer(services.explain_flow, snapshot=snapshot, source="8.8.8.8", destination="10.0.0.1", port=80)
+    assert parse.call_count == 0
+    check_answers(snapshot, seed=11, count=80)
+
+
+def cold_process() -> None:
+    """Forget what this process has parsed and built, as a new web worker would."""
+    answers._explainers.clear()
+    manifests_service._parsed.clear()
+
+
+@pytest.mark.parametrize("change", ["stored before the part", "another SECRET_KEY", "another engine"])
+def test_an_analysis_whose_explainer_cannot_be_used_is_answered_by_parsing(snapshot: Snapshot, change: str) -> None:
+    """Analyses stored before the explainer part, or by another engine, or under another
+    SECRET_KEY still answer, as the engine does: the snapshot is parsed."""
+    cluster = engine.parse_files([(f.name, f.text) for f in snapshot.files.all()]).cluster
+    expected = engine_answer(cluster, "prod/web", "prod/db", port=5432)
+    cold_process()
+    assert stored_explainer(snapshot) is not None
+    with ExitStack() as changed:
+        if change == "stored before the part":
+            AnalysisPart.objects.filter(analysis__snapshot=snapshot, key=EXPLAINER_PART).delete()
+        elif change == "another SECRET_KEY":
+            changed.enter_context(override_settings(SECRET_KEY="another-" + "k" * 50))
+        else:
+            changed.enter_context(mock.patch.object(stored_state, "code_fingerprint", return_value=b"0" * 64))
+        assert stored_explainer(snapshot) is None
+        with mock.patch.object(engine, "parse_files", wraps=engine.parse_files) as parse:
+            assert services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db",
+                                         port=5432) == expected
+        assert parse.call_count == 1
+
+
+def test_an_explainer_that_cannot_be_written_leaves_the_analysis_done(make_snapshot: Any) -> None:
+    with mock.patch.object(engine.Explainer, "to_bytes", side_effect=TypeError("cannot pickle 'x'")):
+        snapshot = make_snapshot()
+    analysis = snapshot.analyses.get()
+    assert analysis.status == "done" and not analysis.parts.filter(key=EXPLAINER_PART).exists()
+    cold_process()
+    assert services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=5432)["allowed"]
+
+
+def test_a_stored_state_builds_nothing_but_engine_classes() -> None:
+    """Correctly signed bytes that name any other callable are refused before it is called."""
+    key = b"k" * 32
+
+    class Evil:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (print, ("ran",))  # builtins.print: harmless here, refused all the same
+
+    cluster = engine.parse_files([("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")]).cluster
+    for refused in (Evil(), {"ok": engine.Explainer(cluster), "no": Evil()}, stored_state.code_fingerprint):
+        data = stored_state.dump_state(refused, key=key)
+        with mock.patch("builtins.print") as called, pytest.raises(stored_state.StateMismatch, match="not an engine"):
+            stored_state.load_state(data, key=key)
+        assert called.call_count == 0
+    explainer = engine.Explainer(cluster)
+    assert engine.Explainer.from_bytes(explainer.to_bytes(key=key), key=key).cluster == cluster
+    with pytest.raises(stored_state.StateMismatch, match="signature"):
+        engine.Explainer.from_bytes(explainer.to_bytes(key=key), key=b"x" * 32)
+    tampered = bytearray(explainer.to_bytes(key=key))
+    tampered[-5] ^= 1
+    with pytest.raises(stored_state.StateMismatch, match="signature"):
+        engine.Explainer.from_bytes(bytes(tampered), key=key)
+    with pytest.raises(stored_state.StateMismatch, match="not an explainer"):
+        engine.Explainer.from_bytes(stored_state.dump_state(cluster, key=key), key=key)
 
 
 def test_each_snapshot_has_its_own_explainer(make_snapshot: Any, manifests: dict[str, Any]) -> None:
@@ -140,6 +223,29 @@ def test_a_diff_is_computed_once_per_pair_of_analyses(make_snapshot: Any, manife
     with mock.patch.object(engine, "diff_dicts", wraps=engine.diff_dicts) as diff:
         assert services.diff_snapshots(old=old, new=new, level="workload") == first
     assert diff.call_count == 1
+
+
+def test_a_diff_over_new_address_blocks_and_a_recheck_use_the_stored_clusters(
+    make_snapshot: Any, manifests: dict[str, Any],
+) -> None:
+    """A change that adds an ipBlock cuts the address space anew: the diff is computed again from
+    both clusters, read from the stored explainers (no parse), and is the engine's."""
+    block = manifests["policy"].replace("        - podSelector: {}\n",
+                                        "        - podSelector: {}\n        - ipBlock: {cidr: 10.20.0.0/16}\n")
+    assert block != manifests["policy"]
+    old = make_snapshot(name="before")
+    new = make_snapshot([*manifests["files"][:2], ("policy.yaml", block)], name="after")
+    cold_process()
+    with mock.patch.object(engine, "parse_files", wraps=engine.parse_files) as parse:
+        diff = services.diff_snapshots(old=old, new=new, level="workload")
+        report = rechecks.refresh_analysis(analysis=new.analyses.get(), checked=ExpectationSet(
+            new.team_id, 1, (TeamExpectation(team=new.team, name="x", spec={
+                "from": {"cidr": "10.20.0.0/16"}, "to": {"namespace": "prod"}, "expect": "deny"}),)))
+    assert parse.call_count == 0
+    parse_both = [engine.parse_files([(f.name, f.text) for f in s.files.all()]).cluster for s in (old, new)]
+    assert diff == engine.diff_clusters(*parse_both, level="workload").to_dict()
+    assert ("10.20.0.0/16", "prod/Pod/db") in {(e["source"], e["target"]) for e in diff["added"]}
+    assert report is not None and report["ok"] is False  # 10.20.0.0/16 now reaches db
 
 
 # --- the API -------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
     assert analysis.result["parts"] == sorted(analysis.parts.values_list("key", flat=True))
     assert {"graph:workload", "graph:pod", "graph:namespace", "slice:workload:prod", "nodes:pod"} <= set(
         analysis.result["parts"])
-    assert not any(key.startswith("slice:pod:") for key in analysis.result["parts"])  # computed when asked
+    assert {"slice:pod:prod", "endpoints"} <= set(analysis.result["parts"])  # stored: a lookup when asked
 
     pod = analysis.graph("pod")
     assert pod is not None and pod["level"] == "pod"
@@ -320,7 +320,7 @@ def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(
     assert graph == engine.build_graph(parsed.cluster, level="pod").to_dict()
     assert ("prod/web", "prod/db") in edge_pairs(graph)
     assert analysis.graph_nodes("pod") == graph["nodes"]
-    # A namespace's slice is computed from them on its first request, and kept.
+    # A namespace's slice was stored by the analysis.
     assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
     assert analysis.part("slice:pod:other") == other
 
@@ -369,12 +369,16 @@ def test_explain_flow_names_an_unknown_pod(snapshot: Snapshot) -> None:
     assert "prod/nope" in str(info.value)
 
 
-def test_parsed_manifests_are_reused(snapshot: Snapshot) -> None:
+def test_parsed_manifests_are_reused(make_snapshot: MakeSnapshot) -> None:
+    snapshot = make_snapshot(analyse=False)  # no stored explainer yet: the explainer is built from the parse
     services.load_manifests(snapshot=snapshot)
     with CaptureQueriesContext(connection) as queries, mock.patch.object(engine, "parse_files") as parse:
         services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=5432)
+        again = len(queries)
+        services.explain_flow(snapshot=snapshot, source="prod/web", destination="prod/db", port=80)
     parse.assert_not_called()
-    assert len(queries) == 0
+    assert again == 1  # the look for a finished analysis with a stored explainer
+    assert len(queries) == again  # the explainer is kept
 
 
 def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot, manifests: dict[str, Any]) -> None:
@@ -388,6 +392,54 @@ def test_diff_snapshots_shows_what_the_change_opens(make_snapshot: MakeSnapshot,
     assert diff["removed"] == []
     same = services.diff_snapshots(old=old, new=old, level="pod")
     assert (same["added"], same["removed"], same["changed"]) == ([], [], [])
+
+
+def test_an_analysis_stores_the_diff_against_the_snapshot_before_it_of_the_same_name(
+    make_snapshot: MakeSnapshot, manifests: dict[str, Any]
+) -> None:
+    old = make_snapshot(name="shop")
+    new = make_snapshot(manifests["open_files"], name="shop")
+    before, after = old.analyses.get(), new.analyses.get()
+    stored = after.part(f"diff:workload:{before.id}")
+    assert stored is not None, "computed when the analysis finished"
+    assert stored == services.answers._diff(old, new, "workload") and stored["added"]
+    services.answers._diffs.clear()
+    with mock.patch.object(services.answers, "_diff", side_effect=AssertionError("computed again")):
+        assert services.diff_snapshots(old=old, new=new) == stored
+    other = make_snapshot(name="elsewhere")
+    assert not other.analyses.get().parts.filter(key__startswith="diff:").exists()
+
+
+EGRESS_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: to-partners, namespace: prod}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - ipBlock: {cidr: 203.0.113.0/24}
+"""
+
+
+def test_a_diff_that_computes_both_versions_reads_no_file(
+    make_snapshot: MakeSnapshot, manifests: dict[str, Any]
+) -> None:
+    # A new ipBlock cuts the address space anew: the stored graphs do not compare, both versions are
+    # evaluated again, from the clusters their analyses stored (no file is read).
+    old = make_snapshot(name="before")
+    new = make_snapshot([*manifests["files"], ("egress.yaml", EGRESS_POLICY)], name="after")
+    from policies.engine import parse as engine_parse
+
+    with mock.patch.object(engine_parse, "load_text", wraps=engine_parse.load_text) as read:
+        diff = services.diff_snapshots(old=old, new=new, level="workload")
+    read.assert_not_called()
+    old_cluster = engine.parse_files(manifests["files"]).cluster
+    new_cluster = engine.parse_files([*manifests["files"], ("egress.yaml", EGRESS_POLICY)]).cluster
+    assert diff == engine.diff_clusters(old_cluster, new_cluster, level="workload").to_dict()
+    assert diff["policies_changed"] == [{"change": "added", "id": "prod/to-partners",
+                                         "key": "NetworkPolicy/prod/to-partners", "kind": "NetworkPolicy"}]
 
 
 def test_selected_pods_of_a_policy(snapshot: Snapshot) -> None:

@@ -294,7 +294,9 @@ class GraphQuerySerializer(serializers.Serializer):
     namespace = serializers.CharField(
         required=False,
         help_text="Only the workloads or pods of this namespace (or of several, comma-separated), with "
-        "their edges in and out; the other namespaces appear as their namespace-level nodes.",
+        "their edges in and out; the other namespaces appear as their namespace-level nodes. At pod level "
+        "at most 60 pods are drawn as themselves: the largest workloads are drawn as their workload node "
+        "(listed in `collapsed`), with the union of their pods' edges.",
     )
 
 

@@ -4,6 +4,7 @@ No Django, DRF or Celery here: the web app, the API, the tasks and the command l
 this package. Public API:
 
 - ``parse_files`` / ``load_paths``: manifests in, a ``ParseResult`` (cluster, objects, notes) out;
+  with a ``ParseCache``, files read before (another version's) are not read again;
 - ``build_graph``: the reachability ``Graph`` at pod or workload level;
 - ``render``: the graph as json, txt, csv, dot or md;
 - ``explain``: why one flow is allowed or denied, with the trace (``Explainer``: many flows of one cluster);
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from policies.engine.options import Settings
     from policies.engine.output import FORMATS, render
     from policies.engine.parse import ManifestObject, ParseResult, load_paths, parse_files
+    from policies.engine.parse_cache import ParseCache
     from policies.engine.reachability import Graph, build_graph
     from policies.engine.selection import selected_pods
     from policies.engine.suggest import Suggestion, suggest
@@ -97,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "ParseResult": "parse",
     "load_paths": "parse",
     "parse_files": "parse",
+    "ParseCache": "parse_cache",
     "Graph": "reachability",
     "build_graph": "reachability",
     "selected_pods": "selection",
@@ -144,6 +147,7 @@ __all__ = [
     "FlowResult",
     "Graph",
     "ManifestObject",
+    "ParseCache",
     "ParseResult",
     "PolicyError",
     "Settings",

@@ -24,6 +24,9 @@ class RawObject:
     # field path ("spec.ingress[0].from[1]") -> 1-based line of that field in the file
     lines: Mapping[str, int] = field(default_factory=dict)
     text: str = ""  # the object's own source text (its lines of the file)
+    # What kind parsers built from this object, kept by a ParseCache for the next file with the same
+    # text (parse_cache.py); None when the object was not read through a cache.
+    memo: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def metadata(self) -> Mapping[str, Any]:

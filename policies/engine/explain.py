@@ -14,6 +14,7 @@ from policies.engine.evaluate import FlowResult, evaluate
 from policies.engine.flows import EndpointIndex, flow_between, make_flow, workload_endpoints
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
+from policies.engine.stored_state import StateMismatch, dump_state, load_state
 
 ADMIN_TRACE_KINDS = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
 MAX_PAIRS = 400  # pod pairs tried for a workload whose pods differ
@@ -103,6 +104,21 @@ class Explainer:
         self.cluster = cluster
         self.settings = settings
         self.endpoints = EndpointIndex(cluster)
+
+    def to_bytes(self, *, key: bytes) -> bytes:
+        """This explainer (its cluster, settings and endpoint index) as signed bytes to store, read
+        back by ``from_bytes`` with the same key in a process running the same engine code
+        (stored_state says how and why that is safe)."""
+        return dump_state(self, key=key)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, key: bytes) -> Explainer:
+        """The explainer ``to_bytes`` stored; StateMismatch (a ValueError) when the bytes are not
+        one, were signed with another key or written by another version of the engine."""
+        explainer = load_state(data, key=key)
+        if not isinstance(explainer, cls):
+            raise StateMismatch(f"the stored state is a {type(explainer).__name__}, not an explainer")
+        return explainer
 
     def explain(
         self,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from policies.engine.admin.model import AdminPolicy
-from policies.engine.calico.model import CalicoResources
 from policies.engine.cluster import NAMESPACE_NAME_LABEL, Labels, Namespace, Node, Pod, ServiceAccount
 from policies.engine.k8s.model import NetworkPolicy
+
+if TYPE_CHECKING:  # the Calico model is loaded when an input has Calico resources
+    from policies.engine.calico.model import CalicoResources
 
 __all__ = ["Cluster"]
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from policies.engine.documents import RawObject
 
-__all__ = ["check_names", "dns_label_problem", "dns_subdomain_problem"]
+__all__ = ["check_name", "check_names", "dns_label_problem", "dns_subdomain_problem"]
 
 MAX_LABEL = 63
 MAX_SUBDOMAIN = 253
@@ -58,13 +58,14 @@ def check_names(objects: Iterable[RawObject]) -> list[str]:
     kind or apiVersion among ``objects``; return notes on policy names the API server would refuse."""
     notes = []
     for obj in objects:
-        note = _check_object(obj)
+        note = check_name(obj)
         if note:
             notes.append(note)
     return notes
 
 
-def _check_object(obj: RawObject) -> str:
+def check_name(obj: RawObject) -> str:
+    """check_names for one object: raise PolicyError, or return a note ("" when none)."""
     if len(obj.kind) > MAX_KIND or not _KIND.fullmatch(obj.kind):
         raise obj.error(
             f"kind {obj.kind[:80]!r} is not a kind: a CamelCase name of at most {MAX_KIND} characters", "kind"

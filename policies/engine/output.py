@@ -6,7 +6,6 @@ gives byte-identical output and a large graph is never held as one string.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections import defaultdict
@@ -91,6 +90,8 @@ def write_txt(graph: Graph, out: TextIO) -> None:
 
 
 def write_csv(graph: Graph, out: TextIO) -> None:
+    import csv  # only this format uses it
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["source", "target", "all", "protocol", "from", "to"])
     for edge in graph.edges():

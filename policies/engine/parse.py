@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
 
 from policies.engine.cluster import (
     NAMESPACE_NAME_LABEL,
@@ -33,13 +33,15 @@ from policies.engine.cluster import (
     ServiceAccount,
     Source,
 )
+from policies.engine.collector import collector_paused
 from policies.engine.documents import RawObject
 from policies.engine.errors import UnsupportedError
 from policies.engine.k8s.model import NetworkPolicy
 from policies.engine.k8s.parse import NETWORK_POLICY_API, parse_network_policy
 from policies.engine.kinds import ADMIN_KINDS, CALICO_KINDS, CALICO_NAMESPACED_KINDS
 from policies.engine.model import Cluster
-from policies.engine.names import check_names
+from policies.engine.names import check_name
+from policies.engine.parse_cache import FileObjects, ParseCache, reuse, reuse_check
 from policies.engine.workloads import (
     FINISHED_PHASES,
     WORKLOAD_KINDS,
@@ -49,8 +51,10 @@ from policies.engine.workloads import (
     parse_pod,
     pod_phase,
 )
+from policies.engine.yamlfast import LineCache
 from policies.engine.yamlload import (
     at,
+    check_size,
     get_labels,
     get_list,
     get_mapping,
@@ -108,20 +112,59 @@ class ParseResult:
     cluster: Cluster
     objects: tuple[ManifestObject, ...]
     notes: tuple[str, ...]
+    # The files' objects as a ParseCache holds them: kept alive with the result, so that another
+    # version read through the same cache while this result lives reads no shared file twice.
+    files: tuple[FileObjects, ...] = field(default=(), compare=False, repr=False)
 
 
-def parse_files(files: Sequence[tuple[str, str]], *, max_bytes: int | None = None) -> ParseResult:
+def parse_files(
+    files: Sequence[tuple[str, str]], *, max_bytes: int | None = None, cache: ParseCache | None = None
+) -> ParseResult:
     """Parse (file name, text) pairs into a Cluster; raises PolicyError for any bad input.
-    ``max_bytes`` refuses larger files (the web upload's setting; None: any size)."""
+    ``max_bytes`` refuses larger files (the web upload's setting; None: any size). With ``cache``,
+    a text read before through it is not read again, nor are its objects built again (the result
+    is the same; see parse_cache.py)."""
     raws: list[RawObject] = []
-    for name, text in files:
-        raws.extend(load_text(name, text, max_bytes=max_bytes))
-    return build_cluster(raws)
+    lines: LineCache = {}  # each distinct line of the files worked out once (they repeat each other's)
+    with collector_paused():
+        if cache is None:
+            for name, text in files:
+                raws.extend(load_text(name, text, max_bytes=max_bytes, line_cache=_bounded(lines)))
+            return build_cluster(raws)
+        kept: list[FileObjects] = []
+        for name, text in files:
+            check_size(name, text, max_bytes)
+
+            def read(name: str = name, text: str = text) -> list[RawObject]:
+                return load_text(name, text, line_cache=_bounded(lines))
+
+            entry = cache.load(name, text, read)
+            kept.append(entry)
+            raws.extend(entry.named(name))
+        result = build_cluster(raws)
+    return ParseResult(result.cluster, result.objects, result.notes, tuple(kept))
 
 
-def load_paths(paths: Sequence[str], *, stdin: TextIO | None = None, max_bytes: int | None = None) -> ParseResult:
+_LINE_CACHE_SIZE = 200_000  # distinct lines kept between files (the 10k-pod benchmark has 101,000)
+
+
+def _bounded(lines: LineCache) -> LineCache:
+    """The line cache, emptied first when it has grown past its size (a 150,000-pod input has
+    millions of distinct lines: names, addresses and ids)."""
+    if len(lines) > _LINE_CACHE_SIZE:
+        lines.clear()
+    return lines
+
+
+def load_paths(
+    paths: Sequence[str],
+    *,
+    stdin: TextIO | None = None,
+    max_bytes: int | None = None,
+    cache: ParseCache | None = None,
+) -> ParseResult:
     """Parse files, directories (recursively: *.yaml, *.yml, *.json) and ``-`` (standard input)."""
-    return parse_files(read_sources(paths, stdin=stdin, max_bytes=max_bytes), max_bytes=max_bytes)
+    return parse_files(read_sources(paths, stdin=stdin, max_bytes=max_bytes), max_bytes=max_bytes, cache=cache)
 
 
 # -- kind dispatch and the cluster ----------------------------------------------------------------
@@ -151,7 +194,7 @@ def category(obj: RawObject) -> str:
 def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     """Turn loaded objects into the Cluster, the stored objects and notes for the user."""
     ordered = sorted(raws, key=lambda o: (o.source.file, o.source.document, o.source.line))
-    name_notes = check_names(ordered)
+    name_notes = [note for note in (reuse_check(o, "name", check_name) for o in ordered) if note]
     kept, notes = _drop_duplicates(ordered)
     notes.extend(name_notes)
     by_category: dict[str, list[RawObject]] = {}
@@ -159,19 +202,20 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
         by_category.setdefault(category(obj), []).append(obj)
     warnings: list[str] = []
 
-    namespaces = {ns.name: ns for ns in map(parse_namespace, by_category.get("Namespace", []))}
-    nodes = [parse_node(obj) for obj in by_category.get("Node", [])]
+    namespaces = {ns.name: ns for ns in (reuse(o, "namespace", _no_warnings(parse_namespace))[0]
+                                         for o in by_category.get("Namespace", []))}
+    nodes = [reuse(obj, "node", _no_warnings(parse_node))[0] for obj in by_category.get("Node", [])]
     accounts = [parse_service_account(obj) for obj in by_category.get("ServiceAccount", [])]
     policies: list[NetworkPolicy] = []
     for obj in by_category.get("NetworkPolicy", []):
-        policy, policy_warnings = parse_network_policy(obj)
+        policy, policy_warnings = reuse(obj, "policy", parse_network_policy)
         policies.append(policy)
         warnings.extend(policy_warnings)
 
     live: list[tuple[RawObject, Pod]] = []
     finished: Counter[str] = Counter()
     for obj in by_category.get("Pod", []):
-        pod, pod_warnings = parse_pod(obj)
+        pod, pod_warnings = reuse(obj, "pod", parse_pod)
         warnings.extend(pod_warnings)
         phase = pod_phase(obj)
         if phase in FINISHED_PHASES:
@@ -217,6 +261,10 @@ def build_cluster(raws: Sequence[RawObject]) -> ParseResult:
     )
     objects = tuple(_manifest_object(o) for o in kept)
     return ParseResult(cluster, objects, tuple(notes))
+
+
+def _no_warnings(parse: Callable[[RawObject], Any]) -> Callable[[RawObject], tuple[Any, tuple[str, ...]]]:
+    return lambda obj: (parse(obj), ())
 
 
 def _pod_key(pod: Pod) -> tuple[str, str, bool, str]:

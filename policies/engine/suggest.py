@@ -595,12 +595,14 @@ def _deny_policy(cluster: Cluster, result: FlowResult) -> _Edit | None:
         return None
     from policies.engine.parse import parse_files
 
+    dst_labels = workload_labels(cluster, dst.pod)  # once: it reads every pod of the namespace
+    src_labels = workload_labels(cluster, src.pod) if src.pod is not None else {}
     subject = {"namespaces": {"matchLabels": {NAMESPACE_NAME_LABEL: dst.pod.namespace}}} \
-        if not workload_labels(cluster, dst.pod) else {"pods": {
+        if not dst_labels else {"pods": {
             "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dst.pod.namespace}},
-            "podSelector": {"matchLabels": workload_labels(cluster, dst.pod)}}}
+            "podSelector": {"matchLabels": dst_labels}}}
     if src.kind == "pod" and src.pod is not None:
-        labels = workload_labels(cluster, src.pod)
+        labels = src_labels
         namespace = {"matchLabels": {NAMESPACE_NAME_LABEL: src.pod.namespace}}
         peer: dict[str, Any] = {"pods": {"namespaceSelector": namespace,
                                          "podSelector": {"matchLabels": labels} if labels else {}}}
@@ -627,10 +629,10 @@ def _deny_policy(cluster: Cluster, result: FlowResult) -> _Edit | None:
                     f"{priority}; it needs the AdminNetworkPolicy API in the cluster), which denies exactly this flow",
                     text)
     ends = frozenset(p for p in cluster.pods if p.namespace == dst.pod.namespace
-                     and all(p.labels.get(k) == v for k, v in workload_labels(cluster, dst.pod).items()))
+                     and all(p.labels.get(k) == v for k, v in dst_labels.items()))
     remotes = None if src.pod is None else frozenset(
         p for p in cluster.pods if p.namespace == src.pod.namespace
-        and all(p.labels.get(k) == v for k, v in workload_labels(cluster, src.pod).items()))
+        and all(p.labels.get(k) == v for k, v in src_labels.items()))
     return _Edit(change, admin=added, reach=("Ingress", ends, remotes))
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from policies.engine.cluster import L4_PROTOCOLS, ContainerPort, IPAddress, Labels, Pod, WorkloadRef
@@ -102,14 +103,19 @@ def parse_pod_spec(obj: RawObject, value: Any, path: str) -> PodSpecInfo:
     ports: dict[str, ContainerPort] = {}
     warnings: list[str] = []
     for field in ("containers", "initContainers"):
+        containers = spec.get(field)
+        if containers is None:
+            continue
         containers_path = at(path, field)
-        for i, container in enumerate(get_list(obj, spec.get(field), containers_path)):
+        for i, container in enumerate(get_list(obj, containers, containers_path)):
+            entries = container.get("ports") if type(container) is dict else None
+            if entries is None and type(container) is dict:
+                continue  # a container without ports (no path to name: nothing can be wrong here)
             container_path = at(containers_path, i)
             container = get_mapping(obj, container, container_path)
             ports_path = at(container_path, "ports")
-            for j, entry in enumerate(get_list(obj, container.get("ports"), ports_path)):
-                port_path = at(ports_path, j)
-                port = _container_port(obj, entry, port_path)
+            for j, entry in enumerate(get_list(obj, entries, ports_path)):
+                port = plain_port(entry) or container_port(obj, entry, at(ports_path, j))
                 if port is None:
                     continue
                 if isinstance(port, str):
@@ -133,7 +139,23 @@ def parse_pod_spec(obj: RawObject, value: Any, path: str) -> PodSpecInfo:
     )
 
 
-def _container_port(obj: RawObject, value: Any, path: str) -> ContainerPort | str | None:
+def plain_port(entry: Any) -> ContainerPort | None:
+    """The usual named port (a name, a number in range, TCP, UDP, SCTP or no protocol), read without
+    building the paths that errors name; None for anything else (``container_port`` reads it)."""
+    if type(entry) is not dict:
+        return None
+    name, number, protocol = entry.get("name"), entry.get("containerPort"), entry.get("protocol", "TCP")
+    if type(name) is str and name and type(number) is int and 1 <= number <= 65535 and protocol in L4_PROTOCOLS:
+        return _port(name, number, protocol)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _port(name: str, number: int, protocol: str) -> ContainerPort:
+    return ContainerPort(name, number, protocol)
+
+
+def container_port(obj: RawObject, value: Any, path: str) -> ContainerPort | str | None:
     """The named port at ``path``; None for an unnamed one; a warning when it has no number."""
     entry = get_mapping(obj, value, path)
     name = get_str(obj, entry.get("name"), at(path, "name"))
@@ -158,9 +180,15 @@ def _ip(obj: RawObject, value: Any, path: str) -> IPAddress | None:
     if not text:
         return None
     try:
-        return ipaddress.ip_address(text)
+        return _address(text)
     except ValueError as exc:
         raise obj.error(f"{text!r} is not an IP address", path) from exc
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress:
+    """An address, read once for the pods of a node (their hostIP) and a pod's podIP and podIPs."""
+    return ipaddress.ip_address(text)
 
 
 # -- workloads ------------------------------------------------------------------------------------
@@ -201,8 +229,26 @@ def template_pod(obj: RawObject) -> tuple[Pod | None, tuple[str, ...]]:
 
 def owner_of(obj: RawObject) -> OwnerRef | None:
     """The ownerReference with ``controller: true``, else the first one, else None."""
+    memo = obj.memo  # an object read through a ParseCache: its owner is found once
+    if memo is None:
+        return _owner_of(obj)
+    if "owner" not in memo:
+        memo["owner"] = _owner_of(obj)
+    owner: OwnerRef | None = memo["owner"]
+    return owner
+
+
+def _owner_of(obj: RawObject) -> OwnerRef | None:
+    refs = obj.metadata.get("ownerReferences")
+    if refs is None:
+        return None
+    return plain_owner(refs) or checked_owner(obj, refs)
+
+
+def checked_owner(obj: RawObject, refs: Any) -> OwnerRef | None:
+    """The owner among ``refs`` (``metadata.ownerReferences``), every field checked on the way."""
     path = "metadata.ownerReferences"
-    refs = get_list(obj, obj.metadata.get("ownerReferences"), path)
+    refs = get_list(obj, refs, path)
     if not refs:
         return None
     entries = [get_mapping(obj, ref, at(path, i)) for i, ref in enumerate(refs)]
@@ -215,6 +261,29 @@ def owner_of(obj: RawObject) -> OwnerRef | None:
     if not name:
         raise obj.error("an ownerReference needs a name", at(ref_path, "name"))
     return OwnerRef(get_str(obj, entries[i].get("kind"), at(ref_path, "kind")), name)
+
+
+def plain_owner(refs: Any) -> OwnerRef | None:
+    """``checked_owner`` for the usual references (mappings with a name, a kind and true, false or no
+    ``controller``), without building the paths that errors name; None for anything else."""
+    if type(refs) is not list or not refs:
+        return None
+    if any(type(ref) is not dict for ref in refs):
+        return None  # every entry must be a mapping, also those after the controller
+    chosen = None
+    for ref in refs:
+        controller = ref.get("controller")
+        if controller is True:
+            chosen = ref
+            break
+        if controller is not None and controller is not False:
+            return None
+    if chosen is None:
+        chosen = refs[0]
+    name, kind = chosen.get("name"), chosen.get("kind")
+    if type(name) is not str or not name or (kind is not None and type(kind) is not str):
+        return None
+    return OwnerRef(kind or "", name)
 
 
 WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
@@ -250,6 +319,15 @@ class Ownership:
         return parent is None or (key[0], parent.kind, parent.name) not in self.objects
 
 
+def _with_workload(pod: Pod, ref: WorkloadRef | None) -> Pod:
+    """``replace(pod, workload=ref)`` without its cost (a fifth of the workload step at 10,000 pods):
+    Pod has no __post_init__ and its fields are set by __init__ only."""
+    copy = object.__new__(Pod)
+    copy.__dict__.update(pod.__dict__)
+    copy.__dict__["workload"] = ref
+    return copy
+
+
 def assign_workloads(
     pods: Sequence[tuple[RawObject, Pod]], workloads: Sequence[RawObject]
 ) -> tuple[list[Pod], list[str]]:
@@ -261,7 +339,7 @@ def assign_workloads(
         ref = ownership.workload_of(pod.namespace, owner_of(obj))
         if ref is not None:
             with_pods.add((pod.namespace, ref.kind, ref.name))
-        out.append(replace(pod, workload=ref))
+        out.append(pod if pod.workload == ref else _with_workload(pod, ref))
     warnings: list[str] = []
     for key in sorted(ownership.objects):
         if key in with_pods or not ownership.is_top_level(key):

@@ -115,34 +115,89 @@ def _unescape(match: re.Match[str]) -> str:
     return chr(value)
 
 
+# What a line says, worked out once per distinct line of a file (manifests repeat most lines: the
+# 10,000 pods of the benchmark have 101,000 distinct lines among 820,000): (indentation, content,
+# key, code, value). GENERAL: the reader works it out where it meets the line (anything but the
+# usual "key: scalar" and "key:"); BLOCK: "key:" with the value below; VALUE: "key: scalar" with its
+# value (immutable, so it can be shared). None: a blank or comment line.
+GENERAL, BLOCK, VALUE = 0, 1, 2
+LineInfo = tuple[int, str, str, int, Any]
+LineCache = dict[str, "LineInfo | None"]
+_UNSEEN: LineInfo = (-1, "", "", GENERAL, None)  # a line not in the cache yet
+
+
+def line_info(line: str) -> LineInfo | None:
+    """What ``line`` says, as the entry of a block mapping (see GENERAL, BLOCK and VALUE)."""
+    if not line:
+        return None
+    if line[0] == " ":
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            return None
+        indent = len(line) - len(content)
+    elif line[0] == "#":
+        return None
+    else:
+        content, indent = line, 0
+    if content[-1] == " ":
+        content = content.rstrip(" ")
+    return (indent, content, *_content_info(content))
+
+
+def _content_info(content: str) -> tuple[str, int, Any]:
+    """(key, code, value) of a line's content as a mapping entry; the reader's usual cases only."""
+    if content[0] in _KEY_SLOW or "#" in content:
+        return "", GENERAL, None
+    sep = content.find(": ")
+    if 0 < sep < MAX_KEY and content[sep - 1] != " ":
+        key = content[:sep]
+        rest = content[sep + 2 :].lstrip(" ")
+    elif sep < 0 and content[-1] == ":":
+        key = content[:-1]
+        if not key or key[-1] == " " or len(key) > MAX_KEY:
+            return "", GENERAL, None  # the reader refuses it where it meets it
+        return key, BLOCK, None
+    else:
+        return "", GENERAL, None
+    if key == "items" or not rest:
+        return "", GENERAL, None  # a root's items, and "key: " with trailing blanks cut
+    if rest[0] == '"':
+        if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
+            return key, VALUE, rest[1:-1]  # a double-quoted string without escapes
+        return "", GENERAL, None
+    if rest[0] in _INDICATORS or ": " in rest or rest[-1] == ":":
+        return "", GENERAL, None
+    try:
+        value = rest if _RESOLVERS.get(rest[0]) is None else _plain(rest)  # a plain scalar
+    except Exception:  # noqa: BLE001 - the reader meets it again where the line is read
+        return "", GENERAL, None
+    return key, VALUE, value
+
+
 class DocumentReader:
     """Reads one document: ``lines`` is the file's lines, the document is ``lines[start:stop]``."""
 
-    def __init__(self, lines: list[str], start: int, stop: int, record: bool = True) -> None:
+    def __init__(
+        self, lines: list[str], start: int, stop: int, record: bool = True, cache: LineCache | None = None
+    ) -> None:
         self.lines = lines
         self.stop = stop
         # Whether to record the line of every field (without, the lines map holds less: see
         # yamlload, which then reads the document again when some line is asked for).
         self.record = record
-        # (line index, indentation, content without trailing spaces) of each line that holds more
-        # than blanks or a comment.
-        entries: list[tuple[int, int, str]] = []
+        # Each distinct line worked out once (``line_info``): pass one cache for a file's documents.
+        self.cache: LineCache = {} if cache is None else cache
+        # (line index, indentation, content without trailing spaces, key, code, value) of each line
+        # that holds more than blanks or a comment.
+        entries: list[tuple[int, int, str, str, int, Any]] = []
         append = entries.append
+        known = self.cache
         for i, line in enumerate(lines[start:stop], start):
-            if not line:
-                continue
-            if line[0] == " ":
-                content = line.lstrip(" ")
-                if not content or content[0] == "#":
-                    continue
-                indent = len(line) - len(content)
-            elif line[0] == "#":
-                continue
-            else:
-                content, indent = line, 0
-            if content[-1] == " ":
-                content = content.rstrip(" ")
-            append((i, indent, content))
+            info = known.get(line, _UNSEEN)
+            if info is _UNSEEN:
+                info = known[line] = line_info(line)
+            if info is not None:
+                append((i, *info))
         self.entries = entries
         self.k = 0  # the next entry to read
         self.depth = 0
@@ -153,7 +208,7 @@ class DocumentReader:
         column, all 0-based); ``root_items`` then holds the ``items`` key's value, if any."""
         if not self.entries:
             raise Unsupported
-        first, col, _ = self.entries[0]
+        first, col = self.entries[0][:2]
         lines: dict[str, int] = {}
         data, last = self._mapping(col, "", lines, root=True)
         if self.k < len(self.entries):
@@ -177,23 +232,35 @@ class DocumentReader:
         record = self.record
         value: Any
         while k < n:
-            ln, ind, content = entries[k]
+            ln, ind, content, key, code, value = entries[k]
             if ind != col:
                 if ind < col:
                     break
                 raise Unsupported  # a continuation line or bad indentation
             k += 1
-            sep = content.find(": ")
-            if 0 < sep < MAX_KEY and content[0] not in _KEY_SLOW and "#" not in content and content[sep - 1] != " ":
-                key = content[:sep]  # the usual line: a plain key, no comment
-                rest = content[sep + 2 :].lstrip(" ")
-            elif sep < 0 and content[-1] == ":" and content[0] not in _KEY_SLOW and "#" not in content:
-                key = content[:-1]  # the usual "key:" with a block below
-                rest = ""
-                if not key or key[-1] == " " or len(key) > MAX_KEY:
-                    raise Unsupported
+            if code == VALUE:  # the usual "key: scalar", worked out when the line was first met
+                if key in out:
+                    raise Unsupported  # duplicate key: the composer words the error
+                if record:
+                    lines[f"{path}.{key}" if path else key] = ln + 1
+                out[key] = value
+                if ln > last:
+                    last = ln
+                continue
+            if code == BLOCK:
+                rest = ""  # "key:" with the value below (key worked out with the line)
             else:
-                key, rest = _split_key(content)
+                sep = content.find(": ")
+                if 0 < sep < MAX_KEY and content[0] not in _KEY_SLOW and "#" not in content and content[sep - 1] != " ":
+                    key = content[:sep]  # a plain key, no comment
+                    rest = content[sep + 2 :].lstrip(" ")
+                elif sep < 0 and content[-1] == ":" and content[0] not in _KEY_SLOW and "#" not in content:
+                    key = content[:-1]
+                    rest = ""
+                    if not key or key[-1] == " " or len(key) > MAX_KEY:
+                        raise Unsupported
+                else:
+                    key, rest = _split_key(content)
             if key in out:
                 raise Unsupported  # duplicate key: the composer words the error
             field = (f"{path}.{key}" if path else key) if record else ""
@@ -208,7 +275,7 @@ class DocumentReader:
                 # A block below the key (a list may sit at the key's own indentation), or null.
                 value, value_last = None, ln
                 if k < n:
-                    _, below, first = entries[k]
+                    below, first = entries[k][1:3]
                     if first[0] == "-" and (len(first) == 1 or first[1] == " "):
                         if below >= col:
                             self.k = k
@@ -251,7 +318,7 @@ class DocumentReader:
             self.root_items = RootItems(ln, False, value, last)
             return
         if self.k < len(self.entries):
-            _, ind, content = self.entries[self.k]
+            ind, content = self.entries[self.k][1:3]
             if ind >= col and content[0] == "-" and (len(content) == 1 or content[1] == " "):
                 value, last = self._items(ind)
                 self.root_items = RootItems(ln, True, value, last)
@@ -263,7 +330,7 @@ class DocumentReader:
         """The value of ``key:`` with nothing after it: a block below it, or null."""
         entries = self.entries
         if self.k < len(entries):
-            _, ind, content = entries[self.k]
+            ind, content = entries[self.k][1:3]
             value: list[Any] | dict[str, Any]
             if content[0] == "-" and (len(content) == 1 or content[1] == " "):
                 if ind >= col:
@@ -285,7 +352,7 @@ class DocumentReader:
         out: list[Any] = []
         last = entries[self.k][0]
         while self.k < n:
-            ln, ind, content = entries[self.k]
+            ln, ind, content = entries[self.k][:3]
             if ind != col or content[0] != "-" or (len(content) > 1 and content[1] != " "):
                 if ind > col:
                     raise Unsupported
@@ -306,7 +373,7 @@ class DocumentReader:
             raise Unsupported  # a null item, a block below the dash, or a nested compact list
         item_col = col + len(content) - len(rest)
         if _is_key_line(rest):
-            self.entries[self.k] = (ln, item_col, rest)
+            self.entries[self.k] = (ln, item_col, rest, *self._content(rest))
             value, last = self._mapping(item_col, path, lines)
             if self.record:
                 lines[path + END] = last + 1
@@ -321,7 +388,7 @@ class DocumentReader:
         out: list[Item] = []
         last = entries[self.k][0]
         while self.k < n:
-            ln, ind, content = entries[self.k]
+            ln, ind, content = entries[self.k][:3]
             if ind != col or content[0] != "-" or (len(content) > 1 and content[1] != " "):
                 if ind > col:
                     raise Unsupported
@@ -330,13 +397,21 @@ class DocumentReader:
             if not rest or not _is_key_line(rest):
                 raise Unsupported
             item_col = col + len(content) - len(rest)
-            self.entries[self.k] = (ln, item_col, rest)
+            self.entries[self.k] = (ln, item_col, rest, *self._content(rest))
             item_lines: dict[str, int] = {}
             value, item_last = self._mapping(item_col, "", item_lines)
             out.append(Item(value, item_lines, ln, item_last, item_col))
             if item_last > last:
                 last = item_last
         return out, last
+
+    def _content(self, content: str) -> tuple[str, int, Any]:
+        """``_content_info`` of a list item's mapping content (the line after its dash), cached."""
+        info = self.cache.get(content)
+        if info is None:  # (a content is never a blank or comment line)
+            info = self.cache[content] = line_info(content)
+            assert info is not None
+        return info[2], info[3], info[4]
 
     # -- scalars ----------------------------------------------------------------------------------
 

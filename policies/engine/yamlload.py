@@ -20,7 +20,6 @@ settings; the command line reads files of any size), a size limit per file.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import sys
@@ -32,10 +31,11 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from policies.engine.cluster import Source
+from policies.engine.collector import collector_paused
 from policies.engine.documents import RawObject
 from policies.engine.errors import PolicyError
 from policies.engine.kinds import POLICY_KINDS
-from policies.engine.yamlfast import DocumentReader, Unsupported
+from policies.engine.yamlfast import VALUE, DocumentReader, LineCache, Unsupported
 
 # Nodes that aliases may add on top of what the file spells out, per file.
 ALIAS_NODE_BUDGET = 1_000_000
@@ -90,21 +90,17 @@ def end_line_of(obj: RawObject, path: str) -> int:
     return obj.lines.get(path + END) or obj.line_of(path)
 
 
-def load_text(name: str, text: str, *, max_bytes: int | None = None) -> list[RawObject]:
+def load_text(
+    name: str, text: str, *, max_bytes: int | None = None, line_cache: LineCache | None = None
+) -> list[RawObject]:
     """Parse one file's text into RawObjects, in file order; empty documents are skipped.
-    ``max_bytes``: refuse a larger file (None: no limit)."""
+    ``max_bytes``: refuse a larger file (None: no limit). ``line_cache``: what the reader worked out
+    of each distinct line, to share among the files of one input (they repeat each other's lines)."""
     check_size(name, text, max_bytes)
     _check_depth(name, text)
-    # The node tree has no cycles to collect, and the collector would rescan it over and over
-    # as objects pile up (more than half the time on large files).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        objects = _fast_load(name, text)
+    with collector_paused():
+        objects = _fast_load(name, text, {} if line_cache is None else line_cache)
         return objects if objects is not None else _FileLoader(name, text).load()
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_size(name: str, text: str, max_bytes: int | None) -> None:
@@ -216,7 +212,7 @@ _UNSAFE_PATTERN = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\uff
 _CONTENT_LINE = re.compile(r"^ *[^ #\n]", re.MULTILINE)
 
 
-def _fast_load(name: str, text: str) -> list[RawObject] | None:
+def _fast_load(name: str, text: str, cache: LineCache) -> list[RawObject] | None:
     """The file's objects read by the fast reader, each document it cannot read by the composer;
     None when the whole file is for the composer (unusual text, or an error to report)."""
     if text.isascii():
@@ -230,13 +226,17 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
     lines = text.split("\n")
     out: list[RawObject] = []
     for index, marker, start, stop in documents:
-        reader = DocumentReader(lines, start, stop, record=False)
+        reader = DocumentReader(lines, start, stop, record=False, cache=cache)
         if not reader.entries:
             continue  # an empty document
         try:
+            if _root_kind(reader) in EAGER_LINE_KINDS:
+                reader.record = True  # a policy: every line at once, in one reading
+                out.extend(_fast_objects(name, index, reader, lines))
+                continue
             objects = _fast_objects(name, index, reader, lines)
             if any(o.kind in EAGER_LINE_KINDS for o in objects):
-                out.extend(_fast_objects(name, index, DocumentReader(lines, start, stop), lines))
+                out.extend(_fast_objects(name, index, DocumentReader(lines, start, stop, cache=cache), lines))
             else:
                 later = _DocumentLines(name, index, lines, start, stop)
                 out.extend(
@@ -251,6 +251,17 @@ def _fast_load(name: str, text: str) -> list[RawObject] | None:
             except PolicyError:
                 return None  # read the whole file again so that the error is worded as always
     return out
+
+
+def _root_kind(reader: DocumentReader) -> Any:
+    """The value of the document's root ``kind: X`` line as the reader worked it out ("" when the
+    line is not a plain one or there is none)."""
+    entries = reader.entries
+    col = entries[0][1]
+    for entry in entries:
+        if entry[1] == col and entry[3] == "kind":
+            return entry[5] if entry[4] == VALUE else ""
+    return ""
 
 
 class _DocumentLines:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from policies.models import Snapshot
 from policies.pages.words import OUTSIDE, endpoint_text, first_port, natural_key, node_label, plural, ports_text
@@ -21,6 +23,15 @@ class Cell:
     openness: str  # "all", "some", "none" or "self"
     url: str = ""
     title: str = ""
+
+    @property
+    def html(self) -> SafeString:
+        """The cell's <td>, written here: 10,000 cells at 100 namespaces took the template seconds."""
+        kind = f"open-{self.openness}" + (" self" if self.openness == "self" else "")
+        text, title = escape(self.text), escape(self.title)
+        inner = (f'<a href="{escape(self.url)}" title="{title}">{text}</a>' if self.url
+                 else f'<span class="cell" title="{title}">{text}</span>')
+        return mark_safe(f'<td class="{kind}" data-openness="{escape(self.openness)}">{inner}</td>')  # noqa: S308
 
 
 @dataclass
@@ -53,6 +64,7 @@ def namespace_matrix(snapshot: Snapshot, counts: dict[str, Any]) -> Matrix:
         open_all[(_page_group(source), _page_group(target))] = everything
     groups = sorted(members, key=_group_order)
     base = reverse("policies:matrix", args=[snapshot.id])
+    quoted = {g: quote_plus(g) for g in groups}  # 10,000 cells at 100 namespaces: urlencode each took long
     rows = []
     for src in groups:
         cells = []
@@ -69,7 +81,7 @@ def namespace_matrix(snapshot: Snapshot, counts: dict[str, Any]) -> Matrix:
             else:
                 openness, how = "some", "all traffic" if open_all[(src, dst)] == n else "some ports"
             text = f"{n} of {plural(pairs, 'pair')} · {how}" if pairs else "no pairs"
-            url = f"{base}?{urlencode({'from': src, 'to': dst})}"
+            url = f"{base}?from={quoted[src]}&to={quoted[dst]}"
             cells.append(Cell(text, openness, url, f"{src} → {dst}: {text}"))
         rows.append((src, f"{base}?{urlencode({'from': src, 'to': src})}", cells))
     columns = [(g, f"{base}?{urlencode({'from': g, 'to': g})}") for g in groups]

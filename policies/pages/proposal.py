@@ -16,6 +16,7 @@ from django.http import Http404
 from policies import access, services
 from policies.models import Analysis, Membership, Proposal, ProposalRevision, Review
 from policies.pages.compare import Comparison, FlowRow, comparison
+from policies.pages.state import latest_analysis
 
 OUTSIDE = "outside the cluster"
 
@@ -67,6 +68,15 @@ class Rights:
 
 
 @dataclass
+class Waiting:
+    """One snapshot of a pending change and its analysis, as the waiting page shows its progress."""
+
+    role: str  # "base" or "proposed"
+    snapshot_name: str
+    analysis: Analysis | None
+
+
+@dataclass
 class ProposalPage:
     proposal: Proposal
     expectations: list[dict[str, Any]]
@@ -87,6 +97,7 @@ class ProposalPage:
     earlier: bool = False  # an earlier revision is shown, not the current one
     # "current", "rechecking" (the team's expectations changed since), "pending" or "failed"
     expectations_state: str = "current"
+    waiting_on: list[Waiting] = field(default_factory=list)  # while pending: both analyses' progress
 
 
 def _namespace(endpoint_id: str, outside: bool) -> str:
@@ -180,6 +191,10 @@ def proposal_page(
     )
     if shown.status == Proposal.Status.PENDING:
         page.waiting = True
+        if not earlier:
+            services.resume_proposal(proposal=proposal)  # a stopped server left its run
+        page.waiting_on = [Waiting(role, snapshot.name, latest_analysis(snapshot))
+                           for role, snapshot in (("base", proposal.base), ("proposed", shown.proposed))]
         return page
     if shown.status == Proposal.Status.FAILED:
         page.failed = shown.error

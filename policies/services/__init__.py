@@ -81,8 +81,10 @@ from policies.services.proposals import (
     add_review,
     create_proposal,
     expectations_status,
+    resume_proposal,
     revise_proposal,
     run_proposal,
+    wait_for_proposals,
 )
 from policies.services.rechecks import (
     expectations_state,
@@ -137,6 +139,8 @@ __all__ = [
     "wait_for_rechecks",
     "import_expectations",
     "run_proposal",
+    "resume_proposal",
+    "wait_for_proposals",
     "save_expectation",
     "send_proposal_webhook",
     "Placement",

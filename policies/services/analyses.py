@@ -23,10 +23,12 @@ from policies.models import Analysis, Snapshot, Team
 from policies.services.background import BackgroundRunner
 from policies.services.errors import AnalysisNotReady, QueueUnavailable
 from policies.services.expectations import ExpectationSet
+from policies.services.explainers import explainer_parts
 from policies.services.graph_slices import every_namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
 from policies.services.objects import store_parsed
+from policies.services.pod_slices import every_pod_slice, flat_edges, pack
 from policies.services.stored_graphs import compact_edges, graph_dict
 from policies.services.unlocked import when_unlocked
 
@@ -183,10 +185,27 @@ def run_analysis(*, analysis_id: int) -> None:
             timings["store_cpu"] = round(time.thread_time() - stored_from_cpu, 4)
             Analysis.objects.filter(id=analysis.id).update(timings=timings)
             _expectations_changed_meanwhile(analysis)
+            diff_with_previous(analysis)
             if analysis.snapshot.cluster_id is not None:
                 from policies.services.history import compare_after_analysis  # history reads answers
 
                 compare_after_analysis(snapshot=analysis.snapshot)
+
+
+def diff_with_previous(analysis: Analysis) -> None:
+    """Store the workload diff against the snapshot the compare page offers first (the newest
+    earlier one of the same name, of the same team), so that opening the page is a lookup."""
+    snapshot = analysis.snapshot
+    earlier = (Snapshot.objects.filter(team=snapshot.team, name=snapshot.name, created__lte=snapshot.created)
+               .exclude(id=snapshot.id).order_by("-created", "-id").first())
+    if earlier is None or not earlier.analyses.filter(status=Analysis.Status.DONE).exists():
+        return
+    from policies.services.answers import diff_snapshots  # answers read finished analyses
+
+    try:
+        diff_snapshots(old=earlier, new=snapshot, level="workload")
+    except Exception:  # the comparison is a view; it must not fail the analysis
+        logger.exception("analysis %s: the diff against snapshot %s failed", analysis.id, earlier.id)
 
 
 def finish_analysis(*, analysis_id: int, poll: float = 0.5) -> Analysis:
@@ -298,6 +317,8 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     linted_at = time.perf_counter()
 
     parts, pod_graph_stored = _parts(analysis, workload, pod, namespace)
+    parts["endpoints"] = _endpoints(parts, parsed.cluster.pods)
+    parts.update(explainer_parts(parsed.cluster))  # explanations read it instead of parsing the snapshot
     checked = ExpectationSet.of(analysis.snapshot.team)
     expectations = None
     if checked.items:
@@ -329,10 +350,10 @@ def _parts(
     """The pieces of the result stored apart (AnalysisPart rows), and whether the whole pod graph
     is among them.
 
-    The workload and namespace graphs are stored whole, with each namespace's workload slice. The
-    pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a larger one
-    keeps its nodes and its edges in the compact form (stored_graphs), from which a namespace's pod
-    slice is computed on its first request and then kept (answers.get_graph)."""
+    The workload and namespace graphs are stored whole, with each namespace's workload and pod
+    slices. The pod graph is stored whole when its JSON is within NETPOL_MAX_STORED_GRAPH_BYTES; a
+    larger one keeps its nodes and its edges in the compact form (stored_graphs), from which a slice
+    of several namespaces is computed on request (answers.get_graph)."""
     policies = workload.policy_entries()  # the same at every level
     graphs = {"workload": graph_dict(workload, policies), "namespace": graph_dict(namespace, policies)}
     parts: dict[str, Any] = {}
@@ -344,6 +365,16 @@ def _parts(
     parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
     parts["nodes:pod"] = pod_nodes
     compact, edges_size = compact_edges(pod)
+    pod_header = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+    # One namespace's pods, the largest workloads drawn whole (pod_slices): opening a namespace at
+    # pod level reads one row, never the pod graph.
+    flat = flat_edges(compact)
+    for name, part in every_pod_slice(pod_header, pod_nodes, flat, graphs["workload"]["nodes"],
+                                      graphs["namespace"]).items():
+        parts[f"slice:pod:{name}"] = part
+    # The edges as arrays (a slice of several namespaces reads them in a tenth of a second).
+    parts["edges:pod:packed"] = pack(flat)
+    parts["conns:pod"] = compact["conns"]
     pod_size = edges_size + len(json.dumps(pod_nodes))
     if pod_size <= settings.NETPOL_MAX_STORED_GRAPH_BYTES:
         graphs["pod"] = graph_dict(pod, policies)
@@ -351,13 +382,24 @@ def _parts(
         logger.info("analysis %s: pod graph of about %s bytes stored as its nodes and compact edges",
                     analysis.id, pod_size)
         parts["edges:pod"] = compact
-        parts["header:pod"] = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+        parts["header:pod"] = pod_header
     parts.update({f"graph:{level}": graph for level, graph in graphs.items()})
     # What the overview shows of the workload graph: each node's name, without the graph.
     parts["names:workload"] = {n["id"]: _node_name(n) for n in graphs["workload"]["nodes"]}
     parts["evaluator"] = graphs["workload"]["evaluator"]
     parts.update(matrix_parts(graphs["workload"]))
     return parts, "pod" in graphs
+
+
+def _endpoints(parts: dict[str, Any], pods: Any) -> list[list[str]]:
+    """[[value, description], ...] for the flow check's autocomplete: every workload and pod, by value."""
+    names: dict[str, str] = {}
+    for node in [*parts["nodes:workload"], *parts["nodes:pod"]]:
+        if node["kind"] != "external":
+            names.setdefault(node["id"], f"{node['kind']} {_node_name(node)}")
+    for pod in pods:
+        names.setdefault(f"{pod.namespace}/{pod.name}", f"pod {pod.namespace}/{pod.name}")
+    return [[value, names[value]] for value in sorted(names)]
 
 
 def _node_name(node: dict[str, Any]) -> str:

@@ -9,9 +9,11 @@ from policies import engine
 from policies.models import Analysis, Snapshot
 from policies.services.analyses import finished_analysis
 from policies.services.cache import LockedCache, SnapshotCache
+from policies.services.explainers import stored_explainer
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
-from policies.services.stored_graphs import graph_from_compact, slice_from_compact
+from policies.services.pod_slices import FlatEdges, flat_edges, pod_slice, unpack
+from policies.services.stored_graphs import compact_from_dict, graph_from_compact
 
 __all__ = [
     "EVALUATORS",
@@ -23,6 +25,7 @@ __all__ = [
     "connections_text",
     "list_pods",
     "render_graph",
+    "snapshot_cluster",
 ]
 
 GRAPH_LEVELS = ("workload", "pod", "namespace")
@@ -49,7 +52,8 @@ def connections_text(edge: dict[str, Any] | None) -> str:
 def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | None = None) -> dict[str, Any]:
     """The snapshot's reachability graph in the DESIGN.md JSON form; with ``namespace`` (one name or
     several, comma-separated), only the workloads or pods of those namespaces with every edge in
-    and out, the other ends folded into their namespaces (graph_slices)."""
+    and out, the other ends folded into their namespaces (graph_slices); at pod level at most
+    POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole (pod_slices)."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
     names = tuple(sorted({n.strip() for n in (namespace or "").split(",") if n.strip()}))
@@ -68,14 +72,11 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
             stored: dict[str, Any] | None = analysis.part(key)
             if stored is not None:
                 return stored
-        namespaces = _whole_graph(snapshot, analysis, "namespace")
-        compact = analysis.part(f"edges:{level}") if analysis.graph(level) is None else None
-        nodes = analysis.graph_nodes(level) if compact is not None else None
-        if compact is not None and nodes is not None:
-            header = analysis.part(f"header:{level}") or {}
-            part = slice_from_compact(header, nodes, compact, namespaces, names)
-        else:
+        if level != "pod":
+            namespaces = _whole_graph(snapshot, analysis, "namespace")
             part = namespace_slice(_whole_graph(snapshot, analysis, level), namespaces, names)
+        else:  # at most POD_SLICE_BUDGET pods drawn as themselves, the largest workloads whole
+            part = pod_slice(*_pod_edges(snapshot, analysis), *_nodes_for_pod_slices(snapshot, analysis), names)
         if key and isinstance(part, dict):
             analysis.store_part(key, part)  # computed on the first request, read by the next ones
         return part
@@ -84,6 +85,38 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
     if isinstance(part, str):
         raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
     return part
+
+
+def _pod_edges(snapshot: Snapshot, analysis: Analysis) -> tuple[dict[str, Any], list[dict[str, Any]], FlatEdges]:
+    """The pod graph's header, nodes and edges as arrays: packed by the analysis, else from the
+    compact edges or the whole graph (analyses stored before)."""
+    nodes = analysis.graph_nodes("pod")
+    packed, conns = analysis.part("edges:pod:packed"), analysis.part("conns:pod")
+    if nodes is not None and packed is not None and conns is not None:
+        stored = analysis.graph("pod")  # a small pod graph is stored whole: its header is there
+        header = stored if stored is not None else analysis.part("header:pod") or {}
+        return _header(header), nodes, unpack(packed, [n["id"] for n in nodes], conns)
+    compact = analysis.part("edges:pod")
+    if nodes is not None and compact is not None:
+        return _header(analysis.part("header:pod") or {}), nodes, flat_edges(compact)
+    whole = _whole_graph(snapshot, analysis, "pod")
+    return _header(whole), whole["nodes"], flat_edges(compact_from_dict(whole))
+
+
+def _nodes_for_pod_slices(snapshot: Snapshot, analysis: Analysis) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The workload nodes and the namespace graph's nodes a pod slice draws (the stored nodes: the
+    workload graph's JSON is ten times theirs)."""
+    workloads = analysis.graph_nodes("workload")
+    namespaces = analysis.graph_nodes("namespace")
+    if workloads is None:
+        workloads = _whole_graph(snapshot, analysis, "workload")["nodes"]
+    if namespaces is None:
+        namespaces = _whole_graph(snapshot, analysis, "namespace")["nodes"]
+    return workloads, {"nodes": namespaces}
+
+
+def _header(graph: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
 
 
 def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str, Any]:
@@ -113,8 +146,7 @@ def render_graph(*, snapshot: Snapshot, level: str, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(get_graph(snapshot=snapshot, level=level), indent=2, sort_keys=True) + "\n"
     finished_analysis(snapshot=snapshot)  # AnalysisNotReady before doing the work
-    parsed = load_manifests(snapshot=snapshot)
-    text: str = engine.render(engine.build_graph(parsed.cluster, level=level), fmt)
+    text: str = engine.render(engine.build_graph(snapshot_cluster(snapshot=snapshot), level=level), fmt)
     return text
 
 
@@ -131,10 +163,10 @@ def explain_flow(
     suggest: bool = False,
 ) -> dict[str, Any]:
     """Why traffic from ``source`` to ``destination`` is allowed or denied (engine.explain). The
-    snapshot's explainer is built at its first question in this process and kept. ``suggest``: also
-    the smallest change that turns the verdict, and what else it opens or closes (engine.suggest),
-    under the key ``suggestion``."""
-    explainer = _explainers.get(snapshot, lambda: engine.Explainer(load_manifests(snapshot=snapshot).cluster))
+    snapshot's explainer is read from its analysis (or built) at its first question in this
+    process, and kept. ``suggest``: also the smallest change that turns the verdict, and what else
+    it opens or closes (engine.suggest), under the key ``suggestion``."""
+    explainer = _explainers.get(snapshot, lambda: _explainer(snapshot))
     found = explainer.explain(source, destination, protocol=protocol, port=port, icmp_type=icmp_type,
                               icmp_code=icmp_code, evaluator=evaluator)
     explanation: dict[str, Any] = found.to_dict()
@@ -143,17 +175,42 @@ def explain_flow(
     return explanation
 
 
+def snapshot_cluster(*, snapshot: Snapshot) -> engine.Cluster:
+    """The snapshot's parsed cluster: its explainer's (read from the analysis or built, then kept in
+    this process), so that diffs, renderings and expectation checks do not parse the snapshot again."""
+    cluster: engine.Cluster = _explainers.get(snapshot, lambda: _explainer(snapshot)).cluster
+    return cluster
+
+
+def _explainer(snapshot: Snapshot) -> engine.Explainer:
+    """The explainer stored with the snapshot's analysis, else one built from its parsed manifests
+    (before its analysis is done, or for analyses stored without it)."""
+    return stored_explainer(snapshot) or engine.Explainer(load_manifests(snapshot=snapshot).cluster)
+
+
 def diff_snapshots(*, old: Snapshot, new: Snapshot, level: str = "workload") -> dict[str, Any]:
     """Flows added, removed and changed from ``old`` to ``new``.
 
     The stored graphs are compared when both cut the address space into the same external blocks;
     otherwise (a change added or altered an ipBlock) the engine computes both again over the common
     refinement of their blocks, as ``netpol diff`` does, so external flows compare one to one.
-    A diff between two analyses is computed once per process and kept."""
+    A diff between two analyses is computed once: stored with the new analysis (an analysis
+    computes the one against the snapshot before it of the same name, analyses.diff_with_previous)
+    and kept in memory."""
     if level not in GRAPH_LEVELS:
         raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
-    key = (*_analysis_key(finished_analysis(snapshot=old)), *_analysis_key(finished_analysis(snapshot=new)), level)
-    return _diffs.get(key, lambda: _diff(old, new, level))
+    before, after = finished_analysis(snapshot=old), finished_analysis(snapshot=new)
+    key = (*_analysis_key(before), *_analysis_key(after), level)
+
+    def stored_or_computed() -> dict[str, Any]:
+        part_key = f"diff:{level}:{before.id}"
+        stored: dict[str, Any] | None = after.part(part_key)
+        if stored is None:
+            stored = _diff(old, new, level)
+            after.store_part(part_key, stored)
+        return stored
+
+    return _diffs.get(key, stored_or_computed)
 
 
 def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
@@ -162,8 +219,7 @@ def _diff(old: Snapshot, new: Snapshot, level: str) -> dict[str, Any]:
     if _external_ids(before) == _external_ids(after):
         diff: dict[str, Any] = engine.diff_dicts(before, after).to_dict()
     else:
-        old_cluster = load_manifests(snapshot=old).cluster
-        new_cluster = load_manifests(snapshot=new).cluster
+        old_cluster, new_cluster = snapshot_cluster(snapshot=old), snapshot_cluster(snapshot=new)
         diff = engine.diff_clusters(old_cluster, new_cluster, level=level).to_dict()
     return diff
 

@@ -4,7 +4,9 @@ A proposal is either two snapshots (``base`` and ``proposed``) or ``base`` with 
 policies added or replaced (an object replaces the base's object of the same API group, kind,
 namespace and name) and a list of ``NAMESPACE/NAME`` (or ``NAME`` for cluster-wide policies) to
 delete. The proposed snapshot is built at once; its analysis, the diff (the ``netpol diff`` JSON
-form) and the team's expectations before and after are computed in the background.
+form) and the team's expectations before and after are computed in the background: by a thread of
+the web process on the embedded default (``NETPOL_ANALYSIS_RUNNER`` "thread"), by a Celery worker
+with REDIS_URL ("celery"). The request answers at once, with the proposal "pending".
 
 Review rules (the roles of ``Membership.Role``, each with the rights of the ones before):
 
@@ -45,6 +47,7 @@ from policies.models import (
 )
 from policies.services.analyses import finish_analysis
 from policies.services.answers import diff_snapshots
+from policies.services.background import BackgroundRunner
 from policies.services.errors import InvalidTransition
 from policies.services.expectations import ExpectationSet
 from policies.services.manifests import parse_manifests
@@ -52,7 +55,14 @@ from policies.services.objects import ensure_objects
 from policies.services.rechecks import expectations_state, proposal_expectations
 from policies.services.snapshots import create_snapshot
 
-__all__ = ["add_review", "create_proposal", "revise_proposal", "run_proposal"]
+__all__ = [
+    "add_review",
+    "create_proposal",
+    "resume_proposal",
+    "revise_proposal",
+    "run_proposal",
+    "wait_for_proposals",
+]
 
 logger = logging.getLogger(__name__)
 AnyUser = User | AbstractBaseUser | AnonymousUser
@@ -105,7 +115,7 @@ def create_proposal(
                                     manifests=manifests, deleted=list(delete), policy_changes=changes,
                                     created=proposal.created)
     audit.record(user, "proposed", proposal, {"base": base.id, "proposed": proposed.id})
-    tasks.compute_proposal.delay_on_commit(proposal.id)
+    _queue_run(proposal.id, proposal.revision)
     return proposal
 
 
@@ -173,18 +183,53 @@ def revise_proposal(
         revision=revision.number)
     audit.record(user, "revised", locked, {"revision": revision.number, "proposed": snapshot.id,
                                            "from": before, "to": locked.state})
-    tasks.compute_proposal.delay_on_commit(locked.id)
+    _queue_run(locked.id, locked.revision)
     if before != locked.state:
         tasks.send_proposal_webhook.delay_on_commit(review.id)
     proposal.refresh_from_db()
     return revision
 
 
+def _run_in_background(key: tuple[int, int]) -> None:
+    proposal_id, revision = key
+    # A newer revision has its own run; a finished one was run by a page that resumed it.
+    if Proposal.objects.filter(id=proposal_id, revision=revision, status=Proposal.Status.PENDING).exists():
+        run_proposal(proposal_id=proposal_id)
+
+
+_background: BackgroundRunner[tuple[int, int]] = BackgroundRunner(_run_in_background, name="netpol-proposals")
+
+
+def _queue_run(proposal_id: int, revision: int) -> None:
+    """After COMMIT, hand the revision's run to the background thread, or send its task message."""
+    if str(settings.NETPOL_ANALYSIS_RUNNER) == "thread":
+        transaction.on_commit(lambda: _background.submit((proposal_id, revision)))
+    else:
+        tasks.compute_proposal.delay_on_commit(proposal_id)
+
+
+def resume_proposal(*, proposal: Proposal) -> bool:
+    """With the thread runner, queue again the run of a pending revision that a stopped server left
+    (its page calls this while it shows the proposal waiting); True when it was queued."""
+    if str(settings.NETPOL_ANALYSIS_RUNNER) != "thread" or proposal.status != Proposal.Status.PENDING:
+        return False
+    submitted = (ProposalRevision.objects.filter(proposal_id=proposal.id, number=proposal.revision)
+                 .values_list("created", flat=True).first())
+    return submitted is not None and _background.resume((proposal.id, proposal.revision), submitted)
+
+
+def wait_for_proposals(timeout: float | None = None) -> bool:
+    """Block until this process's background proposal runs are done (tests, benchmarks)."""
+    return _background.wait(timeout)
+
+
 def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> list[tuple[str, str]]:
     """The base's files with replaced and deleted objects taken out, and the new YAML as its own file."""
     added = parse_manifests(files=[(PROPOSAL_FILE, manifests)]).objects if manifests.strip() else ()
     replaced = {_key(obj) for obj in added}
-    resources = list(base.resources.select_related("file").order_by("file__position", "document", "line", "id"))
+    # Without their text (and never joined to their file's text: at 5,000 pods that join alone moved
+    # hundreds of megabytes); the kept objects of a changed file are read below.
+    resources = list(base.resources.defer("text").order_by("file__position", "document", "line", "id"))
     removed: set[int] = set()
     for i, entry in enumerate(delete):
         if not isinstance(entry, str) or entry.count("/") > 1 or not entry.strip("/"):
@@ -196,12 +241,13 @@ def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> li
         removed.update(hits)
     removed.update(r.id for r in resources if _key(r) in replaced)
     changed_files = {r.file_id for r in resources if r.id in removed}
+    texts = dict(base.resources.filter(file_id__in=changed_files).values_list("id", "text"))
     files = []
     for f in base.files.order_by("position", "id"):
         if f.id not in changed_files:
             files.append((f.name, f.text))
             continue
-        kept = [r.text.rstrip("\n") + "\n" for r in resources if r.file_id == f.id and r.id not in removed]
+        kept = [texts[r.id].rstrip("\n") + "\n" for r in resources if r.file_id == f.id and r.id not in removed]
         if kept:
             files.append((f.name, "---\n".join(kept)))
     if manifests.strip():
@@ -214,7 +260,8 @@ def _proposed_files(base: Snapshot, manifests: str, delete: Sequence[str]) -> li
 def policy_changes(base: Snapshot, proposed: Snapshot) -> list[dict[str, Any]]:
     """Every policy added, removed or changed, with the unified diff of its YAML."""
     def policies(snapshot: Snapshot) -> dict[Key, Resource]:
-        return {_key(r): r for r in snapshot.resources.filter(kind__in=REVIEWABLE_KINDS).select_related("file")}
+        chosen = snapshot.resources.filter(kind__in=REVIEWABLE_KINDS).select_related("file").defer("file__text")
+        return {_key(r): r for r in chosen}
 
     before, after = policies(base), policies(proposed)
     changes = []

@@ -8,7 +8,9 @@
   persistence loses its queue) is sent again. A duplicate message is harmless: the first delivery
   claims the analysis (services.analyses.run_analysis).
 - A team whose expectation re-check could not be queued (the broker was down when its expectations
-  changed: ``Team.recheck_pending``) has it queued again once the broker takes messages.
+  changed: ``Team.recheck_pending``) has it queued again once the broker takes messages, and so has
+  one whose queued re-check (``Team.recheck_queued``) no worker started within
+  NETPOL_REPUBLISH_AFTER seconds.
 """
 
 from __future__ import annotations
@@ -89,11 +91,15 @@ def sweep() -> SweepReport:
 
 
 def _resend_rechecks(report: SweepReport) -> None:
-    """Queue again the expectation re-checks that could not be queued when they were asked for."""
-    for team_id in Team.objects.filter(recheck_pending=True).order_by("id").values_list("id", flat=True):
-        if not Team.objects.filter(id=team_id, recheck_pending=True).update(recheck_pending=False):
+    """Queue again the expectation re-checks that could not be queued when they were asked for,
+    and those sent NETPOL_REPUBLISH_AFTER seconds ago that no worker has started (a Redis restart
+    may have lost them; a duplicate finds the results current and does nothing)."""
+    lost = timezone.now() - timedelta(seconds=settings.NETPOL_REPUBLISH_AFTER)
+    waiting = Q(recheck_pending=True) | Q(recheck_queued__lt=lost)
+    for team_id in Team.objects.filter(waiting).order_by("id").values_list("id", flat=True):
+        if not Team.objects.filter(waiting, id=team_id).update(recheck_pending=False, recheck_queued=timezone.now()):
             continue  # another sweep took it
         if not publish_recheck(team_id=team_id):
-            Team.objects.filter(id=team_id).update(recheck_pending=True)
+            Team.objects.filter(id=team_id).update(recheck_pending=True, recheck_queued=None)
             return  # the broker is down again: the next sweep tries again
         report.rechecks.append(team_id)

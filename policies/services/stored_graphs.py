@@ -8,9 +8,9 @@ set, and a graph has only a few hundred distinct ones, so:
 - ``graph_dict`` is ``Graph.to_dict()`` with each distinct connection set written once;
 - ``compact_edges`` keeps a graph's edges as node indexes and connection indexes (``edges:pod``,
   a few megabytes once compressed) and says how large the JSON graph would be;
-- ``edges_of`` / ``graph_from_compact`` read them back as the JSON form, and
-  ``slice_from_compact`` computes a namespace's slice from them (on its first request: the
-  analysis does not store every namespace's pod slice).
+- ``edges_of`` / ``graph_from_compact`` read them back as the JSON form, and pod_slices cuts
+  namespaces' pod slices out of them (``compact_from_dict`` gives the compact form of a pod graph
+  stored whole).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from policies import engine
 
-__all__ = ["CompactEdges", "compact_edges", "edges_of", "graph_dict", "graph_from_compact", "slice_from_compact"]
+__all__ = ["CompactEdges", "compact_edges", "compact_from_dict", "edges_of", "graph_dict", "graph_from_compact"]
 
 Graph = dict[str, Any]
 CompactEdges = dict[str, Any]  # {"ids": [node id, ...], "conns": [conn dict, ...], "rows": [[s, t, c, t, c, ...]]}
@@ -114,50 +114,19 @@ def graph_from_compact(header: Graph, nodes: list[Graph], compact: CompactEdges)
     return {**header, "nodes": nodes, "edges": edges_of(compact)}
 
 
-def slice_from_compact(
-    header: Graph, nodes: list[Graph], compact: CompactEdges, namespaces: Graph, names: tuple[str, ...]
-) -> Graph | str:
-    """``graph_slices.namespace_slice`` of the graph stored as ``header``, ``nodes`` and compact
-    edges, without building the graph: the edges that leave the namespaces are folded into their
-    namespace's node by connection index, and each distinct set of connections is united once
-    (a DaemonSet's pods reach every pod: hundreds of thousands of edges, a few hundred sets)."""
-    wanted = set(names)
-    inside = {n["id"] for n in nodes if n["kind"] != "external" and n["namespace"] in wanted}
-    missing = sorted(wanted - {n["namespace"] for n in nodes if n["id"] in inside})
-    if missing:
-        return missing[0]
-    ids, conns = compact["ids"], compact["conns"]
-    by_id = {n["id"]: n for n in nodes}
-    # How each node is drawn: itself (inside, or an external block), else as its namespace.
-    drawn = [i if i in inside or by_id[i]["kind"] == "external" else str(by_id[i]["namespace"]) for i in ids]
-    inside_index = {k for k, node_id in enumerate(ids) if node_id in inside}
-    pairs: dict[tuple[str, str], set[int]] = {}
-    for row in compact["rows"]:
-        source = row[0]
-        source_in = source in inside_index
-        drawn_source = drawn[source]
-        for k in range(1, len(row), 2):
-            target = row[k]
-            if source_in or target in inside_index:
-                pairs.setdefault((drawn_source, drawn[target]), set()).add(row[k + 1])
-    sets: dict[int, engine.ConnectionSet] = {}
-
-    def conn_set(index: int) -> engine.ConnectionSet:
-        if index not in sets:
-            sets[index] = engine.ConnectionSet.from_dict(conns[index])
-        return sets[index]
-
-    edges = []
-    for (source_id, target_id), indexes in sorted(pairs.items()):
-        if len(indexes) == 1:
-            edges.append({"source": source_id, "target": target_id, **conns[next(iter(indexes))]})
-            continue
-        united = engine.ConnectionSet.none()
-        for index in sorted(indexes):
-            united = united | conn_set(index)
-        edges.append({"source": source_id, "target": target_id, **united.to_dict()})
-    ends = {node_id for pair in pairs for node_id in pair}
-    slice_nodes = [n for n in nodes if n["id"] in inside]
-    slice_nodes += [n for n in namespaces["nodes"] if n["kind"] == "namespace" and n["id"] in ends]
-    slice_nodes += [n for n in nodes if n["kind"] == "external" and n["id"] in ends]
-    return {**header, "namespaces": sorted(wanted), "nodes": slice_nodes, "edges": edges}
+def compact_from_dict(graph: Graph) -> CompactEdges:
+    """``compact_edges`` of a graph in the JSON form (a pod graph stored whole)."""
+    ids = [n["id"] for n in graph["nodes"]]
+    index = {node_id: i for i, node_id in enumerate(ids)}
+    conns: dict[str, int] = {}
+    dicts: list[dict[str, Any]] = []
+    rows: dict[int, list[int]] = {}
+    for edge in graph["edges"]:
+        conn = {k: v for k, v in edge.items() if k not in ("source", "target")}
+        key = json.dumps(conn, sort_keys=True)
+        if key not in conns:
+            conns[key] = len(dicts)
+            dicts.append(conn)
+        source = index[edge["source"]]
+        rows.setdefault(source, [source]).extend((index[edge["target"]], conns[key]))
+    return {"ids": ids, "conns": dicts, "rows": list(rows.values())}

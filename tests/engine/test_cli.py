@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,43 @@ def test_help_and_version_start_without_the_engine() -> None:
     reach = subprocess.run([sys.executable, "-c", code, "reach", OLD, "--level", "workload"], capture_output=True,
                            text=True, cwd=root)
     assert reach.stdout.rstrip().endswith("['policies.engine', 'yaml']"), reach.stderr
+
+
+LOADED_ONLY_WHEN_USED = (
+    "policies.engine.calico.model", "policies.engine.explain", "policies.engine.lint", "policies.engine.suggest",
+    "policies.engine.diff", "policies.engine.expectations", "policies.engine.k8s.evaluate",
+    "policies.engine.admin.evaluate", "policies.engine.decisions", "csv", "networkx",
+)
+
+
+def test_reach_on_kubernetes_input_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up is most of a small input's time: `reach` on NetworkPolicies alone loads neither the
+    Calico model nor the other commands' modules nor the per-flow evaluators; a Calico input and
+    the csv format load theirs."""
+    code = ("import sys\nfrom policies.cli import main\nmain(sys.argv[1:])\n"
+            f"print(sorted(m for m in {LOADED_ONLY_WHEN_USED!r} if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+
+    def loaded(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=root)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.rstrip().splitlines()[-1]
+
+    assert loaded("reach", OLD, "--level", "workload") == "[]"
+    assert loaded("reach", OLD, "--format", "csv") == "['csv']"
+    calico = tmp_path / "calico.yaml"
+    calico.write_text("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny}\n"
+                      "spec: {selector: all(), types: [Ingress]}\n")
+    assert "policies.engine.calico.model" in loaded("reach", OLD, str(calico))
+
+
+def test_the_command_keeps_openblas_to_one_thread_unless_told_otherwise() -> None:
+    code = ("import os, sys\nfrom policies.cli import main\nmain(sys.argv[1:])\n"
+            "import numpy\nprint(os.environ['OPENBLAS_NUM_THREADS'])")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    default = subprocess.run([sys.executable, "-c", code, "reach", OLD], capture_output=True, text=True, cwd=root,
+                             env=env)
+    told = subprocess.run([sys.executable, "-c", code, "reach", OLD], capture_output=True, text=True, cwd=root,
+                          env={**env, "OPENBLAS_NUM_THREADS": "2"})
+    assert default.stdout.splitlines()[-1] == "1" and told.stdout.splitlines()[-1] == "2"

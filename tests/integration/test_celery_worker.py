@@ -478,3 +478,46 @@ def test_a_worker_checks_a_changed_expectation_again(stack: Stack) -> None:
     after = wait_for(settled, 60, "the re-check of the expectations", interval=0.25)
     assert after["expectations_version"] == 1
     assert [(r["name"], r["change"]) for r in after["expectations"]] == [("db-closed-to-the-world", "broken")]
+
+
+@pytest.fixture
+def slow_rechecks(tmp_path: Path) -> Iterator[Stack]:
+    """A stack whose re-checks start 5 seconds after the change that asks for them."""
+    stack = Stack(tmp_path)
+    stack.env["NETPOL_RECHECK_DELAY"] = "5"
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_changes_in_a_row_send_one_recheck(slow_rechecks: Stack) -> None:
+    """Three expectations added one after the other: the worker receives one re-check, which
+    checks them all."""
+    stack = slow_rechecks
+    stack.start_worker("worker1")
+    stack.manage("add_member", "ci", "ci", "--role", "admin")
+    status, snapshot = stack.request("POST", "/api/snapshots/", {"name": "small", "manifests": SMALL})
+    assert status == 201
+    assert stack.wait_finished(snapshot["analysis"]["id"], timeout=60)["status"] == "done"
+    status, proposal = stack.request("POST", "/api/proposals/", {
+        "base": snapshot["id"], "title": "drop the db policy", "delete": ["prod/db"]})
+    assert status == 201, proposal
+
+    def settled() -> dict[str, Any] | None:
+        body = stack.request("GET", f"/api/proposals/{proposal['id']}/")[1]
+        return dict(body) if body["status"] == "ready" and body["expectations_status"] == "current" else None
+
+    wait_for(settled, 60, f"proposal {proposal['id']}", interval=0.25)
+    for name in ("db-closed-to-the-world", "db-closed-again", "db-closed-once-more"):
+        status, added = stack.request("POST", "/api/expectations/", {
+            "name": name, "from": {"cidr": "0.0.0.0/0"},
+            "to": {"namespace": "prod", "podSelector": {"matchLabels": {"app": "db"}}}, "expect": "deny"})
+        assert status == 201, added
+    after = wait_for(settled, 60, "the re-check of the expectations", interval=0.25)
+    assert after["expectations_version"] == 3
+    assert sorted(r["name"] for r in after["expectations"]) == [
+        "db-closed-again", "db-closed-once-more", "db-closed-to-the-world"]
+    received = re.findall(r"recheck_expectations\[[^\]]+\] received", stack.log("worker1"))
+    assert len(received) == 1, stack.log("worker1")
