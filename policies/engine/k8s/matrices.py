@@ -4,8 +4,9 @@ A group that no NetworkPolicy selects for a direction is not isolated: its row i
 isolated group's row is the union of its policies: each policy's rules give one vector over peers
 (the rule's connections on the peers each entry selects, selectors evaluated as vectors over
 groups by ``k8s.vectors``). Groups selected by the same policies share one row id, and rows are
-built only when ``aggregate`` asks for them, a block at a time. Never a loop over group pairs. Named ports resolve per distinct set of container ports (on the
-group itself for ingress, on the destination for egress). ``k8s.tables`` keeps the per-group
+built only when ``aggregate`` asks for them, a block at a time. Never a loop over group pairs.
+Named ports resolve per distinct set of container ports (on the group itself for ingress, on the
+destination for egress). ``k8s.tables`` keeps the per-group
 tables for lint; ``tests/engine/test_matrices.py`` checks that both agree.
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
