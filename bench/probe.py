@@ -1,8 +1,8 @@
-"""Time the engine's stages on one input: parse, grouping, direction tables, group graph, level edges.
+"""Time the engine's stages on one input: parse, grouping and direction rows, level edges.
 
     python bench/probe.py DIR [--level workload] [--profile]
 
-Prints pods, endpoint groups, group edges, level edges, CPU seconds per stage (process time, which
+Prints pods, endpoint groups, level edges, CPU seconds per stage (process time, which
 other load on the machine does not inflate as it does wall time) and peak RSS.
 """
 
@@ -45,7 +45,7 @@ def main() -> None:
         with open(args.json, "w") as out:
             engine.render(graph, "json", out)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pods={stats['pods']} groups={stats['groups']} group_edges={stats['group_edges']} "
+    print(f"pods={stats['pods']} groups={stats['groups']} "
           f"edges={stats['edges']} cpu: parse={t1 - t0:.1f}s graph={t2 - t1:.1f}s level_edges={t3 - t2:.1f}s "
           f"peak_rss={rss:.0f}MiB")
 

@@ -6,9 +6,9 @@ piece), and one piece for every protocol no rule names. Pieces that belong to ex
 rule sets are one atom (an atom may be several ranges: TCP 1-52 and TCP 54-79 when no rule tells
 them apart), so every set the evaluation meets, and every union, intersection and difference of
 them, is a union of atoms. A set is then a bit mask over the atoms (bit ``i`` for atom ``i``),
-held as ``words`` unsigned integers of ``width`` bits (as few bytes as the atoms need: the fewer
-the atoms, the smaller the matrices), so that set algebra is bitwise operations, in numpy over whole group x peer
-matrices. Masks turn back into ConnectionSets only for what is output, once per distinct mask.
+held as ``words`` unsigned integers of ``width`` bits (one word of 1, 2, 4 or 8 bytes when it
+holds the atoms, else several 8-byte words), so that set algebra is bitwise operations, in numpy
+over whole blocks of rows. Masks turn back into ConnectionSets only for what is output, once per distinct mask.
 This is the port-space twin of ``addresses.AddressSpace`` (which partitions IP addresses).
 """
 
@@ -54,9 +54,10 @@ class PortAtoms:
             by_signature.setdefault(signature, []).append(seg)
         self.atoms: list[list[Segment]] = list(by_signature.values())
         self.size = len(self.atoms)
-        # one word of 1, 2, 4 or 8 bytes, else as many bytes as the atoms need
-        size_bytes = (self.size + 7) // 8
-        self.width = 8 * size_bytes if size_bytes in (1, 2, 4, 8) else 8
+        # one word of 1, 2, 4 or 8 bytes, else as many 8-byte words as the atoms need: numpy's
+        # loops over a last axis of several small words (33 atoms as 5 bytes) ran several times
+        # slower than over one 8-byte word, for 1.6 times less memory
+        self.width = next((bits for bits in (8, 16, 32) if self.size <= bits), 64)
         self.words = (self.size + self.width - 1) // self.width
         self.full = (1 << self.size) - 1
         self._masks: dict[ConnectionSet, int] = {}

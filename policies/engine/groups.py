@@ -152,8 +152,9 @@ class GroupIndex:
         for np in cluster.policies:
             self.policies_by_namespace[np.namespace].append(np)
         self.ns_labels = {ns.name: ns.labels for ns in cluster.namespaces}
-        for g in self.groups:
-            self.ns_labels.setdefault(g.namespace, cluster.namespace(g.namespace).labels)
+        for ns_name in self.by_namespace.keys() | {g.namespace for g in self.groups}:
+            if ns_name not in self.ns_labels:  # (``cluster.namespace`` scans the namespaces)
+                self.ns_labels[ns_name] = cluster.namespace(ns_name).labels
         self._peer_cache: dict[tuple[Peer, str], frozenset[PeerKey]] = {}
         self._port_cache: dict[tuple[int, int], ConnectionSet] = {}
         self._named_cache: dict[int, bool] = {}
@@ -285,6 +286,8 @@ def _project_labels(labels: Labels, keys: frozenset[str]) -> Labels:
 
 def _primary_ip(pod: Pod, cluster: Cluster) -> IPAddress | None:
     """IPv4 first (N5: pod to pod uses IPv4); a hostNetwork pod has its node's address."""
+    if len(pod.ips) == 1 and not pod.host_network:
+        return pod.ips[0]
     ips = sorted(pod.ips, key=lambda ip: ip.version)
     if pod.host_network:
         if pod.host_ip is not None:

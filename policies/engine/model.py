@@ -8,6 +8,7 @@ all of them are parsed, validated and defaulted, so the evaluators never see raw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from policies.engine.admin.model import AdminPolicy
@@ -35,10 +36,18 @@ class Cluster:
     warnings: tuple[str, ...] = ()
 
     def namespace(self, name: str) -> Namespace:
-        for ns in self.namespaces:
-            if ns.name == name:
-                return ns
+        found = self._namespaces_by_name.get(name)
+        if found is not None:
+            return found
         return Namespace(name, Labels({NAMESPACE_NAME_LABEL: name}), defined=False)
+
+    @cached_property
+    def _namespaces_by_name(self) -> dict[str, Namespace]:
+        """Namespaces by name (the first of a name, as a scan would find it), built once."""
+        out: dict[str, Namespace] = {}
+        for ns in self.namespaces:
+            out.setdefault(ns.name, ns)
+        return out
 
     def namespace_labels(self) -> dict[str, Labels]:
         return {ns.name: ns.labels for ns in self.namespaces}

@@ -42,6 +42,7 @@ def write_json(graph: Graph, out: TextIO) -> None:
     # An edge is {"all", "ports", "source", "target", "text"} with sorted keys: the connection's
     # parts are written once per distinct connection set (a graph shares few), then reused.
     parts: dict[ConnectionSet, tuple[str, str]] = {}
+    quoted: dict[str, str] = {}  # node ids as JSON strings (each id is written many times)
     for edge in graph.edges():
         found = parts.get(edge.conn)
         if found is None:
@@ -50,8 +51,13 @@ def write_json(graph: Graph, out: TextIO) -> None:
                 f'{{"all": {_dumps(data["all"])}, "ports": {_dumps(data["ports"])}, "source": ',
                 f', "text": {_dumps(data["text"])}}}')
         head, tail = found
-        out.write(("\n    " if first else ",\n    ") + head + _dumps(edge.source) + ', "target": '
-                  + _dumps(edge.target) + tail)
+        source = quoted.get(edge.source)
+        if source is None:
+            source = quoted[edge.source] = _dumps(edge.source)
+        target = quoted.get(edge.target)
+        if target is None:
+            target = quoted[edge.target] = _dumps(edge.target)
+        out.write(("\n    " if first else ",\n    ") + head + source + ', "target": ' + target + tail)
         first = False
     out.write("\n  ]\n" if not first else "]\n")
     out.write("}\n")

@@ -1,13 +1,13 @@
 """The reachability graph: which pod, workload or external block can reach which, on what.
 
-The graph is computed once at the level of endpoint groups (``groups.py``): each direction is a
-group x peer matrix of masks over port atoms (``matrices.py``), and the group graph is the bitwise
-AND of the egress matrix and the transposed ingress matrix. Pod, workload and namespace views
-aggregate it by OR-reducing the rows and columns of each level node's groups, chunk by chunk of
-source nodes, and turn masks into ConnectionSets only for the edges they output (once per
-distinct mask). A pod-to-pod connection needs the source's egress and the destination's ingress
-(SEMANTICS.md 2); a pod to itself is always allowed and not listed. networkx is imported only by
-``Graph.to_networkx``.
+The graph is computed from endpoint groups (``groups.py``): each direction is a set of rows of
+masks over port atoms that groups share (``matrices.py``), and a group pair's connections are the
+source's egress AND the destination's ingress. Pod, workload and namespace views reduce these to
+level edges by classes of sources and destinations, a chunk of source nodes at a time, never
+holding the group x peer matrix (``aggregate.py``), and turn masks into ConnectionSets only for
+the edges they output (once per distinct mask). A pod-to-pod connection needs the source's egress
+and the destination's ingress (SEMANTICS.md 2); a pod to itself is always allowed and not listed.
+networkx is imported only by ``Graph.to_networkx``.
 """
 
 from __future__ import annotations
@@ -20,24 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from policies.engine.admin.matrices import k8s_matrices
 from policies.engine.admin.tables import domain_name_policies
+from policies.engine.aggregate import level_rows
 from policies.engine.cluster import IPBlock, Labels, Pod, Source
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import NONE, GroupIndex
 from policies.engine.keys import policy_key
-from policies.engine.matrices import (
-    DirectionMatrices,
-    GroupGraph,
-    combine,
-    from_tables,
-    nonempty,
-    to_ints,
-    words,
-)
+from policies.engine.matrices import DEFAULT_BLOCK_BYTES, DirectionMatrices, from_tables
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
 
@@ -113,14 +104,14 @@ class Graph:
     """A computed reachability graph at pod, workload or namespace level."""
 
     def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
-                 directions: DirectionMatrices, group_graph: GroupGraph) -> None:
+                 directions: DirectionMatrices, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
         self.cluster = cluster
         self.index = index
         self.evaluator = evaluator
         self.level = level
         self._dm = directions
-        self._g = group_graph
-        self._group_edges: int | None = None
+        self._block_bytes = block_bytes
+        self._edge_count: int | None = None  # known once the edges have been computed
         self.nodes: list[GraphNode] = []
         # peer key -> level node ids, each with the nodes of its pods in that group
         self._members: dict[int, dict[str, set[str]]] = defaultdict(dict)
@@ -189,70 +180,22 @@ class Graph:
 
     # -- edges ---------------------------------------------------------------------------------
     def _level_rows(self) -> Iterator[tuple[str, list[str], list[int]]]:
-        """Per source node, in id order: its targets in id order and the masks of those edges.
-
-        Each level node's groups are OR-reduced out of the group graph (rows, then columns),
-        a chunk of source nodes at a time, so that no level-sized pair structure is held."""
-        gg = self._g
-        atoms = gg.atoms
+        """Per source node, in id order: its targets in id order and the masks of those edges,
+        reduced from the direction rows a chunk of source nodes at a time (``aggregate``)."""
         order = sorted(self._by_id)
         pos = {node_id: i for i, node_id in enumerate(order)}
-        members = sorted((pos[u], key) for key, nodes in self._members.items() for u in nodes)
-        if not members:
-            return
-        mem_pos = np.array([p for p, _ in members], dtype=np.intp)
-        mem_key = np.array([k for _, k in members], dtype=np.intp)
-        starts = np.flatnonzero(np.r_[True, mem_pos[1:] != mem_pos[:-1]])
-        present = mem_pos[starts]  # level positions with at least one member, ascending
-        # At namespace level A -> A is listed: the pods of A among themselves, but not a pod to itself.
-        self_loops = self.level == "namespace"
-        cells = gg.cells
-        if self_loops:
-            single = [g.index for g in self.index.groups if len(g.pods) < 2]
-            cells[single, single] = 0
-        special = self._special_cells(pos)
-        width = len(members) * atoms.words
-        per_chunk = max(1, 4_000_000 // max(1, width))
-        for c0 in range(0, len(starts), per_chunk):
-            c1 = min(len(starts), c0 + per_chunk)
-            r0 = int(starts[c0])
-            r1 = int(starts[c1]) if c1 < len(starts) else len(members)
-            block = cells[mem_key[r0:r1]][:, mem_key]
-            block = np.bitwise_or.reduceat(block, starts, axis=1)
-            block = np.bitwise_or.reduceat(block, starts[c0:c1] - r0, axis=0)
-            for i in range(c1 - c0):
-                u = int(present[c0 + i])
-                row = block[i]
-                if not self_loops:
-                    row[c0 + i] = 0  # a pod (or workload) to itself is not listed
-                for v, mask in special.get(u, {}).items():
-                    row[int(np.searchsorted(present, v))] |= words(atoms, [mask])[0]
-                nz = np.flatnonzero(nonempty(row))
-                if len(nz):
-                    yield order[u], [order[int(present[j])] for j in nz], to_ints(atoms, row[nz])
-
-    def _special_cells(self, pos: dict[str, int]) -> dict[int, dict[int, int]]:
-        """Level cells fed by group pairs with a hostNetwork end on a shared node: pod pairs on one
-        node get the node rules, pairs on two nodes do not (4.8.1, 5.8)."""
-        out: dict[int, dict[int, int]] = defaultdict(dict)
-        self_loops = self.level == "namespace"
-        for (a, b), (conn, same) in self._g.special.items():
-            for u, unodes in self._members.get(a, {}).items():
-                for v, vnodes in self._members.get(b, {}).items():
-                    if u == v and not self_loops:
-                        continue
-                    shared = unodes & vnodes
-                    apart = not shared or len(unodes | vnodes) > 1
-                    mask = (same if shared else 0) | (conn if apart else 0)
-                    if mask:
-                        row = out[pos[u]]
-                        row[pos[v]] = row.get(pos[v], 0) | mask
-        return out
+        members = {key: {pos[u]: nodes for u, nodes in by_node.items()} for key, by_node in self._members.items()}
+        edges = 0
+        for u, targets, masks in level_rows(self.index, self._dm, self.evaluator, self.level, members,
+                                            self._block_bytes):
+            edges += len(targets)
+            yield order[u], [order[v] for v in targets], masks
+        self._edge_count = edges
 
     def adjacency(self) -> dict[str, dict[str, ConnectionSet]]:
         """Level edges, source -> target -> connections (computed once from the group graph)."""
         if self._edges is None:
-            conn = self._g.atoms.conn
+            conn = self._dm.atoms.conn
             self._edges = {u: {v: conn(m) for v, m in zip(targets, masks, strict=True)}
                            for u, targets, masks in self._level_rows()}
         return self._edges
@@ -264,7 +207,7 @@ class Graph:
                 for v, c in row.items():
                     yield GraphEdge(u, v, c)
             return
-        conn = self._g.atoms.conn
+        conn = self._dm.atoms.conn
         for u, targets, masks in self._level_rows():
             for v, m in zip(targets, masks, strict=True):
                 yield GraphEdge(u, v, conn(m))
@@ -279,29 +222,35 @@ class Graph:
 
     # -- summaries -------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
+        """Counts; the edges are counted from a pass already made (``edges``), else computed."""
+        if self._edge_count is None:
+            self._edge_count = sum(len(r) for r in self.adjacency().values())
         return {
             "pods": len(self.cluster.pods),
             "groups": self.index.n_groups,
             "blocks": len(self.index.blocks),
             "nodes": len(self.nodes),
-            "group_edges": self._group_edge_count(),
-            "edges": sum(len(r) for r in self.adjacency().values()),
+            "edges": self._edge_count,
         }
 
-    def _group_edge_count(self) -> int:
-        if self._group_edges is None:
-            self._group_edges = self._g.edge_count()
-        return self._group_edges
-
     def summary(self) -> dict[str, Any]:
-        """Counts and the headline answers of the overview page."""
-        adjacency = self.adjacency()
+        """Counts and the headline answers of the overview page (one pass over the edges; the
+        level graph is not kept for it)."""
         external = {n.id for n in self.nodes if n.kind == "external"}
+        public = {b for b in external if _is_public(self._by_id[b])}
         exposed: set[str] = set()
-        for src in external:
-            exposed.update(adjacency.get(src, {}))
-        internet = {u for u, row in adjacency.items() if u not in external and any(
-            v in external and _is_public(self._by_id[v]) for v in row)}
+        internet: set[str] = set()
+        edges = 0
+        rows: Iterable[tuple[str, Iterable[str]]] = (
+            self._edges.items() if self._edges is not None  # computed already
+            else ((u, targets) for u, targets, _ in self._level_rows()))  # else streamed, not kept
+        for u, targets in rows:
+            targets = list(targets)
+            edges += len(targets)
+            if u in external:
+                exposed.update(targets)
+            elif any(v in public for v in targets):
+                internet.add(u)
         endpoints = [n for n in self.nodes if n.kind != "external"]
         return {
             "counts": {
@@ -313,7 +262,7 @@ class Graph:
                 "policies": len(self.cluster.policies) + (
                     len(self.cluster.calico.policies) if self.cluster.calico is not None else 0),
                 "nodes": len(self.nodes),
-                "edges": sum(len(r) for r in adjacency.values()),
+                "edges": edges,
                 "groups": self.index.n_groups,
                 "external_blocks": len(external),
             },
@@ -480,8 +429,11 @@ def build_graph(
     settings: Settings = DEFAULT_SETTINGS,
     progress: Progress | None = None,
     extra_address_sets: Iterable[IPBlock] = (),
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> Graph:
-    """Compute the reachability graph of ``cluster`` at pod, workload or namespace level."""
+    """Compute the reachability graph of ``cluster`` at pod, workload or namespace level.
+    ``block_bytes`` bounds each block of rows the evaluation holds at once (a smaller value
+    means more, smaller blocks: the same graph, less memory, more passes)."""
     from policies.engine.errors import PolicyError
 
     if level not in LEVELS:
@@ -497,9 +449,7 @@ def build_graph(
         egress, ingress = calico_tables(index, lambda f: report(0.1 + 0.4 * f, "evaluating policies"))
         directions = from_tables(index, egress, ingress)
     else:
-        directions = k8s_matrices(index)
-    report(0.5, "combining directions")
-    group_graph = combine(index, directions, chosen)
-    graph = Graph(cluster, index, chosen, level, directions, group_graph)
+        directions = k8s_matrices(index, block_bytes)
+    graph = Graph(cluster, index, chosen, level, directions, block_bytes)
     report(1.0, "done")
     return graph

@@ -18,14 +18,16 @@ import numpy as np
 from policies.engine.admin.model import ADMIN, BASELINE, AdminPolicy, AdminRule
 from policies.engine.admin.tables import rule_ports, select_peer
 from policies.engine.groups import GroupIndex
-from policies.engine.k8s.matrices import MatrixContext, networkpolicy_matrices
+from policies.engine.k8s.matrices import MatrixContext, k8s_direction, networkpolicy_matrices
 from policies.engine.keys import policy_key
-from policies.engine.matrices import DirectionMatrices, mask_dtype, to_ints
+from policies.engine.matrices import DEFAULT_BLOCK_BYTES, DirectionMatrices, mask_dtype, to_ints
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from policies.engine.matrices import Masks
 
-__all__ = ["fold_admin_tiers", "k8s_matrices"]
+__all__ = ["AdminFold", "k8s_matrices"]
 
 
 def _subjects(ctx: MatrixContext, policy: AdminPolicy) -> list[int]:
@@ -50,14 +52,11 @@ class _Tier:
         self.taken = np.zeros(shape, dtype=dtype)
 
     def rule(self, ctx: MatrixContext, direction: str, rows: list[int], position: dict[int, int],
-             rule: AdminRule) -> None:
-        """Apply one rule to the groups ``rows`` (group indices; ``position``: their matrix rows)."""
-        keys: set[int] = set()
-        for peer in rule.peers:
-            keys |= select_peer(ctx.index, peer)
-        if not keys or not rows:
+             rule: AdminRule, cols: NDArray[np.intp]) -> None:
+        """Apply one rule to the groups ``rows`` (group indices; ``position``: their matrix rows),
+        toward the peers ``cols`` it selects."""
+        if not len(cols) or not rows:
             return
-        cols = ctx.keys(keys)
         atoms = ctx.atoms
         parts: list[tuple[list[int], Masks]]
         if direction == "Ingress":
@@ -84,55 +83,100 @@ def _ordered(ctx: MatrixContext, tier: str, direction: str) -> list[tuple[AdminP
     return [(p, rows) for p in sorted(found, key=lambda p: p.order_key) if (rows := _subjects(ctx, p))]
 
 
-def fold_admin_tiers(ctx: MatrixContext, dm: DirectionMatrices) -> None:
-    """Replace the rows of every group an admin policy selects (in place)."""
-    for direction in ("Egress", "Ingress"):
-        matrix = dm.egress if direction == "Egress" else dm.ingress
-        isolated = dm.egress_isolated if direction == "Egress" else dm.ingress_isolated
-        policies = dm.egress_policies if direction == "Egress" else dm.ingress_policies
-        admin = _ordered(ctx, ADMIN, direction)
-        baseline = _ordered(ctx, BASELINE, direction)
-        if not admin and not baseline:
-            continue
-        names: dict[int, set[str]] = {}
-        for p, rows in (*admin, *baseline):
+class AdminFold:
+    """The admin tiers of one direction, folded into rows as they are built (``k8s.matrices``).
+
+    A group's row depends on the admin policies whose subject selects it (the baseline ones only
+    when NetworkPolicy does not isolate it) and, for ingress named ports, on its port class: that
+    is its ``key``. Egress rows also record, per hostNetwork group, what the tiers decide there
+    under node_egress_exempt (``exempt``, by row id)."""
+
+    def __init__(self, ctx: MatrixContext, direction: str) -> None:
+        self.ctx = ctx
+        self.direction = direction
+        self.admin = _ordered(ctx, ADMIN, direction)
+        self.baseline = _ordered(ctx, BASELINE, direction)
+        self.names: dict[int, set[str]] = {}
+        self._admin_of: dict[int, list[int]] = {}
+        self._baseline_of: dict[int, list[int]] = {}
+        for i, (p, rows) in enumerate(self.admin):
             for r in rows:
-                names.setdefault(r, set()).add(policy_key(p.kind, "", p.name))
-        affected = sorted(names)
-        position = {g: i for i, g in enumerate(affected)}
-        top = _Tier((len(affected), ctx.peers, ctx.atoms.words), mask_dtype(ctx.atoms))
-        for p, rows in admin:
+                self.names.setdefault(r, set()).add(policy_key(p.kind, "", p.name))
+                self._admin_of.setdefault(r, []).append(i)
+        for i, (p, rows) in enumerate(self.baseline):
+            for r in rows:
+                self.names.setdefault(r, set()).add(policy_key(p.kind, "", p.name))
+                self._baseline_of.setdefault(r, []).append(i)
+        self.hosts = [g.index for g in ctx.index.groups if g.host_network]
+        self.exempt: dict[tuple[int, int], int] = {}  # (row id, host group) -> mask
+        self._cols: dict[int, NDArray[np.intp]] = {}
+        self._keep: list[AdminRule] = []
+
+    def _peers(self, rule: AdminRule) -> NDArray[np.intp]:
+        """The peers a rule selects, as a sorted index array (computed once per rule)."""
+        found = self._cols.get(id(rule))
+        if found is None:
+            keys: set[int] = set()
+            for peer in rule.peers:
+                keys |= select_peer(self.ctx.index, peer)
+            found = self._cols[id(rule)] = self.ctx.keys(keys)
+            self._keep.append(rule)
+        return found
+
+    def key(self, group: int, isolated: bool) -> object | None:
+        if group not in self.names:
+            return None
+        baseline = () if isolated else tuple(self._baseline_of.get(group, ()))
+        admin = tuple(self._admin_of.get(group, ()))
+        if not admin and not baseline:
+            return None
+        port_class = int(self.ctx.port_class[group]) if self.direction == "Ingress" else None
+        return admin, baseline, port_class
+
+    def fold(self, rows: Masks, groups: list[int], isolated: list[bool], row_ids: list[int]) -> None:
+        """Fold the tiers into ``rows`` in place (row k is that of ``groups[k]``, which NetworkPolicy
+        isolates when ``isolated[k]``): ``accepted | (NetworkPolicy & rest)`` for an isolated
+        group, ``accepted | (rest - baseline denied)`` otherwise."""
+        ctx, direction = self.ctx, self.direction
+        affected = [k for k, g in enumerate(groups) if self.key(g, isolated[k]) is not None]
+        if not affected:
+            return
+        sub = [groups[k] for k in affected]
+        position = {g: i for i, g in enumerate(sub)}
+        chosen = set(sub)
+        shape = (len(sub), *rows.shape[1:])
+        top = _Tier(shape, mask_dtype(ctx.atoms))
+        for p, subjects in self.admin:
+            part = [r for r in subjects if r in chosen]
             for rule in p.rules(direction):
-                top.rule(ctx, direction, rows, position, rule)
-        base = _Tier(top.accept.shape, mask_dtype(ctx.atoms))
-        for p, rows in baseline:
-            open_rows = [r for r in rows if not isolated[r]]
+                top.rule(ctx, direction, part, position, rule, self._peers(rule))
+        base = _Tier(shape, mask_dtype(ctx.atoms))
+        open_groups = {groups[k] for k in affected if not isolated[k]}
+        for p, subjects in self.baseline:
+            part = [r for r in subjects if r in open_groups]
             for rule in p.rules(direction):
-                base.rule(ctx, direction, open_rows, position, rule)
-        full = ctx.full
-        rest = full & ~(top.accept | top.deny)
-        inner = matrix[affected]
-        iso = np.array([isolated[g] for g in affected], dtype=bool)
-        folded = np.where(iso[:, None, None], top.accept | (inner & rest), top.accept | (rest & ~base.deny))
-        matrix[affected] = folded
-        if direction == "Egress":
-            hosts = [g.index for g in ctx.index.groups if g.host_network]
-            if hosts:
-                exempt = np.where(iso[:, None, None], top.accept | rest, top.accept | (rest & ~base.deny))[:, hosts]
-                for i, g in enumerate(affected):
-                    for j, h in enumerate(hosts):
-                        mask = to_ints(ctx.atoms, exempt[i, j][None, :])[0]
-                        if mask != ctx.atoms.full:
-                            dm.node_exempt[(g, h)] = mask
-        for g in affected:
-            policies[g] = tuple(sorted({*policies[g], *names[g]}))
+                base.rule(ctx, direction, part, position, rule, self._peers(rule))
+        rest = ctx.full & ~(top.accept | top.deny)
+        iso = np.array([isolated[k] for k in affected], dtype=bool)
+        inner = rows[affected]
+        rows[affected] = np.where(iso[:, None, None], top.accept | (inner & rest), top.accept | (rest & ~base.deny))
+        if direction == "Egress" and self.hosts:
+            exempt = np.where(iso[:, None, None], top.accept | rest,
+                              top.accept | (rest & ~base.deny))[:, self.hosts]
+            for i, k in enumerate(affected):
+                masks = to_ints(ctx.atoms, exempt[i])
+                for h, mask in zip(self.hosts, masks, strict=True):
+                    if mask != ctx.atoms.full:
+                        self.exempt[(row_ids[k], h)] = mask
 
 
-def k8s_matrices(index: GroupIndex) -> DirectionMatrices:
-    """Egress and ingress matrices of every group under the k8s evaluator: NetworkPolicy, with the
+def k8s_matrices(index: GroupIndex, block_bytes: int = DEFAULT_BLOCK_BYTES) -> DirectionMatrices:
+    """Egress and ingress rows of every group under the k8s evaluator: NetworkPolicy, with the
     admin tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) folded in."""
     ctx = MatrixContext(index)
-    dm = networkpolicy_matrices(ctx)
-    if index.cluster.admin_policies:
-        fold_admin_tiers(ctx, dm)
-    return dm
+    if not index.cluster.admin_policies:
+        return networkpolicy_matrices(ctx, block_bytes)
+    egress_fold = AdminFold(ctx, "Egress")
+    egress = k8s_direction(ctx, "Egress", egress_fold, block_bytes)
+    ingress = k8s_direction(ctx, "Ingress", AdminFold(ctx, "Ingress"), block_bytes)
+    return DirectionMatrices(ctx.atoms, egress, ingress, egress_fold.exempt)

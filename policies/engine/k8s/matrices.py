@@ -1,11 +1,12 @@
-"""The Kubernetes evaluator's direction matrices, filled rule by rule (SEMANTICS.md 4.3 to 4.7).
+"""The Kubernetes evaluator's direction rows, built rule by rule (SEMANTICS.md 4.3 to 4.7).
 
-A group that no NetworkPolicy selects for a direction is not isolated: its row is full. An isolated
-group's row is the union of its policies: each policy's rules give one vector over peers (the
-rule's connections on the peers each entry selects, selectors evaluated as vectors over groups by
-``k8s.vectors``), ORed into the rows of the groups the policy selects. Never a loop over group
-pairs. Named ports resolve per distinct set of container ports (on the
-group itself for ingress, on the destination for egress). ``k8s.tables`` keeps the per-group
+A group that no NetworkPolicy selects for a direction is not isolated: its row is ``FULL``. An
+isolated group's row is the union of its policies: each policy's rules give one vector over peers
+(the rule's connections on the peers each entry selects, selectors evaluated as vectors over
+groups by ``k8s.vectors``). Groups selected by the same policies share one row id, and rows are
+built only when ``aggregate`` asks for them, a block at a time. Never a loop over group pairs.
+Named ports resolve per distinct set of container ports (on the group itself for ingress, on the
+destination for egress). ``k8s.tables`` keeps the per-group
 tables for lint; ``tests/engine/test_matrices.py`` checks that both agree.
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
@@ -13,7 +14,9 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -24,12 +27,24 @@ from policies.engine.groups import GroupIndex, PeerKey
 from policies.engine.k8s.model import NetworkPolicy, PortSpec
 from policies.engine.k8s.vectors import GroupVectors
 from policies.engine.keys import policy_key
-from policies.engine.matrices import DirectionMatrices, egress_matrix, mask_dtype, words
+from policies.engine.matrices import DEFAULT_BLOCK_BYTES, FULL, DirectionMatrices, DirectionRows, mask_dtype, words
 
 if TYPE_CHECKING:
     from policies.engine.matrices import Masks
 
-__all__ = ["MatrixContext", "networkpolicy_matrices", "rule_atoms"]
+__all__ = ["AdminRows", "MatrixContext", "k8s_direction", "networkpolicy_matrices", "rule_atoms"]
+
+
+class AdminRows(Protocol):
+    """The admin tiers' part of a direction's rows (``admin.matrices.AdminFold``)."""
+
+    names: dict[int, set[str]]  # group -> the admin policies that select it
+
+    def key(self, group: int, isolated: bool) -> object | None:
+        """What, besides NetworkPolicy, decides the group's row (None: the admin tiers do not)."""
+
+    def fold(self, rows: Masks, groups: list[int], isolated: list[bool], row_ids: list[int]) -> None:
+        """Fold the admin tiers into ``rows`` (in place), each row that of ``groups[k]``."""
 
 
 def rule_atoms(index: GroupIndex, reps: list[tuple[ContainerPort, ...]]) -> PortAtoms:
@@ -174,16 +189,35 @@ def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_
     return vector
 
 
-def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool], list[tuple[str, ...]]]:
-    """One direction's matrix under NetworkPolicy alone, with isolation and policy ids per group.
+class _VectorCache:
+    """Policy vectors (``peers`` cells each) kept while they fit in ``limit`` bytes, then dropped:
+    rows are built in group order, and a namespace's rows use its own policies."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self.vectors: dict[tuple[int, int | None], Masks] = {}
+
+    def get(self, key: tuple[int, int | None], make: Callable[[], Masks]) -> Masks:
+        found = self.vectors.get(key)
+        if found is None:
+            found = make()
+            if self.held + found.nbytes > self.limit:
+                self.vectors.clear()
+                self.held = 0
+            self.vectors[key] = found
+            self.held += found.nbytes
+        return found
+
+
+def k8s_direction(ctx: MatrixContext, direction: str, admin: AdminRows | None = None,
+                  block_bytes: int = DEFAULT_BLOCK_BYTES) -> DirectionRows:
+    """One direction's rows under NetworkPolicy (and the admin tiers, when ``admin`` folds them),
+    with isolation and policy ids per group.
 
     Groups selected by the same policies (and, for ingress named ports, of the same port class)
-    have the same row: it is computed once per such signature."""
+    have the same row: one row id per such signature, built only when asked for."""
     atoms = ctx.atoms
-    if direction == "Egress":
-        matrix = egress_matrix(atoms, ctx.n, ctx.peers)
-    else:
-        matrix = np.zeros((ctx.n, ctx.peers, atoms.words), dtype=mask_dtype(atoms))
     isolated = [False] * ctx.n
     policies: list[list[str]] = [[] for _ in range(ctx.n)]
     signature: list[list[tuple[int, int | None]]] = [[] for _ in range(ctx.n)]
@@ -195,28 +229,47 @@ def k8s_direction(ctx: MatrixContext, direction: str) -> tuple[Masks, list[bool]
             isolated[r] = True
             policies[r].append(policy_key("NetworkPolicy", np_.namespace, np_.name))
             signature[r].append((i, int(ctx.port_class[r]) if named else None))
-    by_signature: dict[tuple[tuple[int, int | None], ...], list[int]] = defaultdict(list)
+    row_ids: dict[tuple[object, ...], int] = {}
+    keys: list[tuple[tuple[tuple[int, int | None], ...], object]] = []
+    reps: list[int] = []
+    row_of = np.full(ctx.n, FULL, dtype=np.intp)
     for r in range(ctx.n):
-        if isolated[r]:
-            by_signature[tuple(signature[r])].append(r)
-    vectors: dict[tuple[int, int | None], Masks] = {}
-    for sig, rows in by_signature.items():
-        row = np.zeros((ctx.peers, atoms.words), dtype=mask_dtype(atoms))
-        for item in sig:
-            vector = vectors.get(item)
-            if vector is None:
-                vector = vectors[item] = _policy_vector(ctx, chosen[item[0]], direction, item[1])
-            row |= vector
-        matrix[rows] = row
-    open_rows = [i for i in range(ctx.n) if not isolated[i]]
-    if open_rows:
-        matrix[open_rows] = ctx.full
-    return matrix, isolated, [tuple(sorted(p)) for p in policies]
+        extra = admin.key(r, isolated[r]) if admin is not None else None
+        if not isolated[r] and extra is None:
+            continue
+        key = (tuple(signature[r]), extra)
+        found = row_ids.get(key)
+        if found is None:
+            found = row_ids[key] = len(keys)
+            keys.append(key)
+            reps.append(r)
+        row_of[r] = found
+    cache = _VectorCache(block_bytes)
+
+    def build(ids: Sequence[int]) -> Masks:
+        out = np.zeros((len(ids), ctx.peers, atoms.words), dtype=mask_dtype(atoms))
+        for k, row_id in enumerate(ids):
+            sig, _ = keys[row_id]
+            if not sig:
+                out[k] = ctx.full  # not isolated: the admin tiers alone decide
+            for item in sig:
+                out[k] |= cache.get(item, partial(_policy_vector, ctx, chosen[item[0]], direction, item[1]))
+        if admin is not None:
+            groups = [reps[i] for i in ids]
+            admin.fold(out, groups, [isolated[g] for g in groups], list(ids))
+        return out
+
+    if admin is not None:
+        for r in range(ctx.n):
+            names = admin.names.get(r)
+            if names:
+                policies[r].extend(names)
+    return DirectionRows(atoms, ctx.peers, row_of, len(keys), build, isolated,
+                         [tuple(sorted(p)) for p in policies])
 
 
-def networkpolicy_matrices(ctx: MatrixContext) -> DirectionMatrices:
-    """Egress and ingress matrices of every group under NetworkPolicy alone (the admin tiers are
+def networkpolicy_matrices(ctx: MatrixContext, block_bytes: int = DEFAULT_BLOCK_BYTES) -> DirectionMatrices:
+    """Egress and ingress rows of every group under NetworkPolicy alone (the admin tiers are
     folded in by policies.engine.admin.matrices.k8s_matrices)."""
-    egress, eg_iso, eg_pols = k8s_direction(ctx, "Egress")
-    ingress, in_iso, in_pols = k8s_direction(ctx, "Ingress")
-    return DirectionMatrices(ctx.atoms, egress, ingress, eg_iso, in_iso, eg_pols, in_pols)
+    return DirectionMatrices(ctx.atoms, k8s_direction(ctx, "Egress", block_bytes=block_bytes),
+                             k8s_direction(ctx, "Ingress", block_bytes=block_bytes))

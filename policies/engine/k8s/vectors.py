@@ -43,6 +43,15 @@ class GroupVectors:
         names = sorted({g.namespace for g in index.groups} | set(index.ns_labels))
         self._ns_code = {ns: i for i, ns in enumerate(names)}
         self._group_ns = np.array([self._ns_code[g.namespace] for g in index.groups], dtype=np.intp)
+        # namespace selectors, evaluated as vectors over namespaces the same way
+        self._ns_names = names
+        ns_values: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for ns, labels in index.ns_labels.items():
+            for k, v in labels.items_tuple():
+                ns_values[k][v].append(self._ns_code[ns])
+        self._ns_values = ns_values
+        self._ns_labelled = np.zeros(len(names), dtype=bool)
+        self._ns_labelled[[self._ns_code[ns] for ns in index.ns_labels]] = True
         self.pods = np.array([not g.host_network for g in index.groups], dtype=bool)  # selectable groups
         self._requirements: dict[Requirement, Vector] = {}
         self._selectors: dict[LabelSelector, Vector] = {}
@@ -78,17 +87,37 @@ class GroupVectors:
         return found
 
     def in_namespaces(self, names: list[str]) -> Vector:
-        codes = [self._ns_code[ns] for ns in names if ns in self._ns_code]
-        return np.isin(self._group_ns, codes)
+        chosen = np.zeros(len(self._ns_names), dtype=bool)
+        chosen[[self._ns_code[ns] for ns in names if ns in self._ns_code]] = True
+        return self._groups_in(chosen)
+
+    def _groups_in(self, chosen: Vector) -> Vector:
+        """The groups whose namespace is chosen (a vector over namespace codes)."""
+        out: Vector = chosen[self._group_ns]
+        return out
 
     def in_namespace(self, name: str) -> Vector:
         return self.in_namespaces([name])
 
+    def _ns_requirement(self, req: Requirement) -> Vector:
+        """A requirement over namespaces' labels (namespaces without labels match nothing)."""
+        out = np.zeros(len(self._ns_names), dtype=bool)
+        wanted = req.values if req.operator in ("In", "NotIn") else None
+        for value, codes in self._ns_values.get(req.key, {}).items():
+            if wanted is None or value in wanted:
+                out[codes] = True
+        if req.operator in ("NotIn", "DoesNotExist"):
+            out = ~out
+        return out
+
     def namespaces_matching(self, sel: LabelSelector) -> Vector:
+        """The groups in namespaces whose labels ``sel`` matches."""
         found = self._namespaces.get(sel)
         if found is None:
-            found = self.in_namespaces([ns for ns, labels in self.index.ns_labels.items() if sel.matches(labels)])
-            self._namespaces[sel] = found
+            chosen = self._ns_labelled.copy()
+            for req in sel.requirements:
+                chosen &= self._ns_requirement(req)
+            found = self._namespaces[sel] = self._groups_in(chosen)
         return found
 
     def policy_rows(self, namespace: str, pod_selector: LabelSelector) -> list[int]:
