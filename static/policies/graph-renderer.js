@@ -12,8 +12,17 @@
 // 2. Finding what is under the mouse looks only at the elements whose bounding box is near it.
 //    Cytoscape tests every edge's curve, arrows and labels on each mouse move, press and release;
 //    the boxes are kept until something changes (a move, a style, an element added or removed).
+// 3. A click on a node leaves the still layer alone. Cytoscape redraws every element when a node is
+//    pressed (it moves the node, its box and all their edges to the drag layer), when it changes
+//    state (active while pressed, selected) and when it is released. Here a press keeps everything
+//    on the still layer but the node itself (drawn again on the drag layer, the same look, over its
+//    still copy); only once the mouse really drags does the node and its edges move there. The
+//    selection of a node is not a look of the node on the canvas but a ring over it (an element
+//    over the canvas, `.selection-ring`), so selecting one changes nothing on the still layer. The
+//    still layer is redrawn as before for anything that changes it: the view (pan, zoom, resize),
+//    elements added or removed, a node moved, an edge selected (its look is on the canvas).
 //
-// Both reach into the renderer of cytoscape 3.35 (pinned in package.json); if those internals are
+// All three reach into the renderer of cytoscape 3.35 (pinned in package.json); if those internals are
 // not there, nothing is changed and cytoscape works as it always does.
 
 export function speedUpRenderer(cy) {
@@ -30,22 +39,64 @@ export function speedUpRenderer(cy) {
     renderer.hoverData;
   if (!usable) return false;
   const boxes = nearbyHitTesting(renderer);
-  redrawOnlyWhatMoves(cy, renderer, boxes);
+  const click = quietClicks(cy, renderer);
+  redrawOnlyWhatMoves(cy, renderer, boxes, click);
+  selectionRing(cy);
   return true;
 }
 
-function redrawOnlyWhatMoves(cy, renderer, boxes) {
+// While a mouse button is pressed on the drawing and nothing has moved yet, the still layer's
+// redraw requests are held back; anything that changes the still layer ends the hold and redraws it.
+function quietClicks(cy, renderer) {
+  let holding = false;
+  let settling = false; // released: cytoscape works out the new state's style on the next frame
+  const redrawHint = renderer.redrawHint;
+  renderer.redrawHint = function redrawHintHeld(group, value) {
+    if (holding && group === "eles" && value) return;
+    redrawHint.call(this, group, value);
+  };
+  // Before cytoscape's own handler (capture) and after its release handler (registered later).
+  renderer.container.addEventListener("mousedown", () => { holding = true; }, true);
+  window.addEventListener("mouseup", () => {
+    if (holding) settling = true;
+    holding = false;
+  });
+  cy.on("render", () => { settling = false; });
+  return {
+    get holding() {
+      return holding;
+    },
+    get settling() {
+      return settling;
+    },
+    release() {
+      holding = false;
+      settling = false;
+      renderer.data.canvasNeedsRedraw[renderer.NODE] = true;
+    },
+  };
+}
+
+function redrawOnlyWhatMoves(cy, renderer, boxes, click) {
   let narrowed = false;
+  // A press: only the pressed node on the drag layer (drawn over its unchanged still copy).
+  cy.on("grab", "node", () => {
+    if (!click.holding) return;
+    cy.elements().forEach((ele) => {
+      ele[0]._private.rscratch.inDragLayer = false;
+    });
+    renderer.updateCachedGrabbedEles();
+  });
   cy.on("drag", "node", () => {
     if (narrowed) return;
     narrowed = true;
     const grabbed = cy.nodes().filter((node) => node.grabbed());
     const moving = new Set(grabbed.union(grabbed.connectedEdges()).map((ele) => ele.id()));
     cy.elements().forEach((ele) => {
-      const scratch = ele[0]._private.rscratch;
-      if (scratch.inDragLayer && !moving.has(ele.id())) scratch.inDragLayer = false;
+      ele[0]._private.rscratch.inDragLayer = moving.has(ele.id());
     });
     renderer.updateCachedGrabbedEles();
+    click.release(); // the still layer is drawn once more, without what now moves
   });
   cy.on("free", "node", () => {
     narrowed = false; // cytoscape puts everything back on the still layer and redraws it
@@ -53,11 +104,43 @@ function redrawOnlyWhatMoves(cy, renderer, boxes) {
   const notify = renderer.notify;
   renderer.notify = function notifyKeepingStillLayer(eventName, eles) {
     if (eventName !== "viewport") boxes.forget();
+    // A node's state (active, selected) has no look on the still layer (an edge's has); cytoscape
+    // tells of it as a change of style and of the bounds of the boxes around the node.
+    const stateOnly = (eventName === "style" || eventName === "bounds") && eles && eles.every((ele) => ele.isNode());
+    const quiet = click.holding || click.settling;
+    if (quiet && !stateOnly) click.release();
     const still = this.hoverData.draggingEles && (eventName === "position" || eventName === "bounds");
     const before = this.data.canvasNeedsRedraw[this.NODE];
     notify.call(this, eventName, eles);
-    if (still) this.data.canvasNeedsRedraw[this.NODE] = before;
+    // Nor does a box's new bounds on its own: what changed them (a move, a style) is told apart, and
+    // cytoscape tells of the bounds again whenever it works them out anew (a hit test, a frame).
+    const boundsOnly = eventName === "bounds" && eles && eles.every((ele) => ele.isNode());
+    if (still || boundsOnly || (quiet && stateOnly)) this.data.canvasNeedsRedraw[this.NODE] = before;
   };
+}
+
+// The selected node's ring: an element over the canvas that follows the node on every frame drawn.
+function selectionRing(cy) {
+  const ring = document.createElement("div");
+  ring.className = "selection-ring";
+  ring.hidden = true;
+  cy.container().append(ring);
+  const place = () => {
+    const node = cy.nodes(":selected");
+    if (node.empty()) {
+      ring.hidden = true;
+      return;
+    }
+    const box = node.renderedBoundingBox({ includeLabels: false, includeOverlays: false });
+    Object.assign(ring.style, {
+      left: `${box.x1 - 3}px`,
+      top: `${box.y1 - 3}px`,
+      width: `${box.w + 6}px`,
+      height: `${box.h + 6}px`,
+    });
+    ring.hidden = false;
+  };
+  cy.on("render select unselect", place);
 }
 
 // Model-space bounding boxes of the drawn elements, in cytoscape's drawing order, kept until the

@@ -6,7 +6,9 @@ export function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function graphStyles(icons) {
+// With `selectionRing` (graph-renderer.js draws a ring over the selected node) a node looks the
+// same selected or not on the canvas, so selecting one does not redraw every edge.
+export function graphStyles(icons, { selectionRing = false } = {}) {
   const fg = cssVar("--fg");
   const muted = cssVar("--muted");
   const surface = cssVar("--surface");
@@ -93,7 +95,7 @@ export function graphStyles(icons) {
     { selector: "node.focus", style: { "border-color": accent, "border-width": 2.5 } },
     // Neighbours drawn only because they talk to what the filters picked.
     { selector: "node.context", style: { opacity: 0.6, "border-style": "dotted" } },
-    { selector: "node:selected", style: { "border-color": cssVar("--focus"), "border-width": 4 } },
+    ...(selectionRing ? [] : [{ selector: "node:selected", style: { "border-color": cssVar("--focus"), "border-width": 4 } }]),
     {
       selector: "edge",
       style: {

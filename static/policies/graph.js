@@ -123,7 +123,7 @@ function render({ relayout }) {
       maxZoom: 3,
       boxSelectionEnabled: false,
     });
-    speedUpRenderer(cy);
+    if (speedUpRenderer(cy)) cy.style(graphStyles(config.icons, { selectionRing: true }));
     cy.on("tap", "node", (event) => onTapNode(event.target));
     cy.on("tap", "edge", (event) => select(event.target.id()));
     cy.on("tap", (event) => {
