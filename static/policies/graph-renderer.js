@@ -108,14 +108,19 @@ function redrawOnlyWhatMoves(cy, renderer, boxes, click) {
     // tells of it as a change of style and of the bounds of the boxes around the node.
     const stateOnly = (eventName === "style" || eventName === "bounds") && eles && eles.every((ele) => ele.isNode());
     const quiet = click.holding || click.settling;
-    if (quiet && !stateOnly) click.release();
+    if (quiet && !stateOnly && eventName !== "resize") click.release();
     const still = this.hoverData.draggingEles && (eventName === "position" || eventName === "bounds");
     const before = this.data.canvasNeedsRedraw[this.NODE];
+    const size = [this.canvasWidth, this.canvasHeight];
     notify.call(this, eventName, eles);
+    // A resize to the size the canvases already have (the page resized the drawing itself when the
+    // side panel opened, and the container's resize observer tells of it again) clears nothing.
+    const sameSize = eventName === "resize" && size[0] === this.canvasWidth && size[1] === this.canvasHeight;
     // Nor does a box's new bounds on its own: what changed them (a move, a style) is told apart, and
     // cytoscape tells of the bounds again whenever it works them out anew (a hit test, a frame).
     const boundsOnly = eventName === "bounds" && eles && eles.every((ele) => ele.isNode());
-    if (still || boundsOnly || (quiet && stateOnly)) this.data.canvasNeedsRedraw[this.NODE] = before;
+    if (quiet && eventName === "resize" && !sameSize) click.release();
+    if (still || boundsOnly || sameSize || (quiet && stateOnly)) this.data.canvasNeedsRedraw[this.NODE] = before;
   };
 }
 

@@ -70,6 +70,12 @@ def test_clicking_a_workload_selects_it_shows_the_panel_and_leaves_the_edges_und
     draws = page.evaluate("() => window.__draws")
     assert draws["still"] == 0 and draws["drag"] > 0
 
+    # Told of a resize to the size it already has (the resize observer after the panel opened), the
+    # renderer draws nothing again either.
+    page.evaluate("() => window.netpolGraph.cy.resize()")
+    page.evaluate(FRAMES)
+    assert page.evaluate("() => window.__draws.still") == 0
+
     # Panning redraws the still layer and the ring follows the node.
     box = page.evaluate(
         "() => { const b = document.getElementById('cy').getBoundingClientRect(); return [b.left, b.top]; }"
