@@ -7,8 +7,10 @@ import gzip
 import json
 from collections import defaultdict
 from typing import Any
+from unittest import mock
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from policies import engine, services
@@ -16,7 +18,13 @@ from policies.engine import ConnectionSet
 from policies.models import Snapshot
 from policies.services.graph_slices import every_namespace_slice, namespace_slice
 from policies.services.pod_slices import every_pod_slice, flat_edges, pack, pod_slice, unpack
-from policies.services.stored_graphs import compact_edges, compact_from_dict, graph_dict, graph_from_compact
+from policies.services.stored_graphs import (
+    compact_edges,
+    compact_from_dict,
+    graph_dict,
+    graph_from_compact,
+    json_chunks,
+)
 from tests.bench_generator import load_generator
 
 
@@ -192,3 +200,38 @@ def test_a_pod_slice_over_its_budget_draws_its_largest_workloads_whole() -> None
     for edge in part["edges"]:
         if edge["source"] not in collapsed and edge["target"] not in collapsed:
             assert exact[(edge["source"], edge["target"])] == edge
+
+
+@pytest.mark.parametrize("per_chunk", [1, 7, 100_000])
+def test_json_chunks_write_the_json_of_the_graph_they_are_read_from(per_chunk: int) -> None:
+    files, _ = load_generator().generate(pods=120, namespaces=4, policies=20)
+    pod = engine.build_graph(engine.parse_files(sorted(files.items())).cluster, level="pod")
+    graph = pod.to_dict()
+    compact, _ = compact_edges(pod)
+    header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}
+    chunks = list(json_chunks(header, graph["nodes"], compact, edges_per_chunk=per_chunk))
+    assert b"".join(chunks) == JSONRenderer().render(graph_from_compact(header, graph["nodes"], compact))
+    assert len(chunks) >= 2 + (len(graph["edges"]) - 1) // per_chunk
+    empty = list(json_chunks(header, graph["nodes"], {"ids": compact["ids"], "conns": [], "rows": []}))
+    assert json.loads(b"".join(empty))["edges"] == []
+
+
+def test_a_pod_graph_stored_as_compact_edges_is_streamed_not_held(
+    api: APIClient, make_snapshot: Any, settings: Any
+) -> None:
+    settings.NETPOL_MAX_STORED_GRAPH_BYTES = 10  # stored as nodes and compact edges, as at 5,000 pods
+    snapshot = make_snapshot()
+    expected = engine.build_graph(services.load_manifests(snapshot=snapshot).cluster, level="pod").to_dict()
+    url = f"/api/snapshots/{snapshot.id}/graph/"
+    with mock.patch.object(engine, "build_graph", side_effect=AssertionError("computed again")), \
+            mock.patch("policies.services.answers.graph_from_compact", side_effect=AssertionError("held whole")):
+        plain = api.get(url, {"level": "pod"})
+        zipped = api.get(url, {"level": "pod"}, HTTP_ACCEPT_ENCODING="gzip")
+    assert plain.status_code == 200 and plain.streaming and plain["Content-Type"] == "application/json"
+    assert json.loads(b"".join(plain.streaming_content)) == expected
+    assert zipped["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(b"".join(zipped.streaming_content))) == expected
+    # A namespace's pods and the other levels are answered as before.
+    assert {n["id"] for n in get(api, snapshot, level="pod", namespace="other")["nodes"] if n["kind"] == "pod"} == {
+        "other/intruder"}
+    assert not api.get(url, {"level": "workload"}).streaming

@@ -16,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-__all__ = ["json_answer"]
+__all__ = ["json_answer", "wants_json"]
 
 SIZE = 8
 LARGEST = 4 * 1024 * 1024  # bytes of JSON kept per answer: larger ones are computed per request anyway
@@ -42,9 +42,14 @@ def _bytes_of(answer: Any) -> bytes:
     return data
 
 
+def wants_json(request: Request) -> bool:
+    """Whether the client asked for JSON (not the browsable API)."""
+    renderer = getattr(request, "accepted_renderer", None)
+    return renderer is not None and renderer.format == "json"
+
+
 def json_answer(request: Request, answer: Any) -> HttpResponse | Response:
     """``answer`` as the response: its kept JSON bytes when JSON was asked for."""
-    renderer = getattr(request, "accepted_renderer", None)
-    if renderer is not None and renderer.format == "json":
+    if wants_json(request):
         return HttpResponse(_bytes_of(answer), content_type="application/json")
     return Response(answer)

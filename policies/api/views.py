@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -21,7 +21,7 @@ from rest_framework.views import set_rollback
 from policies import access, audit, engine, services, teams
 from policies.api import serializers as s
 from policies.api.pagination import NOT_PAGED, refuse_pages
-from policies.api.rendered import json_answer
+from policies.api.rendered import json_answer, wants_json
 from policies.models import Analysis, ClusterConnection, Membership, Proposal, Resource, Snapshot
 
 
@@ -163,9 +163,14 @@ class SnapshotViewSet(
         },
     )
     @action(detail=True, methods=["get"])
-    def graph(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
+    def graph(self, request: Request, pk: str | None = None) -> HttpResponse | StreamingHttpResponse | Response:
         params = query(s.GraphQuerySerializer, request)
-        graph = services.get_graph(snapshot=self.get_object(), level=params["level"], namespace=params.get("namespace"))
+        snapshot = self.get_object()
+        if params.get("namespace") is None and wants_json(request):
+            chunks = services.graph_json_chunks(snapshot=snapshot, level=params["level"])
+            if chunks is not None:  # a large pod graph: written as it is read, never held whole
+                return StreamingHttpResponse(chunks, content_type="application/json")
+        graph = services.get_graph(snapshot=snapshot, level=params["level"], namespace=params.get("namespace"))
         return json_answer(request, graph)
 
     @extend_schema(

@@ -41,6 +41,7 @@ from policies.services.answers import (
     explain_flow,
     get_graph,
     get_pod,
+    graph_json_chunks,
     list_pods,
     render_graph,
 )
@@ -158,6 +159,7 @@ __all__ = [
     "explain_flow",
     "finished_analysis",
     "get_graph",
+    "graph_json_chunks",
     "get_pod",
     "list_pods",
     "load_demo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from policies import engine
@@ -13,7 +14,7 @@ from policies.services.explainers import stored_explainer
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.pod_slices import FlatEdges, flat_edges, pod_slice, unpack
-from policies.services.stored_graphs import compact_from_dict, graph_from_compact
+from policies.services.stored_graphs import compact_from_dict, graph_from_compact, json_chunks
 
 __all__ = [
     "EVALUATORS",
@@ -85,6 +86,22 @@ def get_graph(*, snapshot: Snapshot, level: str = "workload", namespace: str | N
     if isinstance(part, str):
         raise engine.PolicyError(f"namespace: this snapshot has no pods in namespace {part!r}")
     return part
+
+
+def graph_json_chunks(*, snapshot: Snapshot, level: str) -> Iterator[bytes] | None:
+    """The JSON of the whole graph at ``level`` in pieces, when the analysis stored it as nodes and
+    compact edges (a large pod graph: hundreds of megabytes as JSON, which an answer must not hold
+    at once); None when it is stored whole (``get_graph`` answers it from memory)."""
+    if level not in GRAPH_LEVELS:
+        raise engine.PolicyError(f"level must be one of {', '.join(GRAPH_LEVELS)}, not {level!r}")
+    analysis = finished_analysis(snapshot=snapshot)
+    if _graphs.get(_analysis_key(analysis, level), lambda: analysis.graph(level) or {}):
+        return None
+    compact = analysis.part(f"edges:{level}")
+    nodes = analysis.graph_nodes(level)
+    if compact is None or nodes is None:
+        return None
+    return json_chunks(analysis.part(f"header:{level}") or {}, nodes, compact)
 
 
 def _pod_edges(snapshot: Snapshot, analysis: Analysis) -> tuple[dict[str, Any], list[dict[str, Any]], FlatEdges]:

@@ -10,17 +10,22 @@ set, and a graph has only a few hundred distinct ones, so:
   a few megabytes once compressed) and says how large the JSON graph would be;
 - ``edges_of`` / ``graph_from_compact`` read them back as the JSON form, and pod_slices cuts
   namespaces' pod slices out of them (``compact_from_dict`` gives the compact form of a pod graph
-  stored whole).
+  stored whole);
+- ``json_chunks`` writes that JSON form a few thousand edges at a time, so that an answer with the
+  whole pod graph (hundreds of megabytes of JSON) is never held at once.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from policies import engine
 
-__all__ = ["CompactEdges", "compact_edges", "compact_from_dict", "edges_of", "graph_dict", "graph_from_compact"]
+__all__ = [
+    "CompactEdges", "compact_edges", "compact_from_dict", "edges_of", "graph_dict", "graph_from_compact", "json_chunks",
+]
 
 Graph = dict[str, Any]
 CompactEdges = dict[str, Any]  # {"ids": [node id, ...], "conns": [conn dict, ...], "rows": [[s, t, c, t, c, ...]]}
@@ -112,6 +117,31 @@ def graph_from_compact(header: Graph, nodes: list[Graph], compact: CompactEdges)
     """A graph in the JSON form from its stored header (evaluator, level, policies), nodes and
     compact edges."""
     return {**header, "nodes": nodes, "edges": edges_of(compact)}
+
+
+def json_chunks(
+    header: Graph, nodes: list[Graph], compact: CompactEdges, *, edges_per_chunk: int = 4096
+) -> Iterator[bytes]:
+    """The JSON of ``graph_from_compact(header, nodes, compact)`` (compact, as the API renders it),
+    in pieces of ``edges_per_chunk`` edges: memory stays that of the compact form."""
+    head = _json({**header, "nodes": nodes})
+    yield (head[:-1] + ',"edges":[').encode()
+    ids = [_json(node_id) for node_id in compact["ids"]]
+    conns = ["," + body if (body := _json(conn)[1:-1]) else "" for conn in compact["conns"]]
+    chunk: list[str] = []
+    first = True
+    for row in compact["rows"]:
+        source = '{"source":' + ids[row[0]] + ',"target":'
+        for k in range(1, len(row), 2):
+            chunk.append(source + ids[row[k]] + conns[row[k + 1]] + "}")
+            if len(chunk) >= edges_per_chunk:
+                yield (("" if first else ",") + ",".join(chunk)).encode()
+                chunk, first = [], False
+    yield (("" if first or not chunk else ",") + ",".join(chunk) + "]}").encode()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def compact_from_dict(graph: Graph) -> CompactEdges:
