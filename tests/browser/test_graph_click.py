@@ -49,6 +49,7 @@ def test_clicking_a_workload_selects_it_shows_the_panel_and_leaves_the_edges_und
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function("(id) => window.netpolGraph.cy.getElementById(id).selected()", arg=first)
     page.wait_for_timeout(300)  # the drawing's resize observer answers the panel's opening
+    page.wait_for_function("() => !window.netpolGraph.cy.animated()")  # nor is it still moving into view
     page.evaluate(FRAMES)
     page.evaluate(COUNT_DRAWS)
 
