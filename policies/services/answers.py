@@ -14,7 +14,7 @@ from policies.services.explainers import stored_explainer
 from policies.services.graph_slices import namespace_slice
 from policies.services.manifests import load_manifests
 from policies.services.pod_slices import FlatEdges, flat_edges, pod_slice, unpack
-from policies.services.stored_graphs import compact_from_dict, graph_from_compact, json_chunks
+from policies.services.stored_graphs import CompactEdges, compact_from_dict, graph_from_compact, json_chunks
 
 __all__ = [
     "EVALUATORS",
@@ -97,11 +97,8 @@ def graph_json_chunks(*, snapshot: Snapshot, level: str) -> Iterator[bytes] | No
     analysis = finished_analysis(snapshot=snapshot)
     if _graphs.get(_analysis_key(analysis, level), lambda: analysis.graph(level) or {}):
         return None
-    compact = analysis.part(f"edges:{level}")
-    nodes = analysis.graph_nodes(level)
-    if compact is None or nodes is None:
-        return None
-    return json_chunks(analysis.part(f"header:{level}") or {}, nodes, compact)
+    parts = _compact_parts(analysis, level)
+    return None if parts is None else json_chunks(*parts)
 
 
 def _pod_edges(snapshot: Snapshot, analysis: Analysis) -> tuple[dict[str, Any], list[dict[str, Any]], FlatEdges]:
@@ -143,13 +140,22 @@ def _whole_graph(snapshot: Snapshot, analysis: Analysis, level: str) -> dict[str
     stored = _graphs.get(_analysis_key(analysis, level), lambda: analysis.graph(level) or {})
     if stored:
         return stored
-    compact = analysis.part(f"edges:{level}")
-    nodes = analysis.graph_nodes(level)
-    if compact is not None and nodes is not None:
-        return graph_from_compact(analysis.part(f"header:{level}") or {}, nodes, compact)
+    parts = _compact_parts(analysis, level)
+    if parts is not None:
+        return graph_from_compact(*parts)
     parsed = load_manifests(snapshot=snapshot)
     whole: dict[str, Any] = engine.build_graph(parsed.cluster, level=level).to_dict()
     return whole
+
+
+def _compact_parts(analysis: Analysis, level: str) -> tuple[dict[str, Any], list[dict[str, Any]], CompactEdges] | None:
+    """The header, nodes and compact edges of a graph the analysis stored that way (a large pod
+    graph); None when it did not."""
+    compact = analysis.part(f"edges:{level}")
+    nodes = analysis.graph_nodes(level)
+    if compact is None or nodes is None:
+        return None
+    return analysis.part(f"header:{level}") or {}, nodes, compact
 
 
 def _analysis_key(analysis: Analysis, *rest: str) -> tuple[Any, ...]:
