@@ -213,6 +213,10 @@ class Resource(models.Model):
 
 
 class AnalysisQuerySet(models.QuerySet["Analysis"]):
+    def done(self) -> AnalysisQuerySet:
+        """The finished analyses, the most recent first."""
+        return self.filter(status=Analysis.Status.DONE).order_by("-created", "-id")
+
     def without_graphs(self) -> AnalysisQuerySet:
         """Leave the graphs (megabytes for a large snapshot) in the database, but read the
         small parts of the result; Analysis.result_part() and graph() use them."""

@@ -417,7 +417,7 @@ def _plain(value: Any) -> Any:
 
 def finished_analysis(*, snapshot: Snapshot) -> Analysis:
     """The snapshot's most recent done analysis; AnalysisNotReady when there is none."""
-    done = snapshot.analyses.without_graphs().filter(status=Analysis.Status.DONE).order_by("-created", "-id").first()
+    done = snapshot.analyses.without_graphs().done().first()
     if done is None:
         raise AnalysisNotReady(snapshot.latest_analysis())
     return done

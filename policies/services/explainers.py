@@ -19,7 +19,7 @@ import pickle
 from django.conf import settings
 
 from policies import engine
-from policies.models import Analysis, AnalysisPart, Snapshot
+from policies.models import AnalysisPart, Snapshot
 
 __all__ = ["EXPLAINER_PART", "explainer_parts", "stored_explainer"]
 
@@ -47,8 +47,7 @@ def explainer_parts(cluster: engine.Cluster) -> dict[str, bytes]:
 def stored_explainer(snapshot: Snapshot) -> engine.Explainer | None:
     """The explainer stored with the snapshot's latest finished analysis; None when there is none
     or it cannot be used here (then parse the snapshot)."""
-    analysis = (snapshot.analyses.filter(status=Analysis.Status.DONE).order_by("-created", "-id")
-                .values_list("id", flat=True).first())
+    analysis = snapshot.analyses.done().values_list("id", flat=True).first()
     if analysis is None:
         return None
     data = AnalysisPart.objects.filter(analysis_id=analysis, key=EXPLAINER_PART).values_list("blob", flat=True).first()

@@ -183,8 +183,7 @@ def refresh_analysis(*, analysis: Analysis, checked: ExpectationSet | None = Non
 
 
 def _finished(snapshot: Snapshot) -> Analysis | None:
-    return (snapshot.analyses.without_graphs().filter(status=Analysis.Status.DONE)
-            .select_related("snapshot__team").order_by("-created", "-id").first())
+    return snapshot.analyses.without_graphs().done().select_related("snapshot__team").first()
 
 
 def proposal_expectations(*, base: Snapshot, proposed: Snapshot, checked: ExpectationSet) -> list[dict[str, Any]]:
