@@ -154,7 +154,7 @@ def run_analysis(*, analysis_id: int) -> None:
     deterministic, so the result is the same.
     """
     try:
-        analysis = Analysis.objects.select_related("snapshot").get(id=analysis_id)
+        analysis = when_unlocked(lambda: Analysis.objects.select_related("snapshot").get(id=analysis_id))
     except Analysis.DoesNotExist:
         logger.warning("analysis %s no longer exists", analysis_id)  # its snapshot was deleted
         return
