@@ -8,17 +8,19 @@ pods, new labels) and the policies that apply to its ends are listed instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 from policies.engine.collector import collector_paused
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import address_sets
 from policies.engine.keys import policy_key
+from policies.engine.matrices import DEFAULT_BLOCK_BYTES
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS, Settings
-from policies.engine.reachability import Graph, build_graph, policy_entries
+from policies.engine.reachability import Graph, GraphEdge, build_graph, policy_entries
 
 
 @dataclass(frozen=True)
@@ -148,26 +150,92 @@ def _node_policies(graph: Mapping[str, Any]) -> dict[str, tuple[set[str], set[st
 
 @dataclass(frozen=True)
 class _Side:
-    """One version, as the diff reads it: edges, policy digests, each node's policies."""
+    """One version, as the diff reads it besides its edges: policy digests, each node's policies."""
 
-    edges: Mapping[tuple[str, str], ConnectionSet]
     policies: dict[tuple[str, str], str]
     node_policies: dict[str, tuple[set[str], set[str]]]
     nodes: set[str]
 
 
-def _side_of_dict(graph: Mapping[str, Any], read: _ReadSets) -> _Side:
-    return _Side(_edges(graph, read), {(p["kind"], p["id"]): p["digest"] for p in graph.get("policies", [])},
+def _side_of_dict(graph: Mapping[str, Any]) -> _Side:
+    return _Side({(p["kind"], p["id"]): p["digest"] for p in graph.get("policies", [])},
                  _node_policies(graph), {n["id"] for n in graph.get("nodes", [])})
 
 
 def _side_of_graph(graph: Graph, digests: dict[tuple[str, str], str]) -> _Side:
-    edges = {(u, v): c for u, row in graph.adjacency().items() for v, c in row.items()}
-    return _Side(edges, digests,
+    return _Side(digests,
                  {n.id: (set(n.ingress_policies), set(n.egress_policies)) for n in graph.nodes
                   if n.kind != "external"} | {n.id: (set(), set()) for n in graph.nodes if n.kind == "external"},
                  {n.id for n in graph.nodes})
 
+
+_Change = tuple[str, str, ConnectionSet, ConnectionSet]  # source, target, before, after
+
+
+def _differ(before: ConnectionSet, after: ConnectionSet) -> bool:
+    return before is not after and before != after  # equal sets are mostly the same object
+
+
+def _dict_changes(old: Mapping[tuple[str, str], ConnectionSet],
+                  new: Mapping[tuple[str, str], ConnectionSet]) -> list[_Change]:
+    """The flows whose connections differ between two versions' edges, sorted by source, then target."""
+    none = ConnectionSet.none()
+    keys = [key for key, before in old.items() if _differ(before, new.get(key, none))]
+    keys.extend(key for key, after in new.items() if key not in old and _differ(none, after))
+    return [(*key, old.get(key, none), new.get(key, none)) for key in sorted(keys)]
+
+
+def _in_order(edges: Iterable[GraphEdge], version: str) -> Iterator[GraphEdge]:
+    """The edges, checked to come sorted by source, then target, each (source, target) once:
+    ``Graph.edges`` sorts node ids as Python strings, and the merge in ``_stream_changes`` relies
+    on it (a stream out of order would make it report equal flows as removed and added)."""
+    source = target = ""
+    first = True
+    for e in edges:
+        if e.source == source and not first:
+            if e.target <= target:
+                raise RuntimeError(f"the {version} graph's edges are out of order: "
+                                   f"{e.source} -> {e.target} after {source} -> {target}")
+        elif e.source < source:
+            raise RuntimeError(f"the {version} graph's edges are out of order: "
+                               f"{e.source} -> {e.target} after {source} -> {target}")
+        source, target, first = e.source, e.target, False
+        yield e
+
+
+def _stream_changes(old: Iterable[GraphEdge], new: Iterable[GraphEdge]) -> Iterator[_Change]:
+    """The flows whose connections differ, sorted by source, then target: a merge of the two
+    versions' edge streams (each sorted so), which holds neither version's edges."""
+    none = ConnectionSet.none()
+    olds, news = _in_order(old, "old"), _in_order(new, "new")
+    a, b = next(olds, None), next(news, None)
+    while a is not None and b is not None:
+        if a.source == b.source:
+            if a.target == b.target:
+                before, after = a.conn, b.conn
+                if before is not after and before != after:  # _differ, inlined: most flows are here
+                    yield a.source, a.target, before, after
+                a, b = next(olds, None), next(news, None)
+                continue
+            old_first = a.target < b.target
+        else:
+            old_first = a.source < b.source
+        if old_first:  # a flow only the old version has
+            if _differ(a.conn, none):
+                yield a.source, a.target, a.conn, none
+            a = next(olds, None)
+        else:  # a flow only the new version has
+            if _differ(none, b.conn):
+                yield b.source, b.target, none, b.conn
+            b = next(news, None)
+    if a is not None:  # the rest of the old version: flows removed
+        for e in chain([a], olds):
+            if _differ(e.conn, none):
+                yield e.source, e.target, e.conn, none
+    if b is not None:  # the rest of the new version: flows added
+        for e in chain([b], news):
+            if _differ(none, e.conn):
+                yield e.source, e.target, none, e.conn
 
 _UNCHANGED = "unchanged"  # the digest both versions get for a NetworkPolicy equal in both
 
@@ -194,11 +262,13 @@ def _policy_digests(old: Cluster, new: Cluster) -> tuple[dict[tuple[str, str], s
 def diff_dicts(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
     """Diff two graphs in their JSON form (as ``Graph.to_dict`` writes them)."""
     read: _ReadSets = {}
-    return _diff(_side_of_dict(old, read), _side_of_dict(new, read))
+    changes = _dict_changes(_edges(old, read), _edges(new, read))
+    return _diff(_side_of_dict(old), _side_of_dict(new), changes)
 
 
-def _diff(old: _Side, new: _Side) -> Diff:
-    old_edges, new_edges = old.edges, new.edges
+def _diff(old: _Side, new: _Side, changes: Iterable[_Change]) -> Diff:
+    """The diff of two versions given the flows whose connections differ (sorted by source, then
+    target)."""
     old_pols, new_pols = old.policies, new.policies
     changed_pols: list[dict[str, Any]] = []
     for key in sorted(set(old_pols) | set(new_pols)):
@@ -220,20 +290,10 @@ def _diff(old: _Side, new: _Side) -> Diff:
             return tuple(sorted(hit)), "policy"
         return tuple(sorted(ends)), "endpoints"
 
-    none = ConnectionSet.none()
     added, removed, changed = [], [], []
-    keys = []
-    for key, before in old_edges.items():
-        after = new_edges.get(key, none)
-        if after is not before and after != before:  # equal sets are mostly the same object
-            keys.append(key)
-    keys.extend(k for k in new_edges if k not in old_edges)
-    for key in sorted(keys):
-        before, after = old_edges.get(key, none), new_edges.get(key, none)
-        if before == after:
-            continue
-        pols, cause = responsible(*key)
-        change = FlowChange(key[0], key[1], before, after, pols, cause)
+    for source, target, before, after in changes:
+        pols, cause = responsible(source, target)
+        change = FlowChange(source, target, before, after, pols, cause)
         if before.is_empty:
             added.append(change)
         elif after.is_empty:
@@ -246,9 +306,11 @@ def _diff(old: _Side, new: _Side) -> Diff:
 
 def diff(old: Graph, new: Graph) -> Diff:
     """Diff two computed graphs (build them with each other's address sets for equal blocks).
-    The same as ``diff_dicts`` of their JSON forms, without writing and reading every edge."""
+    The same as ``diff_dicts`` of their JSON forms, without writing and reading every edge: the
+    two sorted edge streams are merged, and only the flows that change are kept."""
     before, after = _policy_digests(old.cluster, new.cluster)
-    return _diff(_side_of_graph(old, before), _side_of_graph(new, after))
+    return _diff(_side_of_graph(old, before), _side_of_graph(new, after),
+                 _stream_changes(old.edges(), new.edges()))
 
 
 def diff_clusters(
@@ -260,10 +322,15 @@ def diff_clusters(
     settings: Settings = DEFAULT_SETTINGS,
 ) -> Diff:
     """Diff two versions of a cluster. Both graphs are built over the common refinement of their
-    address blocks, so that external flows compare one to one."""
+    address blocks, so that external flows compare one to one. ``diff`` computes the two graphs'
+    edges side by side, each holding a block of rows while the other does: each gets a quarter of
+    the default block budget. (With half each, the two blocks took more than one graph's block and
+    both level graphs did before; with a quarter, the dense 10,000-pod benchmark's workload diff
+    peaks at 690 MB instead of 920 MB, in the same time: docs/benchmarks.md.)"""
+    budget = DEFAULT_BLOCK_BYTES // 4
     with collector_paused():
         before = build_graph(old, level=level, evaluator=evaluator, settings=settings,
-                             extra_address_sets=address_sets(new))
+                             extra_address_sets=address_sets(new), block_bytes=budget)
         after = build_graph(new, level=level, evaluator=evaluator, settings=settings,
-                            extra_address_sets=address_sets(old))
+                            extra_address_sets=address_sets(old), block_bytes=budget)
         return diff(before, after)
