@@ -151,8 +151,10 @@ def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -
     workloads = engine.build_graph(cluster, level="workload").to_dict()
     pod = engine.build_graph(cluster, level="pod")
     graph = pod.to_dict()
-    assert graph_dict(pod) == graph
-    compact, size = compact_edges(pod)
+    with mock.patch.object(engine.Graph, "adjacency", side_effect=AssertionError("the level graph held")):
+        assert json.dumps(graph_dict(pod)) == json.dumps(graph)  # the same keys in the same order
+        compact, size = compact_edges(pod)
+    assert compact == compact_from_dict(graph)
     exact = len(json.dumps(graph["edges"]))
     assert 0.85 * exact < size < 1.15 * exact  # an estimate, for NETPOL_MAX_STORED_GRAPH_BYTES
     header = {k: v for k, v in graph.items() if k not in ("nodes", "edges")}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from policies import engine, services, tasks
-from policies.models import Analysis, Resource, Snapshot, SnapshotFile
+from policies.models import Analysis, Resource, Snapshot, SnapshotFile, Team, TeamExpectation
+from tests.test_proposals_api import DB_CLOSED_TO_OTHER, WEB_REACHES_DB
 
 pytestmark = pytest.mark.django_db
 
@@ -181,8 +183,10 @@ def test_run_analysis_stores_both_graphs_summary_lint_and_timings(
 def test_run_analysis_writes_the_same_result_as_the_engine(make_snapshot: MakeSnapshot) -> None:
     snapshot = make_snapshot()
     parsed = engine.parse_files([(f.name, f.text) for f in snapshot.files.all()])
-    expected = engine.build_graph(parsed.cluster, level="workload").to_dict()
-    assert snapshot.analyses.get().graph("workload") == expected
+    analysis = snapshot.analyses.get()
+    for level in ("workload", "pod", "namespace"):
+        expected = engine.build_graph(parsed.cluster, level=level).to_dict()
+        assert json.dumps(analysis.graph(level)) == json.dumps(expected), level  # the same keys in the same order
 
 
 def test_a_finished_analysis_is_not_run_again(make_snapshot: MakeSnapshot) -> None:
@@ -323,6 +327,24 @@ def test_a_pod_graph_over_the_limit_is_stored_as_nodes_and_compact_edges(
     # A namespace's slice was stored by the analysis.
     assert {n["id"] for n in other["nodes"] if n["kind"] == "pod"} == {"other/intruder"}
     assert analysis.part("slice:pod:other") == other
+
+
+@pytest.mark.parametrize("limit", [10, 100_000_000])
+def test_expectations_are_checked_against_the_pod_graph_however_it_is_stored(
+    make_snapshot: MakeSnapshot, settings: Any, limit: int
+) -> None:
+    """The check reads every pod edge: of the pod graph stored whole, or read back from its compact
+    edges when it is over the limit (not computed again either way)."""
+    settings.NETPOL_MAX_STORED_GRAPH_BYTES = limit
+    for spec in (WEB_REACHES_DB, DB_CLOSED_TO_OTHER):
+        TeamExpectation.objects.create(team=Team.default(), name=spec["name"],
+                                       spec={k: v for k, v in spec.items() if k != "name"})
+    analysis = make_snapshot().analyses.get()
+    assert analysis.status == Analysis.Status.DONE
+    assert analysis.result["pod_graph_stored"] is (limit > 10)
+    report = analysis.result["expectations"]
+    assert sorted((r["name"], r["ok"]) for r in report["expectations"]) == [
+        ("db-closed-to-other", True), ("web-reaches-db", True)]
 
 
 # --- answers ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from policies.services.manifests import load_manifests
 from policies.services.matrices import matrix_parts
 from policies.services.objects import store_parsed
 from policies.services.pod_slices import every_pod_slice, flat_edges, pack
-from policies.services.stored_graphs import compact_edges, graph_dict
+from policies.services.stored_graphs import compact_edges, graph_dict, graph_from_compact
 from policies.services.unlocked import when_unlocked
 
 __all__ = [
@@ -322,7 +322,8 @@ def _compute(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], dict[s
     checked = ExpectationSet.of(analysis.snapshot.team)
     expectations = None
     if checked.items:
-        pod_graph = parts.get("graph:pod") or graph_dict(pod)  # the check reads every pod edge
+        pod_graph = parts.get("graph:pod") or graph_from_compact(  # the check reads every pod edge
+            parts["header:pod"], parts["nodes:pod"], parts["edges:pod"])
         expectations = checked.check(parsed.cluster, pod_graph)
     result = {
         "pod_graph_stored": pod_graph_stored,
@@ -377,7 +378,7 @@ def _parts(
     parts["conns:pod"] = compact["conns"]
     pod_size = edges_size + len(json.dumps(pod_nodes))
     if pod_size <= settings.NETPOL_MAX_STORED_GRAPH_BYTES:
-        graphs["pod"] = graph_dict(pod, policies)
+        graphs["pod"] = graph_from_compact(pod_header, pod_nodes, compact)  # graph_dict(pod), not computed again
     else:
         logger.info("analysis %s: pod graph of about %s bytes stored as its nodes and compact edges",
                     analysis.id, pod_size)

@@ -61,13 +61,11 @@ def graph_dict(graph: engine.Graph, policies: list[dict[str, Any]] | None = None
     """``graph.to_dict()``, equal to it, each distinct connection set's dict computed once;
     ``policies``: the graph's ``policy_entries()`` when they are at hand (the same at every level)."""
     conns = _Conns()
-    dicts = conns.dicts
-    adjacency = graph.adjacency()
+    dicts, by_id, conn_index = conns.dicts, conns.by_id, conns.index
     edges = []
-    for u in sorted(adjacency):
-        row = adjacency[u]
-        for v in sorted(row):
-            edges.append({"source": u, "target": v, **dicts[conns.index(row[v])]})
+    for e in graph.edges():  # sorted by source, then target; the level graph is not kept
+        c = by_id.get(id(e.conn))  # the usual case, inlined: a connection set seen before
+        edges.append({"source": e.source, "target": e.target, **dicts[conn_index(e.conn) if c is None else c]})
     return {
         "evaluator": graph.evaluator,
         "level": graph.level,
@@ -86,20 +84,21 @@ def compact_edges(graph: engine.Graph) -> tuple[CompactEdges, int]:
     by_id, conn_index, sizes = conns.by_id, conns.index, conns.sizes
     rows: list[list[int]] = []
     size = 0
-    adjacency = graph.adjacency()
-    for u in sorted(adjacency):
-        adjacent = adjacency[u]
-        row = [index[u]]
-        for v in sorted(adjacent):
-            conn = adjacent[v]
-            c = by_id.get(id(conn))  # the usual case, inlined: a connection set seen before
-            if c is None:
-                c = conn_index(conn)
-            t = index[v]
-            row += (t, c)
-            size += lengths[t] + sizes[c]
-        size += (len(u) + _EDGE_OVERHEAD) * (len(row) // 2)
-        rows.append(row)
+    source = ""
+    row: list[int] = []
+    for e in graph.edges():  # sorted by source, then target; the level graph is not kept
+        if e.source != source or not rows:  # a source's first edge: its row
+            source = e.source
+            row = [index[source]]
+            rows.append(row)
+        conn = e.conn
+        c = by_id.get(id(conn))  # the usual case, inlined: a connection set seen before
+        if c is None:
+            c = conn_index(conn)
+        t = index[e.target]
+        row += (t, c)
+        size += lengths[t] + sizes[c]
+    size += sum((lengths[row[0]] + _EDGE_OVERHEAD) * (len(row) // 2) for row in rows)
     return {"ids": ids, "conns": conns.dicts, "rows": rows}, size
 
 
