@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     reach.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or - for standard input")
     reach.add_argument("--format", choices=["json", "txt", "csv", "dot", "md"], default="txt")
     reach.add_argument("--level", choices=["pod", "workload", "namespace"], default="pod")
+    reach.add_argument("--namespace", dest="namespaces", action="append", default=[], metavar="NS",
+                       help="a namespace view: this namespace's pods or workloads with every edge in and out, "
+                            "each other namespace one node (repeat for several)")
     reach.add_argument("--output", "-o", default="-", help="write to this file (default: standard output)")
     _common(reach)
 
@@ -125,7 +128,8 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         result = load_paths(args.paths, stdin=stdin)
         for note in result.notes:
             stderr.write(f"note: {note}\n")
-        graph = build_graph(result.cluster, level=args.level, evaluator=args.evaluator, settings=settings)
+        graph = build_graph(result.cluster, level=args.level, evaluator=args.evaluator, settings=settings,
+                            namespaces=args.namespaces)
         if args.output == "-":
             render(graph, args.format, out=stdout)
         else:

@@ -142,6 +142,13 @@ def test_a_bench_cluster_slices_the_same_both_ways() -> None:
     assert len(stored) == 8
     for name, part in stored.items():
         assert part == namespace_slice(graph, namespaces, (name,)), name
+        # the engine's namespace view (``netpol reach --namespace``) draws the same edges and the
+        # same nodes at their ends; it lists every other namespace and block as a node besides
+        view = engine.build_graph(cluster, level="workload", namespaces=[name]).to_dict()
+        assert view["namespaces"] == part["namespaces"] == [name]
+        assert view["edges"] == part["edges"], name
+        by_id = {n["id"]: n for n in view["nodes"]}
+        assert all(by_id[n["id"]] == n for n in part["nodes"]), name
 
 
 def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -> None:

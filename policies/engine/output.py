@@ -26,10 +26,11 @@ def _dumps(value: object) -> str:
 
 def write_json(graph: Graph, out: TextIO) -> None:
     out.write("{\n")
-    out.write(f'  "evaluator": {_dumps(graph.evaluator)},\n')
-    out.write(f'  "level": {_dumps(graph.level)},\n')
+    header = graph.header()
+    entries = header.pop("policies")
+    for name, value in header.items():  # evaluator, level, and a namespace view's namespaces
+        out.write(f"  {_dumps(name)}: {_dumps(value)},\n")
     out.write('  "policies": [')
-    entries = graph.policy_entries()
     for i, entry in enumerate(entries):
         out.write(("\n    " if i == 0 else ",\n    ") + _dumps(entry))
     out.write("\n  ],\n" if entries else "],\n")

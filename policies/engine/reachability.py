@@ -104,11 +104,14 @@ class Graph:
     """A computed reachability graph at pod, workload or namespace level."""
 
     def __init__(self, cluster: Cluster, index: GroupIndex, evaluator: str, level: str,
-                 directions: DirectionMatrices, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
+                 directions: DirectionMatrices, block_bytes: int = DEFAULT_BLOCK_BYTES,
+                 namespaces: tuple[str, ...] = ()) -> None:
         self.cluster = cluster
         self.index = index
         self.evaluator = evaluator
         self.level = level
+        # A namespace view: these namespaces' pods or workloads, every other namespace one node
+        self.namespaces = namespaces
         self._dm = directions
         self._block_bytes = block_bytes
         self._edge_count: int | None = None  # known once the edges have been computed
@@ -126,18 +129,19 @@ class Graph:
         approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
         # A workload's node shows its first pod's labels (by name), whatever the grouping.
         for pod in sorted(self.cluster.pods, key=lambda p: (p.namespace, p.name)):
-            level_id = _level_id(pod, self.level)
+            level_id = _level_id(pod, self._level_of(pod))
             if level_id not in by_id:
-                by_id[level_id] = _new_node(pod, self.level, self.cluster)
+                by_id[level_id] = _new_node(pod, self._level_of(pod), self.cluster)
         dm = self._dm
         for g in self.index.groups:
             eg_isolated, in_isolated = dm.egress_isolated[g.index], dm.ingress_isolated[g.index]
             eg_policies, in_policies = set(dm.egress_policies[g.index]), set(dm.ingress_policies[g.index])
             for pod in g.pods:
-                node_id = _level_id(pod, self.level)
+                pod_level = self._level_of(pod)
+                node_id = _level_id(pod, pod_level)
                 node = by_id[node_id]
                 node.pods = (*node.pods, pod.id)
-                if self.level == "namespace":
+                if pod_level == "namespace":
                     workloads[node_id].add(pod.workload_id)
                 if g.index not in node.groups:
                     node.groups = (*node.groups, g.index)
@@ -160,15 +164,28 @@ class Graph:
             node.pods = tuple(sorted(node.pods))  # by name, whatever the grouping
         for node_id, names in workloads.items():
             by_id[node_id].workloads = len(names)
-        if self.level == "namespace":
+        if self.level == "namespace" or self.namespaces:
             for ns in self.cluster.namespaces:
-                if ns.defined and ns.name not in by_id:  # a namespace without pods is still a node
+                if ns.defined and ns.name not in by_id and ns.name not in self.namespaces:
+                    # a namespace without pods is still a node
                     by_id[ns.name] = GraphNode(ns.name, "namespace", ns.name, ns.name, ns.labels)
         for b in self.index.blocks:
             key = self.index.block_key(b.index)
             by_id[b.id] = GraphNode(b.id, "external", cidrs=tuple(b.cidrs()), groups=(key,))
             self._members[key][b.id] = set()
         self.nodes = sorted(by_id.values(), key=lambda n: (n.kind == "external", n.id))
+
+    def _level_of(self, pod: Pod) -> str:
+        """The level ``pod`` is drawn at: a namespace view draws the other namespaces whole."""
+        if self.namespaces and pod.namespace not in self.namespaces:
+            return "namespace"
+        return self.level
+
+    def inside(self, node_id: str) -> bool:
+        """Whether a node is drawn at the graph's level (always, except in a namespace view, where
+        the other namespaces' nodes and the external blocks are outer ends)."""
+        node = self._by_id[node_id]
+        return not self.namespaces or (node.kind in ("pod", "workload") and node.namespace in self.namespaces)
 
     def _add_member(self, key: int, node_id: str, pod_node: str) -> None:
         nodes = self._members[key].setdefault(node_id, set())
@@ -185,15 +202,24 @@ class Graph:
         order = sorted(self._by_id)
         pos = {node_id: i for i, node_id in enumerate(order)}
         members = {key: {pos[u]: nodes for u, nodes in by_node.items()} for key, by_node in self._members.items()}
+        inside = [self.inside(node_id) for node_id in order]
         edges = 0
         for u, targets, masks in level_rows(self.index, self._dm, self.evaluator, self.level, members,
                                             self._block_bytes):
+            if not inside[u]:  # a namespace view: an edge between two outer ends is left out
+                kept = [k for k, v in enumerate(targets) if inside[v]]
+                if not kept:
+                    continue
+                if len(kept) < len(targets):
+                    targets, masks = [targets[k] for k in kept], [masks[k] for k in kept]
             edges += len(targets)
             yield order[u], [order[v] for v in targets], masks
         self._edge_count = edges
 
     def adjacency(self) -> dict[str, dict[str, ConnectionSet]]:
-        """Level edges, source -> target -> connections (computed once from the group graph)."""
+        """Level edges, source -> target -> connections, held (computed once): for small graphs,
+        point questions (``connection``, ``allows``) and tests. The product's paths stream
+        ``edges()`` instead and never hold a level graph."""
         if self._edges is None:
             conn = self._dm.atoms.conn
             self._edges = {u: {v: conn(m) for v, m in zip(targets, masks, strict=True)}
@@ -224,13 +250,17 @@ class Graph:
     def stats(self) -> dict[str, int]:
         """Counts; the edges are counted from a pass already made (``edges``), else computed."""
         if self._edge_count is None:
-            self._edge_count = sum(len(r) for r in self.adjacency().values())
+            if self._edges is not None:
+                self._edge_count = sum(len(r) for r in self._edges.values())
+            else:
+                for _ in self._level_rows():  # counted in one streamed pass, nothing kept
+                    pass
         return {
             "pods": len(self.cluster.pods),
             "groups": self.index.n_groups,
             "blocks": len(self.index.blocks),
             "nodes": len(self.nodes),
-            "edges": self._edge_count,
+            "edges": self._edge_count or 0,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -280,11 +310,17 @@ class Graph:
         """The policies of the input with a digest of their content, so a diff can tell which changed."""
         return policy_entries(self.cluster)
 
+    def header(self) -> dict[str, Any]:
+        """What the JSON form says before its nodes and edges."""
+        head: dict[str, Any] = {"evaluator": self.evaluator, "level": self.level}
+        if self.namespaces:
+            head["namespaces"] = list(self.namespaces)
+        head["policies"] = self.policy_entries()
+        return head
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "evaluator": self.evaluator,
-            "level": self.level,
-            "policies": self.policy_entries(),
+            **self.header(),
             "nodes": [n.to_dict() for n in self.nodes],
             "edges": [e.to_dict() for e in self.edges()],
         }
@@ -430,14 +466,28 @@ def build_graph(
     progress: Progress | None = None,
     extra_address_sets: Iterable[IPBlock] = (),
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    namespaces: Iterable[str] = (),
 ) -> Graph:
     """Compute the reachability graph of ``cluster`` at pod, workload or namespace level.
     ``block_bytes`` bounds each block of rows the evaluation holds at once (a smaller value
-    means more, smaller blocks: the same graph, less memory, more passes)."""
+    means more, smaller blocks: the same graph, less memory, more passes).
+
+    ``namespaces`` makes it a namespace view (pod or workload level): the pods or workloads of
+    those namespaces with every edge in and out, each other namespace one node (its edges the
+    union over its pods, as at namespace level), the external blocks as they are; an edge between
+    two of those outer ends is left out."""
     from policies.engine.errors import PolicyError
 
     if level not in LEVELS:
         raise PolicyError(f"unknown level {level!r}; use pod, workload or namespace")
+    focus = tuple(sorted(set(namespaces)))
+    if focus:
+        if level == "namespace":
+            raise PolicyError("a namespace view is drawn at pod or workload level, not namespace level")
+        present = {p.namespace for p in cluster.pods}
+        missing = [name for name in focus if name not in present]
+        if missing:
+            raise PolicyError(f"namespace {missing[0]!r} has no pods in the input")
     chosen = choose_evaluator(cluster, evaluator)
     report = progress or (lambda fraction, message: None)
     report(0.0, "grouping endpoints")
@@ -450,6 +500,6 @@ def build_graph(
         directions = from_tables(index, egress, ingress)
     else:
         directions = k8s_matrices(index, block_bytes)
-    graph = Graph(cluster, index, chosen, level, directions, block_bytes)
+    graph = Graph(cluster, index, chosen, level, directions, block_bytes, focus)
     report(1.0, "done")
     return graph
