@@ -168,6 +168,8 @@ def test_pod_slices_from_the_compact_edges_are_the_slices_of_the_whole_graph() -
     assert graph_from_compact(header, graph["nodes"], compact) == graph
     assert graph_from_compact(header, graph["nodes"], compact_from_dict(graph)) == graph
     names = sorted({n["namespace"] for n in graph["nodes"] if n["kind"] == "pod"})
+    view = engine.build_graph(cluster, level="pod", namespaces=names[:1])
+    assert json.dumps(graph_dict(view)) == json.dumps(view.to_dict())  # a namespace view says which namespaces
     flat = flat_edges(compact)
     packed = unpack(pack(flat), flat.ids, flat.conns)
     assert all((a == b).all() for a, b in zip(flat[2:], packed[2:], strict=True))

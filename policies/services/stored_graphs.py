@@ -69,6 +69,7 @@ def graph_dict(graph: engine.Graph, policies: list[dict[str, Any]] | None = None
     return {
         "evaluator": graph.evaluator,
         "level": graph.level,
+        **({"namespaces": list(graph.namespaces)} if graph.namespaces else {}),  # as Graph.header() writes it
         "policies": graph.policy_entries() if policies is None else policies,
         "nodes": [n.to_dict() for n in graph.nodes],
         "edges": edges,
