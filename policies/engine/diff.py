@@ -326,7 +326,7 @@ def diff_clusters(
     edges side by side, each holding a block of rows while the other does: each gets a quarter of
     the default block budget. (With half each, the two blocks took more than one graph's block and
     both level graphs did before; with a quarter, the dense 10,000-pod benchmark's workload diff
-    peaks at 690 MB instead of 920 MB, in the same time: docs/benchmarks.md.)"""
+    peaks at 676 MiB instead of 902 MiB, in less CPU time: docs/benchmarks.md.)"""
     budget = DEFAULT_BLOCK_BYTES // 4
     with collector_paused():
         before = build_graph(old, level=level, evaluator=evaluator, settings=settings,
