@@ -78,6 +78,14 @@ class PortAtoms:
         self._masks[conn] = mask
         return mask
 
+    def atom_of(self, protocol: str, port: int) -> int:
+        """The index of the atom that holds one connection (a protocol and a port)."""
+        for i, atom in enumerate(self.atoms):
+            for proto, lo, hi in atom:
+                if proto == protocol and (protocol not in PORT_PROTOCOLS or lo <= port <= hi):
+                    return i
+        return next(i for i, atom in enumerate(self.atoms) if REST in atom)  # a protocol no rule names
+
     def conn(self, mask: int) -> ConnectionSet:
         """The connection set of a mask (memoised: a graph's edges share few distinct masks)."""
         found = self._sets.get(mask)

@@ -8,8 +8,8 @@ labels (versions, hashes, owners) that no policy looks at, and those collapse. E
 peer's selection is computed once; a direction table then gives, for one group and one
 direction, the connections allowed to or from every other peer (group or external block), as a
 default plus per-peer overrides. No loop runs over pod pairs.
-The Kubernetes tables are built in ``policies.engine.k8s.tables``, Calico's in
-``policies.engine.calico.tables``.
+Calico's tables are built in ``policies.engine.calico.tables``; the Kubernetes evaluator builds
+rows of bit masks instead (``policies.engine.k8s.matrices``).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
 

@@ -14,10 +14,11 @@ from policies.engine.admin.tables import apply_admin_tiers
 from policies.engine.connections import ConnectionSet
 from policies.engine.evaluate import choose_evaluator
 from policies.engine.groups import ALL, NONE, EndpointGroup, GroupIndex, Table
-from policies.engine.k8s.tables import k8s_tables
 from policies.engine.model import Cluster
 from policies.engine.options import Settings
 from policies.engine.reachability import _level_id
+
+from .k8s_tables import k8s_tables
 
 Adjacency = dict[str, dict[str, ConnectionSet]]
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import replace
 
 import pytest
 
-from policies.engine import lint, parse_files
+from policies.engine import ConnectionSet, lint, parse_files
+from policies.engine.cluster import ContainerPort, Labels, Pod
 from policies.engine.groups import GroupIndex, address_sets
-from policies.engine.k8s.tables import k8s_table
 from policies.engine.model import Cluster
 from policies.engine.options import DEFAULT_SETTINGS
 
+from .k8s_tables import k8s_table
 from .randomclusters import random_cluster
 
 NAMESPACE_AND_PODS = """
@@ -196,3 +198,42 @@ def test_redundancy_is_the_same_as_removing_each_policy(seed: int) -> None:
         cluster = _with_overlaps(cluster, seed)
     found = {f.policy for f in lint(cluster) if f.code == "NP004"}
     assert found == _redundant_by_removal(cluster)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_redundancy_on_dense_clusters(seed: int) -> None:
+    """Many label combinations and rules across namespaces: many groups share a signature."""
+    cluster = _with_overlaps(random_cluster(seed, noise=True, size=(20, 35), policies=(6, 14)), seed)
+    found = {f.policy for f in lint(cluster) if f.code == "NP004"}
+    assert found == _redundant_by_removal(cluster)
+
+
+def _with_dns(cluster: Cluster, seed: int) -> Cluster:
+    """The cluster plus one or two cluster DNS pods (CoreDNS's ports), in a random namespace."""
+    rng = random.Random(seed)
+    dns = []
+    for i in range(rng.randint(1, 2)):
+        ports = (ContainerPort("dns", 53, "UDP"), ContainerPort("dns-tcp", 53, "TCP"))[: rng.randint(1, 2)]
+        dns.append(Pod(rng.choice(["x", "y", "z"]), f"coredns-{i}", Labels({"k8s-app": "kube-dns"}),
+                       (ipaddress.ip_address(f"10.0.9.{i + 1}"),), "n1", ports=ports))
+    return replace(cluster, pods=tuple(sorted(cluster.pods + tuple(dns), key=lambda p: (p.namespace, p.name))))
+
+
+def _dns_blocked_by_tables(cluster: Cluster) -> set[str]:
+    """NP005 from each group's egress table (the per-group check the signature one replaced)."""
+    index = GroupIndex(cluster, DEFAULT_SETTINGS)
+    dns = [g.index for g in index.groups if any(p.labels.get("k8s-app") == "kube-dns" for p in g.pods)]
+    udp53 = ConnectionSet.protocol("UDP", 53, 53)
+    out = set()
+    for g in index.groups:
+        table = k8s_table(index, g, "Egress")
+        if table.isolated and not any(udp53 & table.get(d) == udp53 for d in dns):
+            out.update(np_.id for np_ in index.k8s_policies(g, "Egress"))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dns_findings_are_the_groups_whose_egress_tables_miss_dns(seed: int) -> None:
+    cluster = _with_dns(random_cluster(seed, noise=seed % 2 == 1, size=(8, 25), policies=(2, 10)), seed)
+    found = {f.policy for f in lint(cluster) if f.code == "NP005"}
+    assert found == _dns_blocked_by_tables(cluster)

@@ -18,12 +18,12 @@ from policies.engine.admin.tables import apply_admin_tiers
 from policies.engine.atoms import PortAtoms
 from policies.engine.connections import ConnectionSet
 from policies.engine.groups import GroupIndex
-from policies.engine.k8s.tables import k8s_tables
 from policies.engine.model import Cluster
 from policies.engine.options import Settings
 from policies.engine.reachability import LEVELS, build_graph
 
 from .calico.test_tables import random_calico_cluster
+from .k8s_tables import k8s_tables
 from .randomclusters import random_admin_cluster, random_cluster
 from .reference_graph import reference_adjacency
 

@@ -1,5 +1,6 @@
 """The Calico evaluator at graph level: per endpoint group and direction, the allowed ConnectionSet
-to or from every peer (SEMANTICS.md 5.4 to 5.7), as the k8s twin ``k8s.tables.k8s_tables`` gives it.
+to or from every peer (SEMANTICS.md 5.4 to 5.7), as the former Kubernetes twin (now the tests'
+reference, ``tests/engine/k8s_tables.py``) gave it.
 
 Ordered Allow / Deny / Pass evaluation is exact over sets of connections because ConnectionSet
 has an exact complement: per peer, an "undecided" set starts as everything; a matching Allow

@@ -12,15 +12,21 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, cast
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from policies.engine.cluster import ContainerPort
-from policies.engine.connections import ConnectionSet
 from policies.engine.findings import Finding
-from policies.engine.groups import NONE, EndpointGroup, GroupIndex, PeerKey, Table
+from policies.engine.groups import GroupIndex
+from policies.engine.k8s.matrices import Item, MatrixContext, Signatures, VectorCache, policy_vector, signatures
 from policies.engine.k8s.model import NetworkPolicy
-from policies.engine.k8s.tables import k8s_table
 from policies.engine.keys import policy_key
+from policies.engine.matrices import DEFAULT_BLOCK_BYTES, mask_dtype
+
+if TYPE_CHECKING:
+    from policies.engine.matrices import Masks
 
 __all__ = ["k8s_findings"]
 
@@ -28,28 +34,28 @@ __all__ = ["k8s_findings"]
 _DNS_PORTS = (ContainerPort("dns", 53, "UDP"), ContainerPort("dns-tcp", 53, "TCP"), ContainerPort("metrics", 9153))
 
 
-def _selected(index: GroupIndex, np: NetworkPolicy) -> list[int]:
-    return [g.index for g in index.by_namespace.get(np.namespace, ()) if np.pod_selector.matches(g.labels)]
+def _selected(index: GroupIndex, np_: NetworkPolicy) -> list[int]:
+    return [g.index for g in index.by_namespace.get(np_.namespace, ()) if np_.pod_selector.matches(g.labels)]
 
 
 def _k8s_findings(index: GroupIndex) -> list[Finding]:
     out: list[Finding] = []
     cluster = index.cluster
-    for np in cluster.policies:
-        selected = _selected(index, np)
+    for np_ in cluster.policies:
+        selected = _selected(index, np_)
         if not selected:
-            out.append(Finding("warning", "NP001", f"podSelector {np.pod_selector} selects no pod in namespace "
-                               f"{np.namespace}", np.id, np.source))
-        for direction in sorted(np.policy_types):
-            for ri, rule in enumerate(np.rules(direction)):
+            out.append(Finding("warning", "NP001", f"podSelector {np_.pod_selector} selects no pod in namespace "
+                               f"{np_.namespace}", np_.id, np_.source))
+        for direction in sorted(np_.policy_types):
+            for ri, rule in enumerate(np_.rules(direction)):
                 where = f"{direction.lower()} rule {ri}"
                 peer_keys: set[int] = set()
                 for pi, peer in enumerate(rule.peers):
-                    keys = index.select_k8s_peer(peer, np.namespace)
+                    keys = index.select_k8s_peer(peer, np_.namespace)
                     peer_keys |= {k for k in keys if k < index.n_groups}
                     if peer.ip_block is None and not keys:
                         out.append(Finding("warning", "NP002", f"{where}, peer {pi} ({peer.describe()}) "
-                                           "matches no pod in the input", np.id, replace(np.source, line=peer.line)))
+                                           "matches no pod in the input", np_.id, replace(np_.source, line=peer.line)))
                 named = [p for p in rule.ports if isinstance(p.port, str)]
                 if not named:
                     continue
@@ -64,145 +70,118 @@ def _k8s_findings(index: GroupIndex) -> list[Finding]:
                     if not ok:
                         whose = "selected pod" if direction == "Ingress" else "destination pod of the rule"
                         out.append(Finding("warning", "NP003", f"{where}: no {whose} defines a {spec.protocol} "
-                                           f"port named {spec.port!r}", np.id, replace(np.source, line=spec.line)))
+                                           f"port named {spec.port!r}", np_.id, replace(np_.source, line=spec.line)))
     return out
 
 
-class _OnePolicy:
-    """The index as seen by ``k8s_table`` when ``policy`` is the only policy: its table is what that
-    one policy contributes to a group's table (a group's table is the union of its policies')."""
-
-    def __init__(self, index: GroupIndex, policy: NetworkPolicy) -> None:
-        self._index = index
-        self._policy = policy
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    def k8s_policies(self, group: EndpointGroup, direction: str) -> list[NetworkPolicy]:
-        return [self._policy]
-
-
-def _covered(tables: list[Table], asked: list[bool]) -> list[bool]:
-    """For each table that is ``asked`` about, whether the union of the others holds all it allows:
-    its default within their default, and each of its peer overrides within theirs (prefix and
-    suffix unions, so the cost follows the tables' sizes rather than their pairs)."""
-    n = len(tables)
-    before = [NONE] * (n + 1)
-    after = [NONE] * (n + 1)
-    for i, t in enumerate(tables):
-        before[i + 1] = before[i] | t.default
-    for i in range(n - 1, -1, -1):
-        after[i] = after[i + 1] | tables[i].default
-    others_default = [before[i] | after[i + 1] for i in range(n)]
-    covered = [asked[i] and (t.default - others_default[i]).is_empty for i, t in enumerate(tables)]
-    by_key: dict[PeerKey, list[int]] = {}
-    for i, t in enumerate(tables):
-        for key in t.overrides:
-            by_key.setdefault(key, []).append(i)
-    for key, holders in by_key.items():
-        todo = [j for j, i in enumerate(holders) if covered[i]]
-        if not todo:
-            continue
-        conns = [tables[i].overrides[key] for i in holders]
-        # Cheap cases first: within the others' default, or another policy gives the same.
-        counts: dict[ConnectionSet, int] = {}
-        for c in conns:
-            counts[c] = counts.get(c, 0) + 1
-        todo = [j for j in todo if counts[conns[j]] < 2 and not (conns[j] - others_default[holders[j]]).is_empty]
-        if not todo:
-            continue
-        m = len(holders)
-        pre = [NONE] * (m + 1)
-        suf = [NONE] * (m + 1)
-        for j in range(m):
-            pre[j + 1] = pre[j] | conns[j]
-        for j in range(m - 1, -1, -1):
-            suf[j] = suf[j + 1] | conns[j]
-        for j in todo:
-            if not (conns[j] - (others_default[holders[j]] | pre[j] | suf[j + 1])).is_empty:
-                covered[holders[j]] = False
-    return covered
-
-
-def _redundant(index: GroupIndex) -> list[Finding]:
-    """NP004: removing the policy changes no group's table. A group's table in one direction is
-    the union of what each policy that selects it contributes, and it is isolated while any does;
-    so a policy is redundant when, for every group and direction it selects, another policy also
-    selects the group and the others' union already holds its contribution. One pass over groups
-    and policies (no index rebuilt per policy)."""
+def _redundant(index: GroupIndex, ctx: MatrixContext, block_bytes: int) -> list[Finding]:
+    """NP004: removing the policy changes no verdict today. A group's row in one direction is the
+    union of the vectors of the policies that select it (``k8s.matrices``), and the group is
+    isolated while any does; so a policy is redundant when, for every group and direction it
+    selects, another policy also selects the group and the union of the others' vectors holds its
+    own, peer by peer. Groups with one signature are one question, asked once, with bitwise
+    prefix and suffix unions (no loop over peers or group pairs)."""
     needed: set[str] = set()
     selects: set[str] = set()
-    shared: list[tuple[EndpointGroup, str, list[NetworkPolicy]]] = []
-    for group in index.groups:
-        for direction in ("Ingress", "Egress"):
-            pols = index.k8s_policies(group, direction)
-            selects.update(np.id for np in pols)
-            if len(pols) == 1:
-                needed.add(pols[0].id)  # without it the group would not be isolated
-            elif pols:
-                shared.append((group, direction, pols))
-    for group, direction, pols in shared:
-        asked = [np.id not in needed for np in pols]
-        if not any(asked):
-            continue
-        tables = [k8s_table(cast(GroupIndex, _OnePolicy(index, np)), group, direction) for np in pols]
-        for np, ask, ok in zip(pols, asked, _covered(tables, asked), strict=True):
-            if ask and not ok:
-                needed.add(np.id)
-    return [Finding("info", "NP004", _overlap_message(index, np, _selected(index, np)), np.id, np.source)
-            for np in index.cluster.policies if np.id in selects and np.id not in needed]
+    shared: list[tuple[Signatures, list[tuple[Item, ...]]]] = []
+    for direction in ("Ingress", "Egress"):
+        sigs = signatures(ctx, direction)
+        distinct = sorted(set(sigs.signature))
+        for sig in distinct:
+            selects.update(sigs.chosen[i].id for i, _ in sig)
+            if len(sig) == 1:
+                needed.add(sigs.chosen[sig[0][0]].id)  # without it the group would not be isolated
+        shared.append((sigs, [sig for sig in distinct if len(sig) > 1]))
+    for sigs, questions in shared:
+        cache = VectorCache(block_bytes)
+        for sig in questions:
+            asked = [sigs.chosen[i].id not in needed for i, _ in sig]
+            if not any(asked):
+                continue
+            own = np.stack([cache.get(item, partial(policy_vector, ctx, sigs, item)) for item in sig])
+            before = np.bitwise_or.accumulate(own, axis=0)
+            after = np.bitwise_or.accumulate(own[::-1], axis=0)[::-1]
+            last = len(sig) - 1
+            for k, (i, _) in enumerate(sig):
+                if not asked[k]:
+                    continue
+                others = np.zeros_like(own[k])
+                if k > 0:
+                    others |= before[k - 1]
+                if k < last:
+                    others |= after[k + 1]
+                if (own[k] & ~others).any():
+                    needed.add(sigs.chosen[i].id)
+    return [Finding("info", "NP004", _overlap_message(index, np_, _selected(index, np_)), np_.id, np_.source)
+            for np_ in index.cluster.policies if np_.id in selects and np_.id not in needed]
 
 
-def _overlap_message(index: GroupIndex, np: NetworkPolicy, selected: list[int]) -> str:
+def _overlap_message(index: GroupIndex, np_: NetworkPolicy, selected: list[int]) -> str:
     """NP004's words: which policies overlap this one, and what it still protects (a namespace's
     default deny is not advice to delete)."""
     overlapping = sorted(
-        p.name for p in index.policies_by_namespace.get(np.namespace, ())
-        if p is not np and p.namespace == np.namespace and p.policy_types & np.policy_types
+        p.name for p in index.policies_by_namespace.get(np_.namespace, ())
+        if p is not np_ and p.namespace == np_.namespace and p.policy_types & np_.policy_types
         and any(p.pod_selector.matches(index.groups[g].labels) for g in selected)
     )
     named = ", ".join(overlapping[:3]) + (f" and {len(overlapping) - 3} more" if len(overlapping) > 3 else "")
-    directions = " and ".join(d.lower() for d in sorted(np.policy_types))
-    if np.pod_selector.is_empty and not np.ingress and not np.egress:
-        return (f"namespace {np.namespace}'s default deny ({directions}): today {named} already isolate every pod "
+    directions = " and ".join(d.lower() for d in sorted(np_.policy_types))
+    if np_.pod_selector.is_empty and not np_.ingress and not np_.egress:
+        return (f"namespace {np_.namespace}'s default deny ({directions}): today {named} already isolate every pod "
                 "in it, so no verdict depends on this policy; keep it: it still denies by default for pods "
                 "that those policies stop selecting (new workloads, changed labels)")
     return (f"overlapped by {named}: they already isolate these pods and allow everything this policy allows "
             f"({directions}), so removing it would change no verdict today; it matters again if they change")
 
 
-def _dns(index: GroupIndex) -> list[Finding]:
+def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
+    """NP005: egress isolation that leaves no way to UDP 53 of the cluster DNS pods. A group's
+    egress row is the union of its policies' vectors, so the answer is one per signature, read
+    from the DNS pods' columns only."""
     out: list[Finding] = []
     # Pods' own labels: the groups keep only the keys that selectors read.
-    dns_groups = [g.index for g in index.groups
-                  if any(p.labels.get("k8s-app") in ("kube-dns", "coredns") for p in g.pods)]
-    udp53 = ConnectionSet.protocol("UDP", 53, 53)
-    reported: set[str] = set()
+    dns_groups = np.array([g.index for g in index.groups
+                           if any(p.labels.get("k8s-app") in ("kube-dns", "coredns") for p in g.pods)], dtype=np.intp)
+    sigs = signatures(ctx, "Egress")
+    atoms = ctx.atoms
+    word, bit = divmod(atoms.atom_of("UDP", 53), atoms.width)
+    columns: dict[Item, Masks] = {}  # each policy's vector on the DNS pods' columns
+    answers: dict[tuple[Item, ...], bool] = {}
+    reported: set[str] = set()  # policy ids
     for g in index.groups:
-        table = k8s_table(index, g, "Egress")
-        if not table.isolated:
+        sig = sigs.signature[g.index]
+        if not sig:
             continue
-        if dns_groups:
-            ok = any(udp53 & table.get(d) == udp53 for d in dns_groups)
-        else:
-            # No DNS pods in the input: any egress rule that allows UDP 53 to a DNS pod would do.
-            ok = any(index.resolve_ports(rule.ports, _DNS_PORTS).allows("UDP", 53)
-                     for np in index.k8s_policies(g, "Egress") for rule in np.egress)
+        ok = answers.get(sig)
+        if ok is None:
+            pols = [sigs.chosen[i] for i, _ in sig]
+            if len(dns_groups):
+                row = np.zeros((len(dns_groups), atoms.words), dtype=mask_dtype(atoms))
+                for item in sig:
+                    found = columns.get(item)
+                    if found is None:
+                        found = columns[item] = policy_vector(ctx, sigs, item)[dns_groups]
+                    row |= found
+                ok = bool(((row[:, word] >> bit) & 1).any())
+            else:
+                # No DNS pods in the input: any egress rule that allows UDP 53 to a DNS pod would do.
+                ok = any(index.resolve_ports(rule.ports, _DNS_PORTS).allows("UDP", 53)
+                         for np_ in pols for rule in np_.egress)
+            answers[sig] = ok
         if ok:
             continue
-        for pol in table.policies:
-            key = f"{pol}"
-            if key in reported:
+        for np_ in sorted((sigs.chosen[i] for i, _ in sig),
+                          key=lambda p: policy_key("NetworkPolicy", p.namespace, p.name)):
+            if np_.id in reported:
                 continue
-            reported.add(key)
-            np = next(p for p in index.cluster.policies if policy_key("NetworkPolicy", p.namespace, p.name) == pol)
+            reported.add(np_.id)
             out.append(Finding("warning", "NP005", f"egress isolation of {g.namespace} pods "
                                f"({', '.join(p.name for p in g.pods[:3])}) blocks DNS: no egress rule allows "
-                               "UDP 53 to the cluster DNS", np.id, np.source))
+                               "UDP 53 to the cluster DNS", np_.id, np_.source))
     return out
 
 
-def k8s_findings(index: GroupIndex) -> list[Finding]:
+def k8s_findings(index: GroupIndex, block_bytes: int = DEFAULT_BLOCK_BYTES) -> list[Finding]:
     """NP001 to NP005 for the cluster's Kubernetes policies."""
-    return _k8s_findings(index) + _dns(index) + _redundant(index)
+    ctx = MatrixContext(index)
+    return _k8s_findings(index) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)

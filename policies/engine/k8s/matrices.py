@@ -6,8 +6,9 @@ isolated group's row is the union of its policies: each policy's rules give one 
 groups by ``k8s.vectors``). Groups selected by the same policies share one row id, and rows are
 built only when ``aggregate`` asks for them, a block at a time. Never a loop over group pairs.
 Named ports resolve per distinct set of container ports (on the group itself for ingress, on the
-destination for egress). ``k8s.tables`` keeps the per-group
-tables for lint; ``tests/engine/test_matrices.py`` checks that both agree.
+destination for egress). Lint reads the same signatures and vectors (``k8s.lint``);
+``tests/engine/test_matrices.py`` checks the rows against the former per-group tables
+(``tests/engine/k8s_tables.py``).
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,7 +34,8 @@ from policies.engine.matrices import DEFAULT_BLOCK_BYTES, FULL, DirectionMatrice
 if TYPE_CHECKING:
     from policies.engine.matrices import Masks
 
-__all__ = ["AdminRows", "MatrixContext", "k8s_direction", "networkpolicy_matrices", "rule_atoms"]
+__all__ = ["AdminRows", "MatrixContext", "Signatures", "VectorCache", "k8s_direction", "networkpolicy_matrices",
+           "policy_vector", "rule_atoms", "signatures"]
 
 
 class AdminRows(Protocol):
@@ -189,16 +192,16 @@ def _policy_vector(ctx: MatrixContext, np_: NetworkPolicy, direction: str, port_
     return vector
 
 
-class _VectorCache:
+class VectorCache:
     """Policy vectors (``peers`` cells each) kept while they fit in ``limit`` bytes, then dropped:
     rows are built in group order, and a namespace's rows use its own policies."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
-        self.vectors: dict[tuple[int, int | None], Masks] = {}
+        self.vectors: dict[Item, Masks] = {}
 
-    def get(self, key: tuple[int, int | None], make: Callable[[], Masks]) -> Masks:
+    def get(self, key: Item, make: Callable[[], Masks]) -> Masks:
         found = self.vectors.get(key)
         if found is None:
             found = make()
@@ -210,6 +213,37 @@ class _VectorCache:
         return found
 
 
+# One policy's part of a row: (its position in ``Signatures.chosen``, the port class its ingress
+# named ports resolve on, or None)
+Item = tuple[int, int | None]
+
+
+@dataclass
+class Signatures:
+    """Which policies select each group in one direction: a group's row is the union of the
+    vectors of its signature's items (``policy_vector``), so groups with one signature share it."""
+
+    direction: str
+    chosen: list[NetworkPolicy]  # the policies of that direction
+    signature: list[tuple[Item, ...]]  # per group, in policy order; () when no policy selects it
+
+
+def signatures(ctx: MatrixContext, direction: str) -> Signatures:
+    signature: list[list[Item]] = [[] for _ in range(ctx.n)]
+    chosen = [np_ for np_ in ctx.index.cluster.policies if direction in np_.policy_types]
+    for i, np_ in enumerate(chosen):
+        rows = ctx.vectors.policy_rows(np_.namespace, np_.pod_selector)
+        named = direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress)
+        for r in rows:
+            signature[r].append((i, int(ctx.port_class[r]) if named else None))
+    return Signatures(direction, chosen, [tuple(items) for items in signature])
+
+
+def policy_vector(ctx: MatrixContext, sigs: Signatures, item: Item) -> Masks:
+    """What one item of a signature allows toward every peer, a (peers, words) vector."""
+    return _policy_vector(ctx, sigs.chosen[item[0]], sigs.direction, item[1])
+
+
 def k8s_direction(ctx: MatrixContext, direction: str, admin: AdminRows | None = None,
                   block_bytes: int = DEFAULT_BLOCK_BYTES) -> DirectionRows:
     """One direction's rows under NetworkPolicy (and the admin tiers, when ``admin`` folds them),
@@ -218,33 +252,27 @@ def k8s_direction(ctx: MatrixContext, direction: str, admin: AdminRows | None = 
     Groups selected by the same policies (and, for ingress named ports, of the same port class)
     have the same row: one row id per such signature, built only when asked for."""
     atoms = ctx.atoms
-    isolated = [False] * ctx.n
-    policies: list[list[str]] = [[] for _ in range(ctx.n)]
-    signature: list[list[tuple[int, int | None]]] = [[] for _ in range(ctx.n)]
-    chosen = [np_ for np_ in ctx.index.cluster.policies if direction in np_.policy_types]
-    for i, np_ in enumerate(chosen):
-        rows = ctx.vectors.policy_rows(np_.namespace, np_.pod_selector)
-        named = direction == "Ingress" and any(_named(rule.ports) for rule in np_.ingress)
-        for r in rows:
-            isolated[r] = True
-            policies[r].append(policy_key("NetworkPolicy", np_.namespace, np_.name))
-            signature[r].append((i, int(ctx.port_class[r]) if named else None))
+    sigs = signatures(ctx, direction)
+    chosen, signature = sigs.chosen, sigs.signature
+    isolated = [bool(items) for items in signature]
+    keys_of = [policy_key("NetworkPolicy", np_.namespace, np_.name) for np_ in chosen]
+    policies: list[list[str]] = [[keys_of[i] for i, _ in items] for items in signature]
     row_ids: dict[tuple[object, ...], int] = {}
-    keys: list[tuple[tuple[tuple[int, int | None], ...], object]] = []
+    keys: list[tuple[tuple[Item, ...], object]] = []
     reps: list[int] = []
     row_of = np.full(ctx.n, FULL, dtype=np.intp)
     for r in range(ctx.n):
         extra = admin.key(r, isolated[r]) if admin is not None else None
         if not isolated[r] and extra is None:
             continue
-        key = (tuple(signature[r]), extra)
+        key = (signature[r], extra)
         found = row_ids.get(key)
         if found is None:
             found = row_ids[key] = len(keys)
             keys.append(key)
             reps.append(r)
         row_of[r] = found
-    cache = _VectorCache(block_bytes)
+    cache = VectorCache(block_bytes)
 
     def build(ids: Sequence[int]) -> Masks:
         out = np.zeros((len(ids), ctx.peers, atoms.words), dtype=mask_dtype(atoms))
@@ -253,7 +281,7 @@ def k8s_direction(ctx: MatrixContext, direction: str, admin: AdminRows | None = 
             if not sig:
                 out[k] = ctx.full  # not isolated: the admin tiers alone decide
             for item in sig:
-                out[k] |= cache.get(item, partial(_policy_vector, ctx, chosen[item[0]], direction, item[1]))
+                out[k] |= cache.get(item, partial(policy_vector, ctx, sigs, item))
         if admin is not None:
             groups = [reps[i] for i in ids]
             admin.fold(out, groups, [isolated[g] for g in groups], list(ids))

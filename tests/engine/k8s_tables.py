@@ -1,4 +1,6 @@
-"""The Kubernetes evaluator's per-group direction tables (SEMANTICS.md 4.3 to 4.7).
+"""The Kubernetes evaluator's per-group direction tables (SEMANTICS.md 4.3 to 4.7): the former
+evaluation, kept as the reference that the engine's rows (``k8s.matrices``) and lint are checked
+against, group by group with ConnectionSet algebra.
 
 For one endpoint group and one direction, a table gives the connections allowed to or from every
 other peer (group or external block), as a default plus per-peer overrides, built from each
