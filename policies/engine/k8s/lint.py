@@ -38,7 +38,7 @@ def _selected(index: GroupIndex, np_: NetworkPolicy) -> list[int]:
     return [g.index for g in index.by_namespace.get(np_.namespace, ()) if np_.pod_selector.matches(g.labels)]
 
 
-def _k8s_findings(index: GroupIndex) -> list[Finding]:
+def _k8s_findings(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
     out: list[Finding] = []
     cluster = index.cluster
     for np_ in cluster.policies:
@@ -51,9 +51,9 @@ def _k8s_findings(index: GroupIndex) -> list[Finding]:
                 where = f"{direction.lower()} rule {ri}"
                 peer_keys: set[int] = set()
                 for pi, peer in enumerate(rule.peers):
-                    keys = index.select_k8s_peer(peer, np_.namespace)
-                    peer_keys |= {k for k in keys if k < index.n_groups}
-                    if peer.ip_block is None and not keys:
+                    keys = ctx.vectors.peer(peer, np_.namespace)  # sorted peer keys, groups first
+                    peer_keys.update(keys[keys < index.n_groups].tolist())
+                    if peer.ip_block is None and not len(keys):
                         out.append(Finding("warning", "NP002", f"{where}, peer {pi} ({peer.describe()}) "
                                            "matches no pod in the input", np_.id, replace(np_.source, line=peer.line)))
                 named = [p for p in rule.ports if isinstance(p.port, str)]
@@ -184,4 +184,4 @@ def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
 def k8s_findings(index: GroupIndex, block_bytes: int = DEFAULT_BLOCK_BYTES) -> list[Finding]:
     """NP001 to NP005 for the cluster's Kubernetes policies."""
     ctx = MatrixContext(index)
-    return _k8s_findings(index) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)
+    return _k8s_findings(index, ctx) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)
