@@ -26,6 +26,8 @@ from policies.engine.keys import policy_key
 from policies.engine.matrices import DEFAULT_BLOCK_BYTES, mask_dtype
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from policies.engine.matrices import Masks
 
 __all__ = ["k8s_findings"]
@@ -38,9 +40,19 @@ def _selected(index: GroupIndex, np_: NetworkPolicy) -> list[int]:
     return [g.index for g in index.by_namespace.get(np_.namespace, ()) if np_.pod_selector.matches(g.labels)]
 
 
-def _k8s_findings(index: GroupIndex) -> list[Finding]:
+def _k8s_findings(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
     out: list[Finding] = []
     cluster = index.cluster
+    n = index.n_groups
+    defines: dict[tuple[str, str], NDArray[np.bool_]] = {}  # (port name, protocol) -> groups that define it
+
+    def defining(name: str, protocol: str) -> NDArray[np.bool_]:
+        found = defines.get((name, protocol))
+        if found is None:
+            found = defines[(name, protocol)] = np.array(
+                [(p := g.named_port(name)) is not None and p.protocol == protocol for g in index.groups], dtype=bool)
+        return found
+
     for np_ in cluster.policies:
         selected = _selected(index, np_)
         if not selected:
@@ -49,25 +61,24 @@ def _k8s_findings(index: GroupIndex) -> list[Finding]:
         for direction in sorted(np_.policy_types):
             for ri, rule in enumerate(np_.rules(direction)):
                 where = f"{direction.lower()} rule {ri}"
-                peer_keys: set[int] = set()
+                selections = []
                 for pi, peer in enumerate(rule.peers):
-                    keys = index.select_k8s_peer(peer, np_.namespace)
-                    peer_keys |= {k for k in keys if k < index.n_groups}
-                    if peer.ip_block is None and not keys:
+                    keys = ctx.vectors.peer(peer, np_.namespace)  # sorted peer keys, groups first
+                    selections.append(keys[keys < n])
+                    if peer.ip_block is None and not len(keys):
                         out.append(Finding("warning", "NP002", f"{where}, peer {pi} ({peer.describe()}) "
                                            "matches no pod in the input", np_.id, replace(np_.source, line=peer.line)))
                 named = [p for p in rule.ports if isinstance(p.port, str)]
                 if not named:
                     continue
                 if direction == "Ingress":
-                    dst_groups = selected
+                    dst = np.array(selected, dtype=np.intp)
+                elif rule.peers:
+                    dst = np.concatenate(selections)
                 else:
-                    dst_groups = sorted(peer_keys) if rule.peers else [
-                        g.index for g in index.groups if not g.host_network]
+                    dst = ctx.pod_columns
                 for spec in named:
-                    ok = any((p := index.groups[g].named_port(str(spec.port))) is not None
-                             and p.protocol == spec.protocol for g in dst_groups)
-                    if not ok:
+                    if not defining(str(spec.port), spec.protocol)[dst].any():
                         whose = "selected pod" if direction == "Ingress" else "destination pod of the rule"
                         out.append(Finding("warning", "NP003", f"{where}: no {whose} defines a {spec.protocol} "
                                            f"port named {spec.port!r}", np_.id, replace(np_.source, line=spec.line)))
@@ -184,4 +195,4 @@ def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
 def k8s_findings(index: GroupIndex, block_bytes: int = DEFAULT_BLOCK_BYTES) -> list[Finding]:
     """NP001 to NP005 for the cluster's Kubernetes policies."""
     ctx = MatrixContext(index)
-    return _k8s_findings(index) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)
+    return _k8s_findings(index, ctx) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)
