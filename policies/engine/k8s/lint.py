@@ -109,22 +109,48 @@ def _redundant(index: GroupIndex, ctx: MatrixContext, block_bytes: int) -> list[
             asked = [sigs.chosen[i].id not in needed for i, _ in sig]
             if not any(asked):
                 continue
-            own = np.stack([cache.get(item, partial(policy_vector, ctx, sigs, item)) for item in sig])
-            before = np.bitwise_or.accumulate(own, axis=0)
-            after = np.bitwise_or.accumulate(own[::-1], axis=0)[::-1]
-            last = len(sig) - 1
-            for k, (i, _) in enumerate(sig):
-                if not asked[k]:
-                    continue
-                others = np.zeros_like(own[k])
-                if k > 0:
-                    others |= before[k - 1]
-                if k < last:
-                    others |= after[k + 1]
-                if (own[k] & ~others).any():
-                    needed.add(sigs.chosen[i].id)
+            makers = [partial(policy_vector, ctx, sigs, item) for item in sig]
+            vectors = [cache.get(item, make) for item, make in zip(sig, makers, strict=True)]
+            supports = [cache.support(item, make) for item, make in zip(sig, makers, strict=True)]
+            for k in _uncovered(vectors, supports, asked):
+                needed.add(sigs.chosen[sig[k][0]].id)
     return [Finding("info", "NP004", _overlap_message(index, np_, _selected(index, np_)), np_.id, np_.source)
             for np_ in index.cluster.policies if np_.id in selects and np_.id not in needed]
+
+
+def _uncovered(vectors: list[Masks], supports: list[np.ndarray], asked: list[bool]) -> list[int]:
+    """The asked positions whose vector is not within the union of the others. Read on each
+    vector's own support (the peers it allows anything to) when those are small, else with
+    prefix and suffix unions over every peer."""
+    last = len(vectors) - 1
+    on_support = sum(len(supports[k]) for k in range(len(vectors)) if asked[k]) * last
+    if on_support <= 3 * len(vectors) * len(vectors[0]):
+        out = []
+        for k, cols in enumerate(supports):
+            if not asked[k] or not len(cols):
+                continue
+            others = np.zeros((len(cols), vectors[k].shape[1]), dtype=vectors[k].dtype)
+            for j, vector in enumerate(vectors):
+                if j != k:
+                    others |= vector[cols]
+            if (vectors[k][cols] & ~others).any():
+                out.append(k)
+        return out
+    own = np.stack(vectors)
+    before = np.bitwise_or.accumulate(own, axis=0)
+    after = np.bitwise_or.accumulate(own[::-1], axis=0)[::-1]
+    out = []
+    for k in range(len(vectors)):
+        if not asked[k]:
+            continue
+        others = np.zeros_like(own[k])
+        if k > 0:
+            others |= before[k - 1]
+        if k < last:
+            others |= after[k + 1]
+        if (own[k] & ~others).any():
+            out.append(k)
+    return out
 
 
 def _overlap_message(index: GroupIndex, np_: NetworkPolicy, selected: list[int]) -> str:

@@ -200,6 +200,7 @@ class VectorCache:
         self.limit = limit
         self.held = 0
         self.vectors: dict[Item, Masks] = {}
+        self.supports: dict[Item, np.ndarray] = {}
 
     def get(self, key: Item, make: Callable[[], Masks]) -> Masks:
         found = self.vectors.get(key)
@@ -207,9 +208,18 @@ class VectorCache:
             found = make()
             if self.held + found.nbytes > self.limit:
                 self.vectors.clear()
+                self.supports.clear()
                 self.held = 0
             self.vectors[key] = found
             self.held += found.nbytes
+        return found
+
+    def support(self, key: Item, make: Callable[[], Masks]) -> np.ndarray:
+        """The peers a vector allows anything to (ascending positions), kept with the vector."""
+        vector = self.get(key, make)
+        found = self.supports.get(key)
+        if found is None:
+            found = self.supports[key] = np.flatnonzero(vector.any(axis=1))
         return found
 
 
