@@ -116,9 +116,9 @@ def upload(client: Any, uploads: list[Any]) -> tuple[int, float, float, float, d
     return int(body["id"]), upload_seconds, upload_cpu, time.perf_counter() - started, analysis
 
 
-def run(pods: int, namespaces: int, policies: int, calico: int) -> dict[str, Any]:
+def run(pods: int, namespaces: int, policies: int, calico: int, shape: str = "sparse") -> dict[str, Any]:
     files, counts = load_generator().generate(pods=pods, namespaces=namespaces, policies=policies,
-                                              calico_policies=calico)
+                                              calico_policies=calico, shape=shape)
     from django.contrib.auth.models import User
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
@@ -215,6 +215,8 @@ def main() -> int:
     parser.add_argument("--namespaces", type=int, default=50)
     parser.add_argument("--policies", type=int, default=800)
     parser.add_argument("--calico-policies", type=int, default=0)
+    parser.add_argument("--shape", choices=["sparse", "dense", "open"], default="sparse",
+                        help="the generated cluster's shape (bench/generate.py)")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
     parser.add_argument("--work-dir", help="keep the database in this directory (default: a temporary one, removed)")
     args = parser.parse_args()
@@ -222,8 +224,8 @@ def main() -> int:
         work = Path(args.work_dir or temporary)
         work.mkdir(parents=True, exist_ok=True)
         setup_django(work)
-        print(f"{args.pods} pods, {args.namespaces} namespaces, {args.policies} policies", flush=True)
-        result = run(args.pods, args.namespaces, args.policies, args.calico_policies)
+        print(f"{args.pods} pods, {args.namespaces} namespaces, {args.policies} policies, {args.shape}", flush=True)
+        result = run(args.pods, args.namespaces, args.policies, args.calico_policies, args.shape)
     print(f"upload (201): {result['upload_seconds']:.2f} s ({result['upload_cpu']:.2f} s CPU); "
           f"upload to finished analysis: "
           f"{result['analysis_seconds']:.2f} s (engine {result['timings']}); the second snapshot: "
