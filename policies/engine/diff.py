@@ -192,11 +192,7 @@ def _in_order(edges: Iterable[GraphEdge], version: str) -> Iterator[GraphEdge]:
     source = target = ""
     first = True
     for e in edges:
-        if e.source == source and not first:
-            if e.target <= target:
-                raise RuntimeError(f"the {version} graph's edges are out of order: "
-                                   f"{e.source} -> {e.target} after {source} -> {target}")
-        elif e.source < source:
+        if not first and (e.source < source or (e.source == source and e.target <= target)):
             raise RuntimeError(f"the {version} graph's edges are out of order: "
                                f"{e.source} -> {e.target} after {source} -> {target}")
         source, target, first = e.source, e.target, False

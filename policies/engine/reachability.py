@@ -131,9 +131,10 @@ class Graph:
         approx = _approximations(self.cluster, self.index) if self.evaluator == "calico" else {}
         # A workload's node shows its first pod's labels (by name), whatever the grouping.
         for pod in sorted(self.cluster.pods, key=lambda p: (p.namespace, p.name)):
-            level_id = _level_id(pod, self._level_of(pod))
+            pod_level = self._level_of(pod)
+            level_id = _level_id(pod, pod_level)
             if level_id not in by_id:
-                by_id[level_id] = _new_node(pod, self._level_of(pod), self.cluster)
+                by_id[level_id] = _new_node(pod, pod_level, self.cluster)
         dm = self._dm
         for g in self.index.groups:
             eg_isolated, in_isolated = dm.egress_isolated[g.index], dm.ingress_isolated[g.index]
@@ -313,12 +314,13 @@ class Graph:
         """The policies of the input with a digest of their content, so a diff can tell which changed."""
         return policy_entries(self.cluster)
 
-    def header(self) -> dict[str, Any]:
-        """What the JSON form says before its nodes and edges."""
+    def header(self, policies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """What the JSON form says before its nodes and edges; ``policies``: the
+        ``policy_entries()`` when they are at hand (the same at every level)."""
         head: dict[str, Any] = {"evaluator": self.evaluator, "level": self.level}
         if self.namespaces:
             head["namespaces"] = list(self.namespaces)
-        head["policies"] = self.policy_entries()
+        head["policies"] = self.policy_entries() if policies is None else policies
         return head
 
     def to_dict(self) -> dict[str, Any]:

@@ -366,7 +366,7 @@ def _parts(
     parts.update({f"nodes:{level}": graph["nodes"] for level, graph in graphs.items()})
     parts["nodes:pod"] = pod_nodes
     compact, edges_size = compact_edges(pod)
-    pod_header = {"evaluator": pod.evaluator, "level": pod.level, "policies": policies}
+    pod_header = pod.header(policies)
     # One namespace's pods, the largest workloads drawn whole (pod_slices): opening a namespace at
     # pod level reads one row, never the pod graph.
     flat = flat_edges(compact)

@@ -66,14 +66,7 @@ def graph_dict(graph: engine.Graph, policies: list[dict[str, Any]] | None = None
     for e in graph.edges():  # sorted by source, then target; the level graph is not kept
         c = by_id.get(id(e.conn))  # the usual case, inlined: a connection set seen before
         edges.append({"source": e.source, "target": e.target, **dicts[conn_index(e.conn) if c is None else c]})
-    return {
-        "evaluator": graph.evaluator,
-        "level": graph.level,
-        **({"namespaces": list(graph.namespaces)} if graph.namespaces else {}),  # as Graph.header() writes it
-        "policies": graph.policy_entries() if policies is None else policies,
-        "nodes": [n.to_dict() for n in graph.nodes],
-        "edges": edges,
-    }
+    return {**graph.header(policies), "nodes": [n.to_dict() for n in graph.nodes], "edges": edges}
 
 
 def compact_edges(graph: engine.Graph) -> tuple[CompactEdges, int]:

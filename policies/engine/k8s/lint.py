@@ -85,18 +85,18 @@ def _k8s_findings(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
     return out
 
 
-def _redundant(index: GroupIndex, ctx: MatrixContext, block_bytes: int) -> list[Finding]:
+def _redundant(index: GroupIndex, ctx: MatrixContext, directions: list[Signatures],
+               block_bytes: int) -> list[Finding]:
     """NP004: removing the policy changes no verdict today. A group's row in one direction is the
     union of the vectors of the policies that select it (``k8s.matrices``), and the group is
     isolated while any does; so a policy is redundant when, for every group and direction it
     selects, another policy also selects the group and the union of the others' vectors holds its
-    own, peer by peer. Groups with one signature are one question, asked once, with bitwise
-    prefix and suffix unions (no loop over peers or group pairs)."""
+    own, peer by peer. Groups with one signature are one question, asked once, bitwise
+    (``_uncovered``; no loop over peers or group pairs)."""
     needed: set[str] = set()
     selects: set[str] = set()
     shared: list[tuple[Signatures, list[tuple[Item, ...]]]] = []
-    for direction in ("Ingress", "Egress"):
-        sigs = signatures(ctx, direction)
+    for sigs in directions:
         distinct = sorted(set(sigs.signature))
         for sig in distinct:
             selects.update(sigs.chosen[i].id for i, _ in sig)
@@ -109,9 +109,8 @@ def _redundant(index: GroupIndex, ctx: MatrixContext, block_bytes: int) -> list[
             asked = [sigs.chosen[i].id not in needed for i, _ in sig]
             if not any(asked):
                 continue
-            makers = [partial(policy_vector, ctx, sigs, item) for item in sig]
-            vectors = [cache.get(item, make) for item, make in zip(sig, makers, strict=True)]
-            supports = [cache.support(item, make) for item, make in zip(sig, makers, strict=True)]
+            held = [cache.with_support(item, partial(policy_vector, ctx, sigs, item)) for item in sig]
+            vectors, supports = [v for v, _ in held], [s for _, s in held]
             for k in _uncovered(vectors, supports, asked):
                 needed.add(sigs.chosen[sig[k][0]].id)
     return [Finding("info", "NP004", _overlap_message(index, np_, _selected(index, np_)), np_.id, np_.source)
@@ -171,7 +170,7 @@ def _overlap_message(index: GroupIndex, np_: NetworkPolicy, selected: list[int])
             f"({directions}), so removing it would change no verdict today; it matters again if they change")
 
 
-def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
+def _dns(index: GroupIndex, ctx: MatrixContext, sigs: Signatures) -> list[Finding]:
     """NP005: egress isolation that leaves no way to UDP 53 of the cluster DNS pods. A group's
     egress row is the union of its policies' vectors, so the answer is one per signature, read
     from the DNS pods' columns only."""
@@ -179,7 +178,6 @@ def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
     # Pods' own labels: the groups keep only the keys that selectors read.
     dns_groups = np.array([g.index for g in index.groups
                            if any(p.labels.get("k8s-app") in ("kube-dns", "coredns") for p in g.pods)], dtype=np.intp)
-    sigs = signatures(ctx, "Egress")
     atoms = ctx.atoms
     word, bit = divmod(atoms.atom_of("UDP", 53), atoms.width)
     columns: dict[Item, Masks] = {}  # each policy's vector on the DNS pods' columns
@@ -221,4 +219,6 @@ def _dns(index: GroupIndex, ctx: MatrixContext) -> list[Finding]:
 def k8s_findings(index: GroupIndex, block_bytes: int = DEFAULT_BLOCK_BYTES) -> list[Finding]:
     """NP001 to NP005 for the cluster's Kubernetes policies."""
     ctx = MatrixContext(index)
-    return _k8s_findings(index, ctx) + _dns(index, ctx) + _redundant(index, ctx, block_bytes)
+    ingress, egress = signatures(ctx, "Ingress"), signatures(ctx, "Egress")  # egress: read by two checks
+    return (_k8s_findings(index, ctx) + _dns(index, ctx, egress)
+            + _redundant(index, ctx, [ingress, egress], block_bytes))

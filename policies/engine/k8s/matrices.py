@@ -214,13 +214,13 @@ class VectorCache:
             self.held += found.nbytes
         return found
 
-    def support(self, key: Item, make: Callable[[], Masks]) -> np.ndarray:
-        """The peers a vector allows anything to (ascending positions), kept with the vector."""
+    def with_support(self, key: Item, make: Callable[[], Masks]) -> tuple[Masks, np.ndarray]:
+        """A vector and the peers it allows anything to (ascending positions), kept with it."""
         vector = self.get(key, make)
         found = self.supports.get(key)
         if found is None:
             found = self.supports[key] = np.flatnonzero(vector.any(axis=1))
-        return found
+        return vector, found
 
 
 # One policy's part of a row: (its position in ``Signatures.chosen``, the port class its ingress
